@@ -40,11 +40,10 @@ public final class ChangeTrackingRegistry {
   }
 
   /**
-   * Records the source, or confirms an existing record of the same table (refreshing its local
-   * OID, which changes after dump/restore). Fails if a different table holds the stable name.
+   * Records the source, or confirms an existing record of the same table (refreshing its local OID,
+   * which changes after dump/restore). Fails if a different table holds the stable name.
    */
-  public StableName register(Connection connection, SourceRegistration source)
-      throws SQLException {
+  public StableName register(Connection connection, SourceRegistration source) throws SQLException {
     QualifiedTable table = source.table().name();
     StableName stableName = namer.apply(table);
     try (PreparedStatement insert = connection.prepareStatement(INSERT)) {

@@ -19,8 +19,7 @@ public final class TableLookup {
 
   private TableLookup() {}
 
-  public static Optional<ResolvedTable> byOid(Connection connection, long oid)
-      throws SQLException {
+  public static Optional<ResolvedTable> byOid(Connection connection, long oid) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(BY_OID)) {
       statement.setLong(1, oid);
       return single(statement);
@@ -44,7 +43,8 @@ public final class TableLookup {
       }
       return Optional.of(
           new ResolvedTable(
-              rs.getLong(1), new QualifiedTable(rs.getString(2), rs.getString(3), rs.getString(4))));
+              rs.getLong(1),
+              new QualifiedTable(rs.getString(2), rs.getString(3), rs.getString(4))));
     }
   }
 }

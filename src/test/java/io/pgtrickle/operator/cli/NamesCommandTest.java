@@ -13,9 +13,7 @@ class NamesCommandTest {
     CliRun run = CliRun.of("names", "shop", "public.orders");
 
     assertThat(run.exitCode()).isZero();
-    assertThat(run.out().lines())
-        .first()
-        .isEqualTo("stable_name=2def2740256dfb26");
+    assertThat(run.out().lines()).first().isEqualTo("stable_name=2def2740256dfb26");
     assertThat(run.out().lines())
         .contains(
             "change_buffer=pgtrickle_changes.changes_2def2740256dfb26",

@@ -6,8 +6,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class ObjectNamesTest {
-  private final ObjectNames names =
-      ObjectNames.of(new QualifiedTable("shop", "public", "orders"));
+  private final ObjectNames names = ObjectNames.of(new QualifiedTable("shop", "public", "orders"));
 
   @Test
   void derivesEveryNameFromTheStableName() {
