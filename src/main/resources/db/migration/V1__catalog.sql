@@ -14,14 +14,22 @@ CREATE TABLE pgtrickle.pgt_stream_tables (
                     CHECK (refresh_mode IN ('AUTO', 'FULL', 'DIFFERENTIAL')),
     st_placement    TEXT        NOT NULL DEFAULT 'local'
                     CHECK (st_placement IN ('local', 'reference', 'distributed')),
+    cdc_mode        TEXT        NOT NULL DEFAULT 'auto' CHECK (cdc_mode IN ('auto', 'trigger', 'wal')),
+    immutable_pk    BOOLEAN     NOT NULL DEFAULT false,
+    deletion_policy TEXT        NOT NULL DEFAULT 'Delete' CHECK (deletion_policy IN ('Delete', 'Retain')),
     status          TEXT        NOT NULL DEFAULT 'INITIALIZING',
-    -- {stable_name: {node_id: lsn}}: one frontier per source and node, never one LSN for all.
+    -- {stable_name: {node_id: {lsn, snapshot}}}: one frontier per source and node, never one LSN
+    -- compared across sources. For trigger capture the exact bound is the MVCC snapshot of the
+    -- refresh that consumed the changes; the LSN is reported for lag.
     frontier        JSONB       NOT NULL DEFAULT '{}'::jsonb,
     -- Who declared it (e.g. "namespace/name" of a StreamTable resource); a second claimant fails.
     owner           TEXT,
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     last_refresh_at TIMESTAMPTZ,
+    last_refresh_mode TEXT,
+    last_refresh_ms BIGINT,
+    last_refresh_rows BIGINT,
     last_error      TEXT,
     UNIQUE (st_schema, st_name)
 );

@@ -73,6 +73,74 @@ public final class ChangeTrackingRegistry {
     return stableName;
   }
 
+  /** Records that stream table {@code streamTableId} reads the source. */
+  public void addConsumer(Connection connection, StableName source, long streamTableId)
+      throws SQLException {
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_change_tracking SET consumers = array_append(consumers, ?)"
+                + " WHERE source_stable_name = ? AND NOT (? = ANY (consumers))")) {
+      update.setLong(1, streamTableId);
+      update.setString(2, source.value());
+      update.setLong(3, streamTableId);
+      update.executeUpdate();
+    }
+  }
+
+  /**
+   * Removes a consumer; when none is left, deletes the row and returns true: the caller then
+   * removes the capture objects in the same transaction.
+   */
+  public boolean removeConsumer(Connection connection, StableName source, long streamTableId)
+      throws SQLException {
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_change_tracking SET consumers = array_remove(consumers, ?)"
+                + " WHERE source_stable_name = ? RETURNING cardinality(consumers)")) {
+      update.setLong(1, streamTableId);
+      update.setString(2, source.value());
+      try (ResultSet rs = update.executeQuery()) {
+        if (!rs.next() || rs.getInt(1) > 0) {
+          return false;
+        }
+      }
+    }
+    try (PreparedStatement delete =
+        connection.prepareStatement(
+            "DELETE FROM pgtrickle.pgt_change_tracking WHERE source_stable_name = ?")) {
+      delete.setString(1, source.value());
+      delete.executeUpdate();
+    }
+    return true;
+  }
+
+  /** The tracked source, if any. */
+  public Optional<TrackedSource> find(Connection connection, StableName source)
+      throws SQLException {
+    try (PreparedStatement select =
+        connection.prepareStatement(
+            "SELECT source_relid, source_database, source_schema, source_table, source_placement,"
+                + " cdc_mode, consumers FROM pgtrickle.pgt_change_tracking"
+                + " WHERE source_stable_name = ?")) {
+      select.setString(1, source.value());
+      try (ResultSet rs = select.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        Long[] consumers = (Long[]) rs.getArray(7).getArray();
+        return Optional.of(
+            new TrackedSource(
+                source,
+                new ResolvedTable(
+                    rs.getLong(1),
+                    new QualifiedTable(rs.getString(2), rs.getString(3), rs.getString(4))),
+                Placement.fromCatalog(rs.getString(5)),
+                CdcMode.fromCatalog(rs.getString(6)),
+                java.util.List.of(consumers)));
+      }
+    }
+  }
+
   private static Optional<QualifiedTable> holderOf(Connection connection, StableName stableName)
       throws SQLException {
     try (PreparedStatement select = connection.prepareStatement(LOCK_HOLDER)) {

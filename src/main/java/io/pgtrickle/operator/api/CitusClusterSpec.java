@@ -1,0 +1,118 @@
+package io.pgtrickle.operator.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** How to reach a database's coordinator, and with which credentials. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class CitusClusterSpec {
+  private Coordinator coordinator = new Coordinator();
+  private Credentials credentials;
+
+  @JsonPropertyDescription(
+      "Node name (as in pg_dist_node) -> host:port, for nodes the operator cannot reach by the"
+          + " names Citus uses.")
+  private Map<String, String> endpoints = new LinkedHashMap<>();
+
+  public Coordinator getCoordinator() {
+    return coordinator;
+  }
+
+  public void setCoordinator(Coordinator coordinator) {
+    this.coordinator = coordinator;
+  }
+
+  public Credentials getCredentials() {
+    return credentials;
+  }
+
+  public void setCredentials(Credentials credentials) {
+    this.credentials = credentials;
+  }
+
+  public Map<String, String> getEndpoints() {
+    return endpoints;
+  }
+
+  public void setEndpoints(Map<String, String> endpoints) {
+    this.endpoints = endpoints;
+  }
+
+  /** Where the coordinator (or the only server, without Citus) listens. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Coordinator {
+    private String host;
+    private int port = 5432;
+    private String database;
+
+    @JsonPropertyDescription(
+        "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full")
+    private String sslMode = "prefer";
+
+    public String getHost() {
+      return host;
+    }
+
+    public void setHost(String host) {
+      this.host = host;
+    }
+
+    public int getPort() {
+      return port;
+    }
+
+    public void setPort(int port) {
+      this.port = port;
+    }
+
+    public String getDatabase() {
+      return database;
+    }
+
+    public void setDatabase(String database) {
+      this.database = database;
+    }
+
+    public String getSslMode() {
+      return sslMode;
+    }
+
+    public void setSslMode(String sslMode) {
+      this.sslMode = sslMode;
+    }
+  }
+
+  /** A Secret in the same namespace holding the database user and password. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Credentials {
+    private String secretName;
+    private String usernameKey = "username";
+    private String passwordKey = "password";
+
+    public String getSecretName() {
+      return secretName;
+    }
+
+    public void setSecretName(String secretName) {
+      this.secretName = secretName;
+    }
+
+    public String getUsernameKey() {
+      return usernameKey;
+    }
+
+    public void setUsernameKey(String usernameKey) {
+      this.usernameKey = usernameKey;
+    }
+
+    public String getPasswordKey() {
+      return passwordKey;
+    }
+
+    public void setPasswordKey(String passwordKey) {
+      this.passwordKey = passwordKey;
+    }
+  }
+}

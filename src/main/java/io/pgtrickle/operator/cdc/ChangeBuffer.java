@@ -1,0 +1,55 @@
+package io.pgtrickle.operator.cdc;
+
+import io.pgtrickle.operator.naming.ObjectNames;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/**
+ * Reads and trims one source's change buffer. "Unconsumed" is judged against a consumer's MVCC
+ * snapshot (text form of pg_snapshot), never against an LSN or a sequence number.
+ */
+public final class ChangeBuffer {
+  private ChangeBuffer() {}
+
+  /**
+   * Whether the buffer holds changes of transactions not visible in {@code consumedSnapshot} (null:
+   * the consumer has consumed nothing), as seen by the caller's snapshot.
+   */
+  public static boolean hasUnconsumed(
+      Connection connection, ObjectNames names, String consumedSnapshot) throws SQLException {
+    String sql =
+        consumedSnapshot == null
+            ? "SELECT EXISTS (SELECT 1 FROM " + names.changeBufferQualified() + ")"
+            : "SELECT EXISTS (SELECT 1 FROM "
+                + names.changeBufferQualified()
+                + " WHERE xid >= pg_catalog.pg_snapshot_xmin(?::pg_snapshot)"
+                + " AND NOT pg_catalog.pg_visible_in_snapshot(xid, ?::pg_snapshot))";
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      if (consumedSnapshot != null) {
+        statement.setString(1, consumedSnapshot);
+        statement.setString(2, consumedSnapshot);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
+  /**
+   * Deletes rows every consumer has passed: those whose transaction id is below the smallest xmin
+   * of the consumers' snapshots (such a transaction is visible to all, or aborted). Returns the
+   * number of rows deleted.
+   */
+  public static int compactBelow(Connection connection, ObjectNames names, String minXmin)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "DELETE FROM " + names.changeBufferQualified() + " WHERE xid < ?::xid8")) {
+      statement.setString(1, minXmin);
+      return statement.executeUpdate();
+    }
+  }
+}

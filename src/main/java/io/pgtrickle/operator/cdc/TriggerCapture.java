@@ -1,0 +1,184 @@
+package io.pgtrickle.operator.cdc;
+
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.ObjectNames.CaptureEvent;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Change capture for a plain local table: statement-level AFTER triggers with transition tables
+ * write changed rows into the source's change buffer. One buffer per source, shared by every stream
+ * table that reads it. Works in the caller's transaction; every name comes from {@link
+ * ObjectNames}.
+ *
+ * <p>Each buffer row records the writing transaction's id ({@code xid}): a consumer applies exactly
+ * the rows whose transaction is visible in its refresh snapshot and was not in its previous one, so
+ * a transaction that commits late is never skipped (an LSN or sequence bound would skip it).
+ */
+public final class TriggerCapture {
+  static final String TRANSITION_NEW = "pgt_new";
+  static final String TRANSITION_OLD = "pgt_old";
+
+  private TriggerCapture() {}
+
+  /** Creates whatever part of the capture is missing; repairs drift such as a dropped trigger. */
+  public static void install(Connection connection, String schema, String table, ObjectNames names)
+      throws SQLException {
+    String buffer = names.changeBufferQualified();
+    String function = SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction());
+    String source = SqlIdentifiers.qualified(schema, table);
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + buffer
+              + " (change_id bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT "
+              + SqlIdentifiers.quote(names.changeBufferIndex("change_id"))
+              + " PRIMARY KEY,"
+              + " xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),"
+              + " lsn pg_lsn NOT NULL DEFAULT pg_catalog.pg_current_wal_insert_lsn(),"
+              + " op \"char\" NOT NULL CHECK (op IN ('I', 'D', 'T')),"
+              + " origin_node integer NOT NULL DEFAULT 0,"
+              + " origin_lsn pg_lsn,"
+              + " row_data jsonb)");
+      statement.execute(
+          "CREATE INDEX IF NOT EXISTS "
+              + SqlIdentifiers.quote(names.changeBufferIndex("xid"))
+              + " ON "
+              + buffer
+              + " (xid)");
+      // SECURITY DEFINER: writers of the source need no privilege on the buffer. A fixed
+      // search_path keeps a writer's settings out of the function.
+      statement.execute(
+          "CREATE OR REPLACE FUNCTION "
+              + function
+              + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+              + " SET search_path = pg_catalog, pg_temp AS $pgt$\nBEGIN\n"
+              + "  IF TG_OP = 'INSERT' THEN\n"
+              + "    INSERT INTO "
+              + buffer
+              + " (op, row_data) SELECT 'I', to_jsonb(n) FROM pgt_new n;\n"
+              + "  ELSIF TG_OP = 'UPDATE' THEN\n"
+              + "    INSERT INTO "
+              + buffer
+              + " (op, row_data) SELECT 'D', to_jsonb(o) FROM pgt_old o"
+              + " UNION ALL SELECT 'I', to_jsonb(n) FROM pgt_new n;\n"
+              + "  ELSIF TG_OP = 'DELETE' THEN\n"
+              + "    INSERT INTO "
+              + buffer
+              + " (op, row_data) SELECT 'D', to_jsonb(o) FROM pgt_old o;\n"
+              + "  ELSE\n"
+              + "    INSERT INTO "
+              + buffer
+              + " (op) VALUES ('T');\n"
+              + "  END IF;\n"
+              + "  RETURN NULL;\n"
+              + "END\n$pgt$");
+      for (CaptureEvent event : CaptureEvent.values()) {
+        statement.execute(
+            "CREATE OR REPLACE TRIGGER "
+                + SqlIdentifiers.quote(names.trigger(event))
+                + " AFTER "
+                + event.name()
+                + " ON "
+                + source
+                + transitionTables(event)
+                + " FOR EACH STATEMENT EXECUTE FUNCTION "
+                + function
+                + "()");
+      }
+    }
+  }
+
+  /** The capture objects of this source that do not exist (empty when fully installed). */
+  public static List<String> missingObjects(
+      Connection connection, String schema, String table, ObjectNames names) throws SQLException {
+    List<String> missing = new ArrayList<>();
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT to_regclass(?) IS NOT NULL, to_regprocedure(?) IS NOT NULL")) {
+      statement.setString(1, names.changeBufferQualified());
+      statement.setString(
+          2, SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction()) + "()");
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        if (!rs.getBoolean(1)) {
+          missing.add(ObjectNames.CHANGES_SCHEMA + "." + names.changeBuffer());
+        }
+        if (!rs.getBoolean(2)) {
+          missing.add(ObjectNames.CATALOG_SCHEMA + "." + names.triggerFunction() + "()");
+        }
+      }
+    }
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT 1 FROM pg_catalog.pg_trigger WHERE tgname = ? AND tgrelid = to_regclass(?)")) {
+      for (CaptureEvent event : CaptureEvent.values()) {
+        statement.setString(1, names.trigger(event));
+        statement.setString(2, SqlIdentifiers.qualified(schema, table));
+        try (ResultSet rs = statement.executeQuery()) {
+          if (!rs.next()) {
+            missing.add(names.trigger(event));
+          }
+        }
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * Drops the triggers (found by name, wherever the table now is), the function and the buffer.
+   * Safe to repeat, and when the source table itself is gone.
+   */
+  public static void uninstall(Connection connection, ObjectNames names) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      for (CaptureEvent event : CaptureEvent.values()) {
+        for (String table : tablesWithTrigger(connection, names.trigger(event))) {
+          statement.execute(
+              "DROP TRIGGER IF EXISTS "
+                  + SqlIdentifiers.quote(names.trigger(event))
+                  + " ON "
+                  + table);
+        }
+      }
+      statement.execute(
+          "DROP FUNCTION IF EXISTS "
+              + SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction())
+              + "()");
+      statement.execute("DROP TABLE IF EXISTS " + names.changeBufferQualified());
+    }
+  }
+
+  private static List<String> tablesWithTrigger(Connection connection, String trigger)
+      throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_trigger t"
+                + " JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = ?")) {
+      statement.setString(1, trigger);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          tables.add(SqlIdentifiers.qualified(rs.getString(1), rs.getString(2)));
+        }
+      }
+    }
+    return tables;
+  }
+
+  private static String transitionTables(CaptureEvent event) {
+    return switch (event) {
+      case INSERT -> " REFERENCING NEW TABLE AS " + TRANSITION_NEW;
+      case UPDATE ->
+          " REFERENCING OLD TABLE AS " + TRANSITION_OLD + " NEW TABLE AS " + TRANSITION_NEW;
+      case DELETE -> " REFERENCING OLD TABLE AS " + TRANSITION_OLD;
+      case TRUNCATE -> "";
+    };
+  }
+}

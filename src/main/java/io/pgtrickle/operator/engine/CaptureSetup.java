@@ -1,0 +1,121 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.CdcMode;
+import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.catalog.Placement;
+import io.pgtrickle.operator.catalog.SourceRegistration;
+import io.pgtrickle.operator.catalog.StableNameCollisionException;
+import io.pgtrickle.operator.cdc.TriggerCapture;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.citus.TablePlacement;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/** Sets up and tears down capture of a stream table's sources, inside the caller's transaction. */
+final class CaptureSetup {
+  private final ChangeTrackingRegistry registry;
+  private final CitusTopology topology;
+
+  CaptureSetup(ChangeTrackingRegistry registry, CitusTopology topology) {
+    this.registry = registry;
+    this.topology = topology;
+  }
+
+  /** Sources this version can capture: plain local tables, by trigger. */
+  void checkSupported(Connection connection, List<SourceTable> sources)
+      throws SQLException, EngineException {
+    for (SourceTable source : sources) {
+      TablePlacement placement =
+          topology.placement(
+              connection, source.table().name().schema(), source.table().name().table());
+      if (placement.kind() != Placement.LOCAL) {
+        throw new EngineException(
+            Reason.NotSupported,
+            "source "
+                + source.qualifiedName()
+                + " is a "
+                + placement.kind().catalogValue()
+                + " Citus table; capture of Citus tables is not supported yet");
+      }
+    }
+  }
+
+  /**
+   * Blocks writers of the sources until the transaction ends, and waits for writers in flight. From
+   * here on no source change can commit unseen: it is either visible to this transaction's later
+   * statements or fires the capture triggers after we commit. Sorted, so two creations never
+   * deadlock.
+   */
+  static void lockSources(Connection connection, List<SourceTable> sources) throws SQLException {
+    List<String> tables =
+        sources.stream()
+            .sorted(Comparator.comparing(s -> s.table().stableName().value()))
+            .map(SourceTable::qualifiedName)
+            .toList();
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("LOCK TABLE " + String.join(", ", tables) + " IN SHARE ROW EXCLUSIVE MODE");
+    }
+  }
+
+  /** Registers each source, installs its capture if missing, and records the consumer. */
+  void attach(Connection connection, long streamTableId, List<SourceTable> sources)
+      throws SQLException, EngineException {
+    for (SourceTable source : sources) {
+      StableName stableName;
+      try {
+        stableName =
+            registry.register(
+                connection,
+                new SourceRegistration(source.table(), Placement.LOCAL, CdcMode.TRIGGER));
+      } catch (StableNameCollisionException e) {
+        throw new EngineException(Reason.Conflict, e.getMessage(), e);
+      }
+      try {
+        TriggerCapture.install(
+            connection,
+            source.table().name().schema(),
+            source.table().name().table(),
+            source.names());
+      } catch (SQLException e) {
+        throw captureError(source, e);
+      }
+      registry.addConsumer(connection, stableName, streamTableId);
+      StreamTableCatalog.addDependency(
+          connection, streamTableId, source.table().oid(), stableName, Placement.LOCAL);
+    }
+  }
+
+  /** Removes the consumer; the last consumer takes the capture objects with it. */
+  void detach(Connection connection, long streamTableId, StableName source) throws SQLException {
+    StreamTableCatalog.removeDependency(connection, streamTableId, source);
+    if (registry.removeConsumer(connection, source, streamTableId)) {
+      TriggerCapture.uninstall(connection, new io.pgtrickle.operator.naming.ObjectNames(source));
+    }
+  }
+
+  private static EngineException captureError(SourceTable source, SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    String message =
+        "could not set up change capture on " + source.qualifiedName() + ": " + e.getMessage();
+    return switch (state) {
+      case "42501" ->
+          new EngineException(
+              Reason.PrerequisitesMissing,
+              message + " (the operator's role must own the source table)",
+              e);
+      case "42809", "0A000" ->
+          new EngineException(
+              Reason.NotSupported,
+              message.toLowerCase(Locale.ROOT).contains("partition")
+                  ? message + " (capture the partitioned parent instead)"
+                  : message,
+              e);
+      default -> new EngineException(Reason.InvalidQuery, message, e);
+    };
+  }
+}

@@ -1,0 +1,255 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.ResolvedTable;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.QualifiedTable;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+/**
+ * Turns a query into a view and learns from PostgreSQL what it reads: the source tables exactly as
+ * the server resolved them (through views too), and any volatile function, which would make the
+ * table's contents depend on when it was refreshed. Never parses SQL itself.
+ */
+final class QueryAnalyzer {
+  /** Rules of the view and of every view it reads, recursively. */
+  private static final String RULES =
+      "WITH RECURSIVE views(relid) AS (SELECT ?::oid UNION"
+          + " SELECT d.refobjid FROM views v"
+          + " JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.relid"
+          + " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass"
+          + "  AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass"
+          + " JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v'"
+          + "  AND d.refobjid <> v.relid)"
+          + " SELECT r.oid, r.ev_class, r.ev_action::text FROM views v"
+          + " JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.relid";
+
+  private static final String RELATIONS_OF_RULE =
+      "SELECT DISTINCT c.oid, c.relkind, current_database(), n.nspname, c.relname"
+          + " FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid"
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = ?"
+          + " AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> ?";
+  // Function references in a stored query tree. Built-in functions are "pinned" and so absent
+  // from pg_depend; the tree itself names them.
+  private static final Pattern FUNCTION_REF =
+      Pattern.compile(":(?:funcid|opfuncid|aggfnoid|winfnoid) (\\d+)");
+  private static final Pattern OPERATOR_REF = Pattern.compile(":opno (\\d+)");
+  private static final String VOLATILE_FUNCTIONS =
+      "SELECT DISTINCT p.oid::regprocedure::text FROM pg_catalog.pg_proc p"
+          + " WHERE p.provolatile = 'v' AND (p.oid = ANY (?::oid[]) OR p.oid IN"
+          + " (SELECT o.oprcode FROM pg_catalog.pg_operator o WHERE o.oid = ANY (?::oid[])))";
+
+  private QueryAnalyzer() {}
+
+  /** {@code pgtrickle.pgt_query_<id>}: the view that holds a stream table's query. */
+  static String viewName(long streamTableId) {
+    return "pgt_query_" + streamTableId;
+  }
+
+  /**
+   * Creates the view for the query. PostgreSQL's own message and error position (relative to the
+   * query, not to our CREATE VIEW) become the exception's message.
+   */
+  static long createView(
+      Connection connection, long streamTableId, String query, StreamTableDefinition definition)
+      throws SQLException, EngineException {
+    String prefix =
+        "CREATE VIEW "
+            + SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, viewName(streamTableId))
+            + " AS ";
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SAVEPOINT pgt_define_query");
+      statement.execute(prefix + query);
+      statement.execute("RELEASE SAVEPOINT pgt_define_query");
+    } catch (PSQLException e) {
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("ROLLBACK TO SAVEPOINT pgt_define_query");
+      }
+      throw queryError(e, prefix.length(), query, definition);
+    }
+    try (PreparedStatement statement = connection.prepareStatement("SELECT to_regclass(?)::oid")) {
+      statement.setString(
+          1, SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, viewName(streamTableId)));
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /**
+   * The tables the view reads, through nested views, and a check that the query can be maintained:
+   * no volatile function, at least one capturable table, none of our own objects.
+   */
+  static List<SourceTable> analyze(Connection connection, long viewOid)
+      throws SQLException, EngineException {
+    List<SourceTable> sources = new ArrayList<>();
+    Set<Long> functionIds = new HashSet<>();
+    Set<Long> operatorIds = new HashSet<>();
+    Set<Long> seen = new HashSet<>();
+    List<long[]> rules = new ArrayList<>();
+    try (PreparedStatement statement = connection.prepareStatement(RULES)) {
+      statement.setLong(1, viewOid);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          rules.add(new long[] {rs.getLong(1), rs.getLong(2)});
+          collect(FUNCTION_REF, rs.getString(3), functionIds);
+          collect(OPERATOR_REF, rs.getString(3), operatorIds);
+        }
+      }
+    }
+    try (PreparedStatement statement = connection.prepareStatement(RELATIONS_OF_RULE)) {
+      for (long[] rule : rules) {
+        statement.setLong(1, rule[0]);
+        statement.setLong(2, rule[1]);
+        try (ResultSet rs = statement.executeQuery()) {
+          while (rs.next()) {
+            char relkind = rs.getString(2).charAt(0);
+            if (relkind == 'v' || !seen.add(rs.getLong(1))) {
+              continue;
+            }
+            sources.add(
+                new SourceTable(
+                    new ResolvedTable(
+                        rs.getLong(1),
+                        new QualifiedTable(rs.getString(3), rs.getString(4), rs.getString(5))),
+                    relkind));
+          }
+        }
+      }
+    }
+    rejectVolatile(connection, functionIds, operatorIds);
+    for (SourceTable source : sources) {
+      rejectUncapturable(source);
+    }
+    if (sources.isEmpty()) {
+      throw new EngineException(
+          Reason.InvalidQuery,
+          "the query reads no table, so there is nothing to capture; a stream table needs at"
+              + " least one source table");
+    }
+    return sources;
+  }
+
+  private static void rejectVolatile(Connection connection, Set<Long> functions, Set<Long> ops)
+      throws SQLException, EngineException {
+    if (functions.isEmpty() && ops.isEmpty()) {
+      return;
+    }
+    Set<String> volatileOnes = new TreeSet<>();
+    try (PreparedStatement statement = connection.prepareStatement(VOLATILE_FUNCTIONS)) {
+      statement.setArray(1, connection.createArrayOf("oid", functions.toArray()));
+      statement.setArray(2, connection.createArrayOf("oid", ops.toArray()));
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          volatileOnes.add(rs.getString(1));
+        }
+      }
+    }
+    if (!volatileOnes.isEmpty()) {
+      throw new EngineException(
+          Reason.InvalidQuery,
+          "the query calls volatile function(s) "
+              + String.join(", ", volatileOnes)
+              + ": their result changes from call to call, so the table could never equal its"
+              + " query; use stable or immutable expressions");
+    }
+  }
+
+  private static void rejectUncapturable(SourceTable source) throws EngineException {
+    String schema = source.table().name().schema();
+    String name = source.qualifiedName();
+    if (schema.equals("pg_catalog") || schema.equals("information_schema")) {
+      throw new EngineException(
+          Reason.InvalidQuery,
+          "the query reads system catalog " + name + ", whose changes cannot be captured");
+    }
+    if (schema.equals(ObjectNames.CATALOG_SCHEMA) || schema.equals(ObjectNames.CHANGES_SCHEMA)) {
+      throw new EngineException(
+          Reason.InvalidQuery, "the query reads the operator's own table " + name);
+    }
+    switch (source.relkind()) {
+      case 'r', 'p' -> {}
+      case 'm' ->
+          throw new EngineException(
+              Reason.InvalidQuery,
+              "the query reads materialized view " + name + ", whose changes cannot be captured");
+      case 'f' ->
+          throw new EngineException(
+              Reason.NotSupported,
+              "the query reads foreign table " + name + "; foreign tables cannot be captured");
+      default ->
+          throw new EngineException(
+              Reason.InvalidQuery,
+              "the query reads " + name + " (relkind " + source.relkind() + "), not a table");
+    }
+  }
+
+  private static EngineException queryError(
+      PSQLException e, int prefixLength, String query, StreamTableDefinition definition) {
+    ServerErrorMessage server = e.getServerErrorMessage();
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    String message =
+        server != null && server.getMessage() != null ? server.getMessage() : e.getMessage();
+    StringBuilder text = new StringBuilder("PostgreSQL rejected the query: ").append(message);
+    int position = server == null ? 0 : server.getPosition() - prefixLength;
+    if (position > 0 && position <= query.length() + 1) {
+      text.append(" (at position ").append(position).append(" of the query)");
+    }
+    if (server != null && server.getHint() != null) {
+      text.append("; hint: ").append(server.getHint());
+    }
+    if ("42P01".equals(state) && readsItself(message, definition)) {
+      return new EngineException(
+          Reason.InvalidQuery,
+          "the query reads the stream table itself ("
+              + definition.schema()
+              + "."
+              + definition.name()
+              + "); a stream table cannot be defined in terms of itself. "
+              + text,
+          e);
+    }
+    Reason reason =
+        switch (state) {
+          case "42P01", "3F000" -> Reason.SourceMissing;
+          case "42501" -> Reason.PrerequisitesMissing;
+          default -> Reason.InvalidQuery;
+        };
+    return new EngineException(reason, text.toString(), e);
+  }
+
+  private static boolean readsItself(String message, StreamTableDefinition definition) {
+    Matcher missing = Pattern.compile("relation \"([^\"]+)\" does not exist").matcher(message);
+    if (!missing.find()) {
+      return false;
+    }
+    String relation = missing.group(1);
+    return relation.equals(definition.name())
+        || relation.equals(definition.schema() + "." + definition.name());
+  }
+
+  private static void collect(Pattern pattern, String tree, Set<Long> into) {
+    if (tree == null) {
+      return;
+    }
+    Matcher matcher = pattern.matcher(tree);
+    while (matcher.find()) {
+      into.add(Long.parseLong(matcher.group(1)));
+    }
+  }
+}

@@ -1,0 +1,214 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.cdc.ChangeBuffer;
+import io.pgtrickle.operator.engine.refresh.ChangeWindow;
+import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
+import io.pgtrickle.operator.engine.refresh.RefreshTarget;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import javax.sql.DataSource;
+
+/**
+ * Applies captured changes exactly once. A refresh runs in one REPEATABLE READ transaction: it
+ * locks the stream table's row (a second engine skips), decides from the change buffers whether
+ * anything is unconsumed, applies the difference, and records the new frontier — the transaction's
+ * own snapshot — in the same commit. A crash anywhere before the commit leaves the old contents and
+ * the old frontier; after it, both new. Nothing is applied twice or lost.
+ */
+final class Refresher {
+  /** Trigger capture lives on the server we are connected to; it is the only node for now. */
+  static final int LOCAL_NODE_ID = 0;
+
+  private final DataSource dataSource;
+  private final RefreshStrategy fullRefresh;
+  private final StepHook hook;
+
+  Refresher(DataSource dataSource, RefreshStrategy fullRefresh, StepHook hook) {
+    this.dataSource = dataSource;
+    this.fullRefresh = fullRefresh;
+    this.hook = hook;
+  }
+
+  /** The points of a refresh transaction, in order; tests fail or kill the session at each. */
+  enum Step {
+    LOCKED,
+    APPLIED,
+    FRONTIER_RECORDED,
+    COMPACTED
+  }
+
+  /** Test seam: called at each step with the refresh's connection. */
+  interface StepHook {
+    StepHook NONE = (step, connection) -> {};
+
+    void at(Step step, Connection connection) throws SQLException;
+  }
+
+  RefreshOutcome refresh(String schema, String name) throws EngineException {
+    String qualified = SqlIdentifiers.qualified(schema, name);
+    try {
+      return Transactions.run(
+          dataSource,
+          Connection.TRANSACTION_REPEATABLE_READ,
+          connection -> refreshLocked(connection, schema, name));
+    } catch (SQLException e) {
+      EngineException failure = StreamTableEngine.unexpected("refresh " + qualified, e);
+      recordError(schema, name, failure.getMessage());
+      throw failure;
+    }
+  }
+
+  /**
+   * The initial load (or reload after a query change), inside the creating transaction, which holds
+   * the sources' SHARE ROW EXCLUSIVE locks: no source change can commit between the load and the
+   * frontier taken right after it.
+   */
+  void load(
+      Connection connection, long id, StreamTableDefinition definition, List<SourceTable> sources)
+      throws SQLException {
+    long started = System.nanoTime();
+    long rows =
+        fullRefresh.apply(
+            connection, target(connection, id, definition.qualifiedName()), emptyWindow());
+    Frontier frontier = Frontier.empty();
+    NodeMark mark = currentMark(connection);
+    for (SourceTable source : sources) {
+      frontier = frontier.with(source.table().stableName(), LOCAL_NODE_ID, mark);
+    }
+    StreamTableCatalog.recordRefresh(
+        connection, id, frontier, fullRefresh.mode().name(), millisSince(started), rows);
+  }
+
+  private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
+      throws SQLException, EngineException {
+    long started = System.nanoTime();
+    Optional<StreamTableRecord> found = StreamTableCatalog.find(connection, schema, name);
+    if (found.isEmpty()) {
+      throw new EngineException(
+          Reason.SourceMissing,
+          "stream table " + SqlIdentifiers.qualified(schema, name) + " does not exist");
+    }
+    Optional<StreamTableRecord> locked =
+        StreamTableCatalog.lockForRefresh(connection, found.get().id());
+    if (locked.isEmpty()) {
+      return RefreshOutcome.skipped();
+    }
+    StreamTableRecord record = locked.get();
+    hook.at(Step.LOCKED, connection);
+    List<StableName> sources = StreamTableCatalog.dependencies(connection, record.id());
+    Map<StableName, String> consumed = new HashMap<>();
+    boolean pending = false;
+    for (StableName source : sources) {
+      String snapshot =
+          record.frontier().mark(source, LOCAL_NODE_ID).map(NodeMark::snapshot).orElse(null);
+      if (snapshot != null) {
+        consumed.put(source, snapshot);
+      }
+      pending |= ChangeBuffer.hasUnconsumed(connection, new ObjectNames(source), snapshot);
+    }
+    if (!pending) {
+      return RefreshOutcome.noChanges();
+    }
+    RefreshTarget target =
+        target(connection, record.id(), SqlIdentifiers.qualified(record.schema(), record.name()));
+    long rows = fullRefresh.apply(connection, target, new ChangeWindow(consumed));
+    hook.at(Step.APPLIED, connection);
+    NodeMark mark = currentMark(connection);
+    Frontier frontier = record.frontier().retainOnly(sources);
+    for (StableName source : sources) {
+      frontier = frontier.with(source, LOCAL_NODE_ID, mark);
+    }
+    long millis = millisSince(started);
+    StreamTableCatalog.recordRefresh(
+        connection, record.id(), frontier, fullRefresh.mode().name(), millis, rows);
+    hook.at(Step.FRONTIER_RECORDED, connection);
+    for (StableName source : sources) {
+      compact(connection, source);
+    }
+    hook.at(Step.COMPACTED, connection);
+    return new RefreshOutcome(RefreshOutcome.Kind.APPLIED, rows, millis);
+  }
+
+  /**
+   * Trims the source's buffer below the oldest frontier of its consumers, as this transaction sees
+   * them (a stale view only trims less).
+   */
+  private static void compact(Connection connection, StableName source) throws SQLException {
+    OptionalLong oldestXmin = oldestConsumerXmin(connection, source);
+    if (oldestXmin.isPresent()) {
+      ChangeBuffer.compactBelow(
+          connection, new ObjectNames(source), Long.toString(oldestXmin.getAsLong()));
+    }
+  }
+
+  private static OptionalLong oldestConsumerXmin(Connection connection, StableName source)
+      throws SQLException {
+    long oldest = Long.MAX_VALUE;
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT st.frontier -> ? -> ? ->> 'snapshot' FROM pgtrickle.pgt_stream_tables st"
+                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+                + " WHERE d.source_stable_name = ?")) {
+      statement.setString(1, source.value());
+      statement.setString(2, Integer.toString(LOCAL_NODE_ID));
+      statement.setString(3, source.value());
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          String snapshot = rs.getString(1);
+          if (snapshot == null) {
+            return OptionalLong.empty(); // a consumer has consumed nothing yet: keep everything
+          }
+          oldest = Math.min(oldest, Long.parseLong(snapshot.substring(0, snapshot.indexOf(':'))));
+        }
+      }
+    }
+    return oldest == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(oldest);
+  }
+
+  private static NodeMark currentMark(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery(
+                "SELECT pg_catalog.pg_current_wal_insert_lsn()::text,"
+                    + " pg_catalog.pg_current_snapshot()::text")) {
+      rs.next();
+      return new NodeMark(rs.getString(1), rs.getString(2));
+    }
+  }
+
+  private static RefreshTarget target(Connection connection, long id, String storage)
+      throws SQLException {
+    String view = StreamTableEngine.viewOf(id);
+    return new RefreshTarget(storage, view, QueryColumns.of(connection, view).quotedNames());
+  }
+
+  private static ChangeWindow emptyWindow() {
+    return new ChangeWindow(Map.of());
+  }
+
+  private void recordError(String schema, String name, String message) {
+    try (Connection connection = dataSource.getConnection()) {
+      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
+      if (record.isPresent()) {
+        StreamTableCatalog.recordError(connection, record.get().id(), message);
+      }
+    } catch (SQLException ignored) {
+      // Best effort: the failure itself is reported to the caller either way.
+    }
+  }
+
+  private static long millisSince(long startedNanos) {
+    return (System.nanoTime() - startedNanos) / 1_000_000;
+  }
+}

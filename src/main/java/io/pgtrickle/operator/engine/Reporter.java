@@ -1,0 +1,96 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.catalog.TrackedSource;
+import io.pgtrickle.operator.cdc.ChangeBuffer;
+import io.pgtrickle.operator.engine.StreamTableReport.NodeReport;
+import io.pgtrickle.operator.engine.StreamTableReport.RefreshReport;
+import io.pgtrickle.operator.engine.StreamTableReport.SourceReport;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** Reads a stream table's state for status: sources, per-node frontiers and lag, last refresh. */
+final class Reporter {
+  /** The name status gives the node we are connected to. */
+  static final String LOCAL_NODE_NAME = "coordinator";
+
+  private final DataSource dataSource;
+  private final ChangeTrackingRegistry registry;
+
+  Reporter(DataSource dataSource, ChangeTrackingRegistry registry) {
+    this.dataSource = dataSource;
+    this.registry = registry;
+  }
+
+  StreamTableReport report(String schema, String name) throws EngineException {
+    try (Connection connection = dataSource.getConnection()) {
+      StreamTableRecord record =
+          StreamTableCatalog.find(connection, schema, name)
+              .orElseThrow(
+                  () ->
+                      new EngineException(
+                          Reason.SourceMissing,
+                          "stream table "
+                              + SqlIdentifiers.qualified(schema, name)
+                              + " does not exist"));
+      List<SourceReport> sources = new ArrayList<>();
+      for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
+        Optional<TrackedSource> tracked = registry.find(connection, source);
+        Optional<NodeMark> mark = record.frontier().mark(source, Refresher.LOCAL_NODE_ID);
+        boolean pending =
+            ChangeBuffer.hasUnconsumed(
+                connection, new ObjectNames(source), mark.map(NodeMark::snapshot).orElse(null));
+        String lsn = mark.map(NodeMark::lsn).orElse(null);
+        long lag = pending && lsn != null ? lagBytes(connection, lsn) : 0;
+        sources.add(
+            new SourceReport(
+                tracked
+                    .map(t -> t.table().name().schema() + "." + t.table().name().table())
+                    .orElse("?"),
+                source.value(),
+                tracked.map(t -> t.placement().catalogValue()).orElse("local"),
+                tracked.map(t -> t.cdcMode().catalogValue()).orElse("trigger"),
+                List.of(new NodeReport(Refresher.LOCAL_NODE_ID, LOCAL_NODE_NAME, lsn, lag))));
+      }
+      Optional<RefreshReport> last =
+          record.lastRefreshAt() == null
+              ? Optional.empty()
+              : Optional.of(
+                  new RefreshReport(
+                      record.lastRefreshAt(),
+                      record.lastRefreshMode(),
+                      record.lastRefreshMillis() == null ? 0 : record.lastRefreshMillis(),
+                      record.lastRefreshRows() == null ? 0 : record.lastRefreshRows()));
+      return new StreamTableReport(
+          record.schema() + "." + record.name(),
+          record.refreshMode(),
+          record.placement(),
+          sources,
+          last,
+          Optional.ofNullable(record.lastError()));
+    } catch (SQLException e) {
+      throw StreamTableEngine.unexpected("read the state of " + schema + "." + name, e);
+    }
+  }
+
+  private static long lagBytes(Connection connection, String lsn) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(), ?::pg_lsn)")) {
+      statement.setString(1, lsn);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return Math.max(0, rs.getLong(1));
+      }
+    }
+  }
+}

@@ -1,0 +1,269 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.Placement;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Reads and writes pgtrickle.pgt_stream_tables and pgt_dependencies in the caller's transaction.
+ */
+final class StreamTableCatalog {
+  private static final String COLUMNS =
+      "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
+          + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
+          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error";
+
+  private StreamTableCatalog() {}
+
+  static Optional<StreamTableRecord> find(Connection connection, String schema, String name)
+      throws SQLException {
+    return one(
+        connection,
+        "SELECT "
+            + COLUMNS
+            + " FROM pgtrickle.pgt_stream_tables WHERE st_schema = ? AND st_name = ?",
+        schema,
+        name);
+  }
+
+  /**
+   * Locks the row for a refresh. Empty when another engine holds it (it is refreshing now); in a
+   * REPEATABLE READ transaction, a row changed since the snapshot raises a serialization failure.
+   */
+  static Optional<StreamTableRecord> lockForRefresh(Connection connection, long id)
+      throws SQLException {
+    return one(
+        connection,
+        "SELECT "
+            + COLUMNS
+            + " FROM pgtrickle.pgt_stream_tables WHERE id = ? FOR UPDATE SKIP LOCKED",
+        id);
+  }
+
+  /** Locks the row, waiting for a running refresh to finish. */
+  static Optional<StreamTableRecord> lock(Connection connection, String schema, String name)
+      throws SQLException {
+    return one(
+        connection,
+        "SELECT "
+            + COLUMNS
+            + " FROM pgtrickle.pgt_stream_tables WHERE st_schema = ? AND st_name = ? FOR UPDATE",
+        schema,
+        name);
+  }
+
+  static List<StreamTableRecord> all(Connection connection) throws SQLException {
+    List<StreamTableRecord> records = new ArrayList<>();
+    try (PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT " + COLUMNS + " FROM pgtrickle.pgt_stream_tables ORDER BY id");
+        ResultSet rs = statement.executeQuery()) {
+      while (rs.next()) {
+        records.add(read(rs));
+      }
+    }
+    return records;
+  }
+
+  static long insert(Connection connection, StreamTableDefinition definition, String owner)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "INSERT INTO pgtrickle.pgt_stream_tables (st_schema, st_name, defining_query,"
+                + " schedule, refresh_mode, st_placement, cdc_mode, immutable_pk, deletion_policy,"
+                + " owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
+      bindDefinition(statement, definition);
+      statement.setString(10, owner);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  static void updateDefinition(Connection connection, long id, StreamTableDefinition definition)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET st_schema = ?, st_name = ?,"
+                + " defining_query = ?, schedule = ?, refresh_mode = ?, st_placement = ?,"
+                + " cdc_mode = ?, immutable_pk = ?, deletion_policy = ?, updated_at = now()"
+                + " WHERE id = ?")) {
+      bindDefinition(statement, definition);
+      statement.setLong(10, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /** Records a refresh that applied changes, in the same transaction as the apply. */
+  static void recordRefresh(
+      Connection connection,
+      long id,
+      Frontier frontier,
+      String mode,
+      long durationMillis,
+      long rowsChanged)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET frontier = ?::jsonb, status = 'ACTIVE',"
+                + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
+                + " last_refresh_ms = ?, last_refresh_rows = ?, last_error = NULL,"
+                + " updated_at = now() WHERE id = ?")) {
+      statement.setString(1, frontier.toJson());
+      statement.setString(2, mode);
+      statement.setLong(3, durationMillis);
+      statement.setLong(4, rowsChanged);
+      statement.setLong(5, id);
+      statement.executeUpdate();
+    }
+  }
+
+  static void recordError(Connection connection, long id, String error) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET status = 'ERROR', last_error = ?,"
+                + " updated_at = now() WHERE id = ?")) {
+      statement.setString(1, error);
+      statement.setLong(2, id);
+      statement.executeUpdate();
+    }
+  }
+
+  static void delete(Connection connection, long id) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("DELETE FROM pgtrickle.pgt_stream_tables WHERE id = ?")) {
+      statement.setLong(1, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /** The sources of a stream table, by stable name. */
+  static List<StableName> dependencies(Connection connection, long id) throws SQLException {
+    List<StableName> names = new ArrayList<>();
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT source_stable_name FROM pgtrickle.pgt_dependencies"
+                + " WHERE stream_table_id = ? ORDER BY source_stable_name")) {
+      statement.setLong(1, id);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          names.add(new StableName(rs.getString(1)));
+        }
+      }
+    }
+    return names;
+  }
+
+  static void addDependency(
+      Connection connection, long id, long relid, StableName source, Placement placement)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "INSERT INTO pgtrickle.pgt_dependencies (stream_table_id, source_relid,"
+                + " source_stable_name, source_placement) VALUES (?, ?, ?, ?)"
+                + " ON CONFLICT (stream_table_id, source_stable_name)"
+                + " DO UPDATE SET source_relid = EXCLUDED.source_relid")) {
+      statement.setLong(1, id);
+      statement.setLong(2, relid);
+      statement.setString(3, source.value());
+      statement.setString(4, placement.catalogValue());
+      statement.executeUpdate();
+    }
+  }
+
+  static void removeDependency(Connection connection, long id, StableName source)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "DELETE FROM pgtrickle.pgt_dependencies WHERE stream_table_id = ?"
+                + " AND source_stable_name = ?")) {
+      statement.setLong(1, id);
+      statement.setString(2, source.value());
+      statement.executeUpdate();
+    }
+  }
+
+  /**
+   * Ids of stream tables whose storage table is among {@code relids} and that read, directly or
+   * through other stream tables, the stream table {@code id}: reading one of them would be a cycle.
+   */
+  static List<String> dependentsAmong(Connection connection, long id, Long[] relids)
+      throws SQLException {
+    List<String> cycle = new ArrayList<>();
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "WITH RECURSIVE readers(st_id) AS (SELECT ?::bigint UNION"
+                + " SELECT d.stream_table_id FROM readers r"
+                + " JOIN pgtrickle.pgt_stream_tables s ON s.id = r.st_id"
+                + " JOIN pgtrickle.pgt_dependencies d ON d.source_relid ="
+                + "  to_regclass(format('%I.%I', s.st_schema, s.st_name))::oid)"
+                + " SELECT format('%I.%I', s.st_schema, s.st_name) FROM readers r"
+                + " JOIN pgtrickle.pgt_stream_tables s ON s.id = r.st_id"
+                + " WHERE to_regclass(format('%I.%I', s.st_schema, s.st_name))::oid = ANY (?)")) {
+      statement.setLong(1, id);
+      statement.setArray(2, connection.createArrayOf("oid", relids));
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          cycle.add(rs.getString(1));
+        }
+      }
+    }
+    return cycle;
+  }
+
+  private static void bindDefinition(PreparedStatement statement, StreamTableDefinition d)
+      throws SQLException {
+    statement.setString(1, d.schema());
+    statement.setString(2, d.name());
+    statement.setString(3, d.query());
+    statement.setString(4, d.schedule().text());
+    statement.setString(5, d.refreshMode().name());
+    statement.setString(6, Placement.LOCAL.catalogValue());
+    statement.setString(7, d.cdcMode().name().toLowerCase(Locale.ROOT));
+    statement.setBoolean(8, d.immutablePk());
+    statement.setString(9, d.deletionPolicy().name());
+  }
+
+  private static Optional<StreamTableRecord> one(Connection connection, String sql, Object... args)
+      throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        statement.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        return rs.next() ? Optional.of(read(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  private static StreamTableRecord read(ResultSet rs) throws SQLException {
+    return new StreamTableRecord(
+        rs.getLong(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getString(7),
+        rs.getString(8),
+        rs.getBoolean(9),
+        rs.getString(10),
+        rs.getString(11),
+        Frontier.fromJson(rs.getString(12)),
+        rs.getString(13),
+        rs.getObject(14, OffsetDateTime.class),
+        rs.getString(15),
+        (Long) rs.getObject(16),
+        (Long) rs.getObject(17),
+        rs.getString(18));
+  }
+}

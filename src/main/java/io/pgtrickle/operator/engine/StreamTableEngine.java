@@ -1,0 +1,323 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.api.DeletionPolicy;
+import io.pgtrickle.operator.catalog.CatalogMigrator;
+import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.flywaydb.core.api.FlywayException;
+
+/**
+ * The stream-table lifecycle on one database: create, update, drop, refresh and report. Needs no
+ * Kubernetes; the CLI's local mode and the operator's reconcilers both drive it. Every change to a
+ * stream table happens in one database transaction, so a failure leaves nothing half-created.
+ */
+public final class StreamTableEngine {
+  private final DataSource dataSource;
+  private final CaptureSetup capture;
+  private final Refresher refresher;
+  private final Reporter reporter;
+
+  public StreamTableEngine(DataSource dataSource) {
+    this(dataSource, new CitusTopology(), new FullRefresh());
+  }
+
+  public StreamTableEngine(
+      DataSource dataSource, CitusTopology topology, RefreshStrategy fullRefresh) {
+    this(dataSource, topology, fullRefresh, Refresher.StepHook.NONE);
+  }
+
+  StreamTableEngine(
+      DataSource dataSource,
+      CitusTopology topology,
+      RefreshStrategy fullRefresh,
+      Refresher.StepHook hook) {
+    this.dataSource = dataSource;
+    this.capture = new CaptureSetup(new ChangeTrackingRegistry(), topology);
+    this.refresher = new Refresher(dataSource, fullRefresh, hook);
+    this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry());
+  }
+
+  /** Creates or upgrades the catalog schemas; call once after connecting. */
+  public void migrateCatalog() throws EngineException {
+    try {
+      CatalogMigrator.migrate(dataSource);
+    } catch (FlywayException e) {
+      throw new EngineException(
+          Reason.ClusterUnavailable,
+          "could not prepare the pgtrickle catalog: " + e.getMessage(),
+          e);
+    }
+  }
+
+  /**
+   * Makes the database match the definition: creates the stream table, or updates it (rebuilding
+   * its contents when the query changed). {@code owner} identifies the declaring resource; a stream
+   * table owned by another resource is a Conflict.
+   */
+  public ApplyResult apply(StreamTableDefinition definition, String owner) throws EngineException {
+    try {
+      return Transactions.run(
+          dataSource,
+          Connection.TRANSACTION_READ_COMMITTED,
+          connection -> {
+            Optional<StreamTableRecord> existing =
+                StreamTableCatalog.lock(connection, definition.schema(), definition.name());
+            if (existing.isEmpty()) {
+              create(connection, definition, owner);
+              return ApplyResult.CREATED;
+            }
+            StreamTableRecord record = existing.get();
+            requireOwner(record, owner);
+            return update(connection, record, definition);
+          });
+    } catch (SQLException e) {
+      if ("23505".equals(e.getSQLState())) {
+        // Another engine created it at the same moment; the second attempt sees it and updates.
+        return apply(definition, owner);
+      }
+      throw unexpected("apply " + definition.qualifiedName(), e);
+    }
+  }
+
+  /**
+   * Drops a stream table and every capture object no other stream table uses; keeps the storage
+   * table if its deletion policy is Retain. Returns false if there was nothing to drop.
+   */
+  public boolean drop(String schema, String name, String owner) throws EngineException {
+    try {
+      return Transactions.run(
+          dataSource,
+          Connection.TRANSACTION_READ_COMMITTED,
+          connection -> {
+            Optional<StreamTableRecord> existing =
+                StreamTableCatalog.lock(connection, schema, name);
+            if (existing.isEmpty()) {
+              return false;
+            }
+            StreamTableRecord record = existing.get();
+            requireOwner(record, owner);
+            for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
+              capture.detach(connection, record.id(), source);
+            }
+            try (Statement statement = connection.createStatement()) {
+              statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
+              if (DeletionPolicy.valueOf(record.deletionPolicy()) == DeletionPolicy.Delete) {
+                statement.execute("DROP TABLE IF EXISTS " + SqlIdentifiers.qualified(schema, name));
+              }
+            }
+            StreamTableCatalog.delete(connection, record.id());
+            return true;
+          });
+    } catch (SQLException e) {
+      throw unexpected("drop " + SqlIdentifiers.qualified(schema, name), e);
+    }
+  }
+
+  /** Applies unconsumed changes, if any, exactly once. */
+  public RefreshOutcome refresh(String schema, String name) throws EngineException {
+    return refresher.refresh(schema, name);
+  }
+
+  public StreamTableReport report(String schema, String name) throws EngineException {
+    return reporter.report(schema, name);
+  }
+
+  /** Every stream table in the catalog. */
+  public List<StreamTableRecord> list() throws EngineException {
+    try (Connection connection = dataSource.getConnection()) {
+      return StreamTableCatalog.all(connection);
+    } catch (SQLException e) {
+      throw unexpected("list stream tables", e);
+    }
+  }
+
+  private void create(Connection connection, StreamTableDefinition definition, String owner)
+      throws SQLException, EngineException {
+    requireSchema(connection, definition.schema());
+    if (relationExists(connection, definition.qualifiedName())) {
+      throw new EngineException(
+          Reason.Conflict,
+          definition.qualifiedName()
+              + " already exists and is not a stream table; choose another name or drop it");
+    }
+    long id = StreamTableCatalog.insert(connection, definition, owner);
+    List<SourceTable> sources = defineQuery(connection, id, definition);
+    capture.checkSupported(connection, sources);
+    CaptureSetup.lockSources(connection, sources);
+    capture.attach(connection, id, sources);
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE "
+              + definition.qualifiedName()
+              + " AS SELECT * FROM "
+              + viewOf(id)
+              + " WITH NO DATA");
+    }
+    refresher.load(connection, id, definition, sources);
+  }
+
+  private ApplyResult update(
+      Connection connection, StreamTableRecord record, StreamTableDefinition definition)
+      throws SQLException, EngineException {
+    if (!record.contentsDifferFrom(definition)) {
+      if (!relationExists(connection, definition.qualifiedName())) {
+        throw new EngineException(
+            Reason.SourceMissing,
+            "storage table "
+                + definition.qualifiedName()
+                + " was dropped outside the operator; delete and re-create the stream table");
+      }
+      repairCapture(connection, record.id());
+      if (record.differsFrom(definition)) {
+        StreamTableCatalog.updateDefinition(connection, record.id(), definition);
+        return ApplyResult.UPDATED;
+      }
+      return ApplyResult.UNCHANGED;
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
+    }
+    List<SourceTable> sources = defineQuery(connection, record.id(), definition);
+    rejectCycles(connection, record.id(), sources);
+    capture.checkSupported(connection, sources);
+    CaptureSetup.lockSources(connection, sources);
+    capture.attach(connection, record.id(), sources);
+    Set<StableName> kept = new HashSet<>();
+    sources.forEach(s -> kept.add(s.table().stableName()));
+    for (StableName old : StreamTableCatalog.dependencies(connection, record.id())) {
+      if (!kept.contains(old)) {
+        capture.detach(connection, record.id(), old);
+      }
+    }
+    QueryColumns wanted = QueryColumns.of(connection, viewOf(record.id()));
+    QueryColumns present = QueryColumns.of(connection, definition.qualifiedName());
+    if (!wanted.equals(present)) {
+      // A different shape cannot be diffed in place: rebuild, still inside this transaction, so
+      // readers wait and then see the new table, never an empty one.
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("DROP TABLE IF EXISTS " + definition.qualifiedName());
+        statement.execute(
+            "CREATE TABLE "
+                + definition.qualifiedName()
+                + " AS SELECT * FROM "
+                + viewOf(record.id())
+                + " WITH NO DATA");
+      }
+    }
+    StreamTableCatalog.updateDefinition(connection, record.id(), definition);
+    refresher.load(connection, record.id(), definition, sources);
+    return ApplyResult.REBUILT;
+  }
+
+  /** Re-creates capture objects someone dropped (a trigger, the buffer, the function). */
+  private void repairCapture(Connection connection, long id) throws SQLException {
+    ChangeTrackingRegistry registry = new ChangeTrackingRegistry();
+    for (StableName source : StreamTableCatalog.dependencies(connection, id)) {
+      var tracked = registry.find(connection, source);
+      if (tracked.isEmpty()) {
+        continue;
+      }
+      var name = tracked.get().table().name();
+      ObjectNames names = new ObjectNames(source);
+      if (!io.pgtrickle.operator.cdc.TriggerCapture.missingObjects(
+              connection, name.schema(), name.table(), names)
+          .isEmpty()) {
+        io.pgtrickle.operator.cdc.TriggerCapture.install(
+            connection, name.schema(), name.table(), names);
+      }
+    }
+  }
+
+  private static List<SourceTable> defineQuery(
+      Connection connection, long id, StreamTableDefinition definition)
+      throws SQLException, EngineException {
+    long viewOid = QueryAnalyzer.createView(connection, id, definition.query(), definition);
+    return QueryAnalyzer.analyze(connection, viewOid);
+  }
+
+  private static void rejectCycles(Connection connection, long id, List<SourceTable> sources)
+      throws SQLException, EngineException {
+    Long[] relids = sources.stream().map(s -> s.table().oid()).toArray(Long[]::new);
+    List<String> cycle = StreamTableCatalog.dependentsAmong(connection, id, relids);
+    if (!cycle.isEmpty()) {
+      throw new EngineException(
+          Reason.InvalidQuery,
+          "the query reads "
+              + String.join(", ", cycle)
+              + ", which is this stream table or depends on it; a stream table cannot be"
+              + " defined in terms of itself");
+    }
+  }
+
+  private static void requireOwner(StreamTableRecord record, String owner) throws EngineException {
+    if (record.owner() != null && !record.owner().equals(owner)) {
+      throw new EngineException(
+          Reason.Conflict,
+          "stream table "
+              + SqlIdentifiers.qualified(record.schema(), record.name())
+              + " is already claimed by "
+              + record.owner()
+              + "; two resources cannot manage one table");
+    }
+  }
+
+  private static void requireSchema(Connection connection, String schema)
+      throws SQLException, EngineException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?")) {
+      statement.setString(1, schema);
+      try (ResultSet rs = statement.executeQuery()) {
+        if (!rs.next()) {
+          throw new EngineException(
+              Reason.InvalidSpec,
+              "schema " + SqlIdentifiers.quote(schema) + " does not exist; create it first");
+        }
+      }
+    }
+  }
+
+  private static boolean relationExists(Connection connection, String qualified)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      statement.setString(1, qualified);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
+  static String viewOf(long id) {
+    return SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, QueryAnalyzer.viewName(id));
+  }
+
+  static EngineException unexpected(String action, SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    Reason reason = state.startsWith("08") ? Reason.ClusterUnavailable : Reason.RefreshFailed;
+    return new EngineException(reason, "could not " + action + ": " + e.getMessage(), e);
+  }
+
+  /** What {@link #apply} did. */
+  public enum ApplyResult {
+    CREATED,
+    REBUILT,
+    UPDATED,
+    UNCHANGED
+  }
+}

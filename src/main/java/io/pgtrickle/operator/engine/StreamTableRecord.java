@@ -1,0 +1,40 @@
+package io.pgtrickle.operator.engine;
+
+import java.time.OffsetDateTime;
+
+/** A row of pgtrickle.pgt_stream_tables. */
+public record StreamTableRecord(
+    long id,
+    String schema,
+    String name,
+    String query,
+    String schedule,
+    String refreshMode,
+    String placement,
+    String cdcMode,
+    boolean immutablePk,
+    String deletionPolicy,
+    String status,
+    Frontier frontier,
+    String owner,
+    OffsetDateTime lastRefreshAt,
+    String lastRefreshMode,
+    Long lastRefreshMillis,
+    Long lastRefreshRows,
+    String lastError) {
+
+  /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
+  boolean contentsDifferFrom(StreamTableDefinition definition) {
+    return !query.equals(definition.query());
+  }
+
+  /** Whether anything stored differs from {@code definition}. */
+  boolean differsFrom(StreamTableDefinition definition) {
+    return contentsDifferFrom(definition)
+        || !schedule.equals(definition.schedule().text())
+        || !refreshMode.equals(definition.refreshMode().name())
+        || !cdcMode.equals(definition.cdcMode().name().toLowerCase(java.util.Locale.ROOT))
+        || immutablePk != definition.immutablePk()
+        || !deletionPolicy.equals(definition.deletionPolicy().name());
+  }
+}

@@ -1,0 +1,26 @@
+package io.pgtrickle.operator.engine;
+
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Optional;
+
+/** What the engine knows of one stream table, for status. */
+public record StreamTableReport(
+    String storageTable,
+    String refreshMode,
+    String placement,
+    List<SourceReport> sources,
+    Optional<RefreshReport> lastRefresh,
+    Optional<String> lastError) {
+
+  /** A source with its frontier on every node that holds its data. */
+  public record SourceReport(
+      String table, String stableName, String placement, String cdcMode, List<NodeReport> nodes) {}
+
+  /** One node's frontier for one source; lag is 0 when nothing is waiting to be applied. */
+  public record NodeReport(int nodeId, String node, String lsn, long lagBytes) {}
+
+  /** The last refresh that applied changes. */
+  public record RefreshReport(
+      OffsetDateTime time, String mode, long durationMillis, long rowsChanged) {}
+}

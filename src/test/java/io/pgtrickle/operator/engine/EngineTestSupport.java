@@ -1,0 +1,42 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import io.pgtrickle.operator.testing.TestDatabase;
+
+/** Small builders shared by the engine tests. */
+final class EngineTestSupport {
+  static final String OWNER = "test/owner";
+
+  private EngineTestSupport() {}
+
+  static StreamTableEngine engine(TestDatabase db) throws EngineException {
+    StreamTableEngine engine = new StreamTableEngine(db.dataSource());
+    engine.migrateCatalog();
+    return engine;
+  }
+
+  static StreamTableEngine engine(TestDatabase db, Refresher.StepHook hook) throws EngineException {
+    StreamTableEngine engine =
+        new StreamTableEngine(db.dataSource(), new CitusTopology(), new FullRefresh(), hook);
+    engine.migrateCatalog();
+    return engine;
+  }
+
+  static StreamTableDefinition definition(String name, String query) throws EngineException {
+    StreamTableSpec spec = new StreamTableSpec();
+    spec.setName(name);
+    spec.setQuery(query);
+    spec.setSchedule("1s");
+    return StreamTableDefinition.from(spec);
+  }
+
+  static StreamTableSpec spec(String name, String query) {
+    StreamTableSpec spec = new StreamTableSpec();
+    spec.setName(name);
+    spec.setQuery(query);
+    spec.setSchedule("1s");
+    return spec;
+  }
+}
