@@ -9,9 +9,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -25,24 +28,16 @@ import org.postgresql.util.ServerErrorMessage;
  * table's contents depend on when it was refreshed. Never parses SQL itself.
  */
 final class QueryAnalyzer {
-  /** Rules of the view and of every view it reads, recursively. */
-  private static final String RULES =
-      "WITH RECURSIVE views(relid) AS (SELECT ?::oid UNION"
-          + " SELECT d.refobjid FROM views v"
-          + " JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.relid"
-          + " JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass"
-          + "  AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass"
-          + " JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v'"
-          + "  AND d.refobjid <> v.relid)"
-          + " SELECT r.oid, r.ev_class, r.ev_action::text FROM views v"
-          + " JOIN pg_catalog.pg_rewrite r ON r.ev_class = v.relid";
+  /** The stored query tree of a view's _RETURN rule. */
+  private static final String RULE_TREE =
+      "SELECT ev_action::text FROM pg_catalog.pg_rewrite WHERE ev_class = ? AND rulename = '_RETURN'";
 
-  private static final String RELATIONS_OF_RULE =
-      "SELECT DISTINCT c.oid, c.relkind, current_database(), n.nspname, c.relname"
-          + " FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid"
-          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-          + " WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = ?"
-          + " AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> ?";
+  private static final String RELATION =
+      "SELECT c.relkind, current_database(), n.nspname, c.relname FROM pg_catalog.pg_class c"
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?";
+  // Relations in a stored query tree (range-table entries). Read from the tree rather than
+  // pg_depend, which omits "pinned" system objects such as pg_class.
+  private static final Pattern RELATION_REF = Pattern.compile(":relid (\\d+)");
   // Function references in a stored query tree. Built-in functions are "pinned" and so absent
   // from pg_depend; the tree itself names them.
   private static final Pattern FUNCTION_REF =
@@ -101,34 +96,27 @@ final class QueryAnalyzer {
     Set<Long> functionIds = new HashSet<>();
     Set<Long> operatorIds = new HashSet<>();
     Set<Long> seen = new HashSet<>();
-    List<long[]> rules = new ArrayList<>();
-    try (PreparedStatement statement = connection.prepareStatement(RULES)) {
-      statement.setLong(1, viewOid);
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          rules.add(new long[] {rs.getLong(1), rs.getLong(2)});
-          collect(FUNCTION_REF, rs.getString(3), functionIds);
-          collect(OPERATOR_REF, rs.getString(3), operatorIds);
+    Deque<Long> views = new ArrayDeque<>(List.of(viewOid));
+    seen.add(viewOid);
+    while (!views.isEmpty()) {
+      long view = views.pop();
+      String tree = ruleTree(connection, view);
+      collect(FUNCTION_REF, tree, functionIds);
+      collect(OPERATOR_REF, tree, operatorIds);
+      Set<Long> relids = new TreeSet<>();
+      collect(RELATION_REF, tree, relids);
+      for (long relid : relids) {
+        if (!seen.add(relid)) {
+          continue;
         }
-      }
-    }
-    try (PreparedStatement statement = connection.prepareStatement(RELATIONS_OF_RULE)) {
-      for (long[] rule : rules) {
-        statement.setLong(1, rule[0]);
-        statement.setLong(2, rule[1]);
-        try (ResultSet rs = statement.executeQuery()) {
-          while (rs.next()) {
-            char relkind = rs.getString(2).charAt(0);
-            if (relkind == 'v' || !seen.add(rs.getLong(1))) {
-              continue;
-            }
-            sources.add(
-                new SourceTable(
-                    new ResolvedTable(
-                        rs.getLong(1),
-                        new QualifiedTable(rs.getString(3), rs.getString(4), rs.getString(5))),
-                    relkind));
-          }
+        Optional<SourceTable> relation = relation(connection, relid);
+        if (relation.isEmpty()) {
+          continue;
+        }
+        if (relation.get().relkind() == 'v') {
+          views.push(relid);
+        } else {
+          sources.add(relation.get());
         }
       }
     }
@@ -143,6 +131,32 @@ final class QueryAnalyzer {
               + " least one source table");
     }
     return sources;
+  }
+
+  private static String ruleTree(Connection connection, long view) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(RULE_TREE)) {
+      statement.setLong(1, view);
+      try (ResultSet rs = statement.executeQuery()) {
+        return rs.next() ? rs.getString(1) : "";
+      }
+    }
+  }
+
+  private static Optional<SourceTable> relation(Connection connection, long relid)
+      throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(RELATION)) {
+      statement.setLong(1, relid);
+      try (ResultSet rs = statement.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        return Optional.of(
+            new SourceTable(
+                new ResolvedTable(
+                    relid, new QualifiedTable(rs.getString(2), rs.getString(3), rs.getString(4))),
+                rs.getString(1).charAt(0)));
+      }
+    }
   }
 
   private static void rejectVolatile(Connection connection, Set<Long> functions, Set<Long> ops)
