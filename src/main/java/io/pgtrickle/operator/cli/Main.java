@@ -1,5 +1,7 @@
 package io.pgtrickle.operator.cli;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,8 +11,10 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Incrementally maintained stream tables on PostgreSQL and Citus.",
-    subcommands = {NamesCommand.class})
+    subcommands = {NamesCommand.class, LocalCommand.class, DemoCommand.class})
 public final class Main implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
@@ -22,10 +26,16 @@ public final class Main implements Runnable {
     return new CommandLine(new Main())
         .setExecutionExceptionHandler(
             (e, commandLine, parseResult) -> {
-              commandLine.getErr().println("error: " + e.getMessage());
+              commandLine.getErr().println("error: " + describe(e));
+              LOG.debug("command failed", e);
               return 1;
             })
         .execute(args);
+  }
+
+  /** The message, or the exception's type where it has none (a bug, not a user error). */
+  private static String describe(Exception e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage();
   }
 
   @Override

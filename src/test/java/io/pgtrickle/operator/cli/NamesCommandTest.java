@@ -2,9 +2,6 @@ package io.pgtrickle.operator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class NamesCommandTest {
@@ -51,25 +48,5 @@ class NamesCommandTest {
     CliRun run = CliRun.of();
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("a command is required").contains("names");
-  }
-
-  /** Runs the CLI in-process with stdout and stderr captured. */
-  record CliRun(int exitCode, String out, String err) {
-    static CliRun of(String... args) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ByteArrayOutputStream err = new ByteArrayOutputStream();
-      PrintStream originalOut = System.out;
-      PrintStream originalErr = System.err;
-      try {
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        int code = Main.run(args);
-        return new CliRun(
-            code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-      } finally {
-        System.setOut(originalOut);
-        System.setErr(originalErr);
-      }
-    }
   }
 }

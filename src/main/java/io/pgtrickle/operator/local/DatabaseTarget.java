@@ -1,0 +1,76 @@
+package io.pgtrickle.operator.local;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * A database local mode works on, with its connection pool; closes the pool (and the embedded
+ * server, if it started one) when done. Its description never contains credentials.
+ */
+public final class DatabaseTarget implements AutoCloseable {
+  private final HikariDataSource pool;
+  private final String description;
+  private final Optional<EmbeddedPostgresServer> embedded;
+
+  private DatabaseTarget(
+      HikariDataSource pool, String description, Optional<EmbeddedPostgresServer> embedded) {
+    this.pool = pool;
+    this.description = description;
+    this.embedded = embedded;
+  }
+
+  /** A pool on a JDBC URL; user and password come separately so they never sit in the URL. */
+  public static DatabaseTarget connect(
+      String jdbcUrl, String user, String password, String description) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(jdbcUrl);
+    if (user != null) {
+      config.setUsername(user);
+    }
+    if (password != null) {
+      config.setPassword(password);
+    }
+    config.setMaximumPoolSize(6);
+    config.setMinimumIdle(0);
+    config.setPoolName("pgtrickle-" + description.replaceAll("[^A-Za-z0-9_.-]", "_"));
+    // Fail fast on an unreachable database instead of Hikari's 30 s default; the caller
+    // reports ClusterUnavailable and nothing else is attempted.
+    config.setInitializationFailTimeout(-1);
+    config.setConnectionTimeout(10_000);
+    config.addDataSourceProperty("ApplicationName", "pg-trickle-operator");
+    return new DatabaseTarget(new HikariDataSource(config), description, Optional.empty());
+  }
+
+  /** Starts an embedded PostgreSQL and connects to its {@code postgres} database. */
+  public static DatabaseTarget embedded() {
+    EmbeddedPostgresServer server = EmbeddedPostgresServer.start();
+    DatabaseTarget target =
+        connect(
+            server.jdbcUrl("postgres"),
+            EmbeddedPostgresServer.SUPERUSER,
+            null,
+            "embedded PostgreSQL on port " + server.port());
+    return new DatabaseTarget(target.pool, target.description, Optional.of(server));
+  }
+
+  public DataSource dataSource() {
+    return pool;
+  }
+
+  public String description() {
+    return description;
+  }
+
+  public boolean isEmbedded() {
+    return embedded.isPresent();
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+    embedded.ifPresent(EmbeddedPostgresServer::close);
+  }
+}

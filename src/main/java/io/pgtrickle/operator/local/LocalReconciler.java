@@ -1,0 +1,257 @@
+package io.pgtrickle.operator.local;
+
+import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.api.CitusClusterStatus;
+import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.api.StreamTableStatus;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.RefreshOutcome;
+import io.pgtrickle.operator.engine.RefreshScheduler;
+import io.pgtrickle.operator.engine.StreamTableDefinition;
+import io.pgtrickle.operator.engine.StreamTableEngine;
+import io.pgtrickle.operator.engine.StreamTableRecord;
+import io.pgtrickle.operator.status.Conditions;
+import io.pgtrickle.operator.status.StreamTableStatuses;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Local mode's reconciler: makes the databases match the StreamTables in the files and keeps each
+ * resource's status, in the shape the Kubernetes resources carry. Owners are "local/ns/name", so
+ * {@code --prune} only ever drops stream tables that local mode itself declared.
+ */
+public final class LocalReconciler implements RefreshScheduler.Listener {
+  static final String OWNER_PREFIX = "local/";
+
+  private final Manifests manifests;
+  private final TargetResolver targets;
+  private final Clock clock;
+  private final Map<DatabaseTarget, StreamTableEngine> engines = new HashMap<>(); // by identity
+  private final Map<String, StreamTableStatus> statuses = new ConcurrentHashMap<>();
+  private final Map<String, StreamTable> byTable = new ConcurrentHashMap<>();
+
+  public LocalReconciler(Manifests manifests, TargetResolver targets, Clock clock) {
+    this.manifests = manifests;
+    this.targets = targets;
+    this.clock = clock;
+  }
+
+  /** Checks every CitusCluster (reachable, catalog ready) and records its status on it. */
+  public void reconcileClusters() {
+    for (CitusCluster cluster : manifests.clusters()) {
+      long generation = generation(cluster.getMetadata().getGeneration());
+      CitusClusterStatus status = new CitusClusterStatus();
+      status.setObservedGeneration(generation);
+      try {
+        DatabaseTarget target = targets.forCluster(cluster);
+        engineFor(target);
+        try (Connection connection = target.dataSource().getConnection();
+            Statement statement = connection.createStatement();
+            ResultSet rs =
+                statement.executeQuery(
+                    "SELECT current_setting('server_version'),"
+                        + " (SELECT extversion FROM pg_extension WHERE extname = 'citus')")) {
+          rs.next();
+          status.setPostgresVersion(rs.getString(1));
+          status.setCitusVersion(rs.getString(2));
+        }
+        status.setConditions(
+            List.of(
+                Conditions.of(
+                    Conditions.READY,
+                    true,
+                    "Ready",
+                    "connected to " + target.description() + "; catalog is current",
+                    generation,
+                    clock.instant())));
+      } catch (EngineException e) {
+        status.setConditions(
+            List.of(
+                Conditions.of(
+                    Conditions.READY,
+                    false,
+                    e.reason().name(),
+                    e.getMessage(),
+                    generation,
+                    clock.instant())));
+      } catch (SQLException e) {
+        status.setConditions(
+            List.of(
+                Conditions.of(
+                    Conditions.READY,
+                    false,
+                    Reason.ClusterUnavailable.name(),
+                    "cannot query the coordinator: " + e.getMessage(),
+                    generation,
+                    clock.instant())));
+      }
+      cluster.setStatus(status);
+    }
+  }
+
+  /**
+   * Creates or updates every StreamTable; with {@code prune}, drops local-mode ones no longer
+   * declared.
+   */
+  public void reconcileStreamTables(boolean prune) {
+    Map<DatabaseTarget, Set<String>> declared = new HashMap<>();
+    for (StreamTable streamTable : manifests.streamTables()) {
+      String owner = ownerOf(streamTable);
+      long generation = generation(streamTable.getMetadata().getGeneration());
+      try {
+        DatabaseTarget target = targets.forStreamTable(streamTable);
+        declared.computeIfAbsent(target, t -> new HashSet<>()).add(owner);
+        StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
+        StreamTableEngine engine = engineFor(target);
+        engine.apply(definition, owner);
+        byTable.put(definition.schema() + "." + definition.name(), streamTable);
+        record(streamTable, engine, definition.schema(), definition.name());
+      } catch (EngineException e) {
+        statuses.put(
+            owner, StreamTableStatuses.failed(generation, e, statuses.get(owner), clock.instant()));
+      }
+    }
+    if (prune) {
+      prune(declared);
+    }
+  }
+
+  /** Refreshes every Ready stream table that has unconsumed changes, once. */
+  public void refreshAll() {
+    for (StreamTable streamTable : manifests.streamTables()) {
+      if (!isReady(streamTable)) {
+        continue;
+      }
+      try {
+        DatabaseTarget target = targets.forStreamTable(streamTable);
+        StreamTableEngine engine = engineFor(target);
+        String schema = streamTable.getSpec().getSchema();
+        String name = streamTable.getSpec().getName();
+        engine.refresh(schema, name);
+        record(streamTable, engine, schema, name);
+      } catch (EngineException e) {
+        fail(streamTable, e);
+      }
+    }
+  }
+
+  /** Schedules every Ready stream table on its own schedule. */
+  public void scheduleAll(RefreshScheduler scheduler) {
+    for (StreamTable streamTable : manifests.streamTables()) {
+      if (!isReady(streamTable)) {
+        continue;
+      }
+      try {
+        StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
+        scheduler.schedule(
+            engineFor(targets.forStreamTable(streamTable)),
+            definition.schema(),
+            definition.name(),
+            definition.schedule().interval());
+      } catch (EngineException e) {
+        fail(streamTable, e);
+      }
+    }
+  }
+
+  @Override
+  public void refreshed(String schema, String name, RefreshOutcome outcome) {
+    StreamTable streamTable = byTable.get(schema + "." + name);
+    if (streamTable != null && outcome.kind() == RefreshOutcome.Kind.APPLIED) {
+      try {
+        record(streamTable, engineFor(targets.forStreamTable(streamTable)), schema, name);
+      } catch (EngineException e) {
+        fail(streamTable, e);
+      }
+    }
+  }
+
+  @Override
+  public void failed(String schema, String name, EngineException failure) {
+    StreamTable streamTable = byTable.get(schema + "." + name);
+    if (streamTable != null) {
+      fail(streamTable, failure);
+    }
+  }
+
+  public StreamTableStatus status(StreamTable streamTable) {
+    return statuses.get(ownerOf(streamTable));
+  }
+
+  public boolean isReady(StreamTable streamTable) {
+    StreamTableStatus status = status(streamTable);
+    return status != null && Conditions.isTrue(status.getConditions(), Conditions.READY);
+  }
+
+  public static String ownerOf(StreamTable streamTable) {
+    return OWNER_PREFIX
+        + Manifests.namespaceOf(streamTable)
+        + "/"
+        + streamTable.getMetadata().getName();
+  }
+
+  private void record(StreamTable streamTable, StreamTableEngine engine, String schema, String name)
+      throws EngineException {
+    String owner = ownerOf(streamTable);
+    statuses.put(
+        owner,
+        StreamTableStatuses.ready(
+            generation(streamTable.getMetadata().getGeneration()),
+            engine.report(schema, name),
+            statuses.get(owner),
+            clock.instant()));
+  }
+
+  private void fail(StreamTable streamTable, EngineException e) {
+    String owner = ownerOf(streamTable);
+    statuses.put(
+        owner,
+        StreamTableStatuses.failed(
+            generation(streamTable.getMetadata().getGeneration()),
+            e,
+            statuses.get(owner),
+            clock.instant()));
+  }
+
+  private void prune(Map<DatabaseTarget, Set<String>> declared) {
+    for (Map.Entry<DatabaseTarget, Set<String>> entry : declared.entrySet()) {
+      try {
+        StreamTableEngine engine = engineFor(entry.getKey());
+        for (StreamTableRecord record : engine.list()) {
+          String owner = record.owner();
+          if (owner != null
+              && owner.startsWith(OWNER_PREFIX)
+              && !entry.getValue().contains(owner)) {
+            engine.drop(record.schema(), record.name(), owner);
+          }
+        }
+      } catch (EngineException e) {
+        throw new IllegalStateException("prune failed: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private synchronized StreamTableEngine engineFor(DatabaseTarget target) throws EngineException {
+    StreamTableEngine engine = engines.get(target);
+    if (engine == null) {
+      engine = new StreamTableEngine(target.dataSource());
+      engine.migrateCatalog();
+      engines.put(target, engine);
+    }
+    return engine;
+  }
+
+  private static long generation(Long generation) {
+    return generation == null ? 1 : generation;
+  }
+}
