@@ -24,8 +24,8 @@ public final class ChangeBuffer {
             ? "SELECT EXISTS (SELECT 1 FROM " + names.changeBufferQualified() + ")"
             : "SELECT EXISTS (SELECT 1 FROM "
                 + names.changeBufferQualified()
-                + " WHERE xid >= pg_catalog.pg_snapshot_xmin(?::pg_snapshot)"
-                + " AND NOT pg_catalog.pg_visible_in_snapshot(xid, ?::pg_snapshot))";
+                + " WHERE xid >= pg_catalog.pg_snapshot_xmin(?::pg_snapshot)::text::bigint"
+                + " AND NOT pg_catalog.pg_visible_in_snapshot(xid::text::xid8, ?::pg_snapshot))";
     try (PreparedStatement statement = connection.prepareStatement(sql)) {
       if (consumedSnapshot != null) {
         statement.setString(1, consumedSnapshot);
@@ -43,12 +43,12 @@ public final class ChangeBuffer {
    * of the consumers' snapshots (such a transaction is visible to all, or aborted). Returns the
    * number of rows deleted.
    */
-  public static int compactBelow(Connection connection, ObjectNames names, String minXmin)
+  public static int compactBelow(Connection connection, ObjectNames names, long minXmin)
       throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(
-            "DELETE FROM " + names.changeBufferQualified() + " WHERE xid < ?::xid8")) {
-      statement.setString(1, minXmin);
+            "DELETE FROM " + names.changeBufferQualified() + " WHERE xid < ?")) {
+      statement.setLong(1, minXmin);
       return statement.executeUpdate();
     }
   }

@@ -147,8 +147,7 @@ final class Refresher {
   private static void compact(Connection connection, StableName source) throws SQLException {
     OptionalLong oldestXmin = oldestConsumerXmin(connection, source);
     if (oldestXmin.isPresent()) {
-      ChangeBuffer.compactBelow(
-          connection, new ObjectNames(source), Long.toString(oldestXmin.getAsLong()));
+      ChangeBuffer.compactBelow(connection, new ObjectNames(source), oldestXmin.getAsLong());
     }
   }
 

@@ -73,7 +73,6 @@ public final class ObjectNames {
     for (CaptureEvent event : CaptureEvent.values()) {
       names.put("trigger_" + event.token(), trigger(event));
     }
-    names.put("index_change_id", changeBufferIndex("change_id"));
     names.put("index_xid", changeBufferIndex("xid"));
     names.put("slot", replicationSlot());
     names.put("publication", publication());

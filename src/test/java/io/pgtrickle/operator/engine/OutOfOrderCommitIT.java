@@ -30,7 +30,7 @@ class OutOfOrderCommitIT {
         Connection fast = db.connect()) {
       slow.setAutoCommit(false);
       try (Statement statement = slow.createStatement()) {
-        statement.execute("INSERT INTO events VALUES (1, 10)"); // earlier LSN and change_id
+        statement.execute("INSERT INTO events VALUES (1, 10)"); // earlier LSN and transaction id
       }
       try (Statement statement = fast.createStatement()) {
         statement.execute("INSERT INTO events VALUES (2, 20)"); // later, but commits first
@@ -50,7 +50,7 @@ class OutOfOrderCommitIT {
                     + io.pgtrickle.operator.naming.StableName.of(
                         new io.pgtrickle.operator.naming.QualifiedTable(
                             db.name(), "public", "events"))
-                    + " WHERE row_data ->> 'id' = '1'"))
+                    + " WHERE row_data = '(1,10)'"))
         .as("the late change is still buffered, not compacted away")
         .isEqualTo(1);
     RefreshOutcome second = engine.refresh("public", "events_st");

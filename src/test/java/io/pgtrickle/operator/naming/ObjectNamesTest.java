@@ -18,7 +18,6 @@ class ObjectNamesTest {
         .containsEntry("trigger_upd", "pg_trickle_cdc_upd_2def2740256dfb26")
         .containsEntry("trigger_del", "pg_trickle_cdc_del_2def2740256dfb26")
         .containsEntry("trigger_trunc", "pg_trickle_cdc_trunc_2def2740256dfb26")
-        .containsEntry("index_change_id", "idx_changes_2def2740256dfb26_change_id")
         .containsEntry("index_xid", "idx_changes_2def2740256dfb26_xid")
         .containsEntry("slot", "pgtrickle_2def2740256dfb26")
         .containsEntry("publication", "pgtrickle_pub_2def2740256dfb26");
