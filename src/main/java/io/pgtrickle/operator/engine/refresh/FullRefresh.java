@@ -9,10 +9,12 @@ import java.sql.Statement;
 /**
  * Recomputes the whole query and applies only the difference to the storage table (as a multiset:
  * duplicate rows are kept with their multiplicity). Rows are compared by their text form, which
- * works for every column type, json included, where equality operators may not exist.
+ * works for every column type, json included, where equality operators may not exist. Rows that are
+ * already right are not touched.
  */
 public final class FullRefresh implements RefreshStrategy {
   private static final String NEW_ROWS = "pg_temp.pgt_full_refresh_rows";
+  private static final String DIFF = "pg_temp.pgt_full_refresh_diff";
 
   @Override
   public RefreshMode mode() {
@@ -24,6 +26,8 @@ public final class FullRefresh implements RefreshStrategy {
       throws SQLException {
     String columns = String.join(", ", target.columns());
     try (Statement statement = connection.createStatement()) {
+      // These are large, simple scans and hash joins: JIT compilation costs more than it saves.
+      statement.execute("SET LOCAL jit = off");
       statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
       statement.execute(
           "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
@@ -45,43 +49,47 @@ public final class FullRefresh implements RefreshStrategy {
                 + NEW_ROWS);
       }
       statement.execute("ANALYZE " + NEW_ROWS);
-      // Surplus copies of a row (beyond how often the new result has it) are deleted...
+      // One pass over each side with hash aggregates: per distinct row, how many copies the
+      // result wants minus how many the table has, and where the table's copies are.
+      statement.execute("DROP TABLE IF EXISTS " + DIFF);
+      statement.execute(
+          "CREATE TEMP TABLE pgt_full_refresh_diff ON COMMIT DROP AS"
+              + " SELECT coalesce(w.pgt__row, p.pgt__row) AS pgt__row,"
+              + " coalesce(w.copies, 0) - coalesce(p.copies, 0) AS delta, p.row_ids"
+              + " FROM (SELECT pgt__row, count(*) AS copies FROM "
+              + NEW_ROWS
+              + " GROUP BY 1) w FULL JOIN (SELECT "
+              + rowText("s", target)
+              + " AS pgt__row, count(*) AS copies, array_agg(s.ctid) AS row_ids FROM "
+              + target.storageTable()
+              + " s GROUP BY 1) p ON p.pgt__row = w.pgt__row"
+              + " WHERE coalesce(w.copies, 0) <> coalesce(p.copies, 0)");
+      statement.execute("ANALYZE " + DIFF);
+      // Surplus copies are deleted by their row ids...
       long deleted =
           statement.executeUpdate(
-              "WITH wanted AS (SELECT pgt__row, count(*) AS copies FROM "
-                  + NEW_ROWS
-                  + " GROUP BY pgt__row),"
-                  + " present AS (SELECT s.ctid AS row_id, "
-                  + rowText("s", target)
-                  + " AS pgt__row, row_number() OVER (PARTITION BY "
-                  + rowText("s", target)
-                  + ") AS copy FROM "
+              "DELETE FROM "
                   + target.storageTable()
-                  + " s)"
-                  + " DELETE FROM "
-                  + target.storageTable()
-                  + " t USING present p LEFT JOIN wanted w ON w.pgt__row = p.pgt__row"
-                  + " WHERE t.ctid = p.row_id AND p.copy > coalesce(w.copies, 0)");
+                  + " WHERE ctid = ANY (ARRAY(SELECT unnest(row_ids[1:(-delta)]) FROM "
+                  + DIFF
+                  + " WHERE delta < 0))");
       // ...and missing copies inserted; rows already right are not touched.
       long inserted =
           statement.executeUpdate(
-              "WITH present AS (SELECT "
-                  + rowText("s", target)
-                  + " AS pgt__row, count(*) AS copies FROM "
-                  + target.storageTable()
-                  + " s GROUP BY 1),"
-                  + " wanted AS (SELECT n.*, row_number() OVER (PARTITION BY n.pgt__row)"
-                  + " AS pgt__copy FROM "
-                  + NEW_ROWS
-                  + " n)"
-                  + " INSERT INTO "
+              "INSERT INTO "
                   + target.storageTable()
                   + " ("
                   + columns
                   + ") SELECT "
-                  + prefixed("w", target)
-                  + " FROM wanted w LEFT JOIN present p ON p.pgt__row = w.pgt__row"
-                  + " WHERE w.pgt__copy > coalesce(p.copies, 0)");
+                  + prefixed("n", target)
+                  + " FROM (SELECT r.*, d.delta, row_number() OVER (PARTITION BY r.pgt__row)"
+                  + " AS pgt__copy FROM "
+                  + NEW_ROWS
+                  + " r JOIN "
+                  + DIFF
+                  + " d ON d.pgt__row = r.pgt__row WHERE d.delta > 0) n"
+                  + " WHERE n.pgt__copy <= n.delta");
+      statement.execute("DROP TABLE " + DIFF);
       statement.execute("DROP TABLE " + NEW_ROWS);
       return deleted + inserted;
     }
