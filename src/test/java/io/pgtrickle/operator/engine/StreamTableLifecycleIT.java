@@ -116,6 +116,23 @@ class StreamTableLifecycleIT {
   }
 
   @Test
+  void buffersAreCompactedOnceEveryConsumerHasPassedThem() throws Exception {
+    engine.apply(definition("by_region", QUERY), OWNER);
+    engine.apply(definition("big", "SELECT id FROM orders WHERE amount > 20"), OWNER);
+    String buffer = "pgtrickle_changes." + orderNames.changeBuffer();
+    db.execute("INSERT INTO orders VALUES (800, 'r0', 5), (801, 'r1', 50)");
+
+    engine.refresh("public", "by_region");
+    assertThat(db.queryLong("SELECT count(*) FROM " + buffer))
+        .as("kept while the second consumer has not passed them")
+        .isEqualTo(2);
+
+    engine.refresh("public", "big");
+    assertThat(db.queryLong("SELECT count(*) FROM " + buffer)).isZero();
+    assertMatchesQuery(db, "big", "SELECT id FROM orders WHERE amount > 20");
+  }
+
+  @Test
   void twoStreamTablesShareOneBufferAndDropKeepsItForTheOther() throws Exception {
     engine.apply(definition("by_region", QUERY), OWNER);
     engine.apply(definition("big", "SELECT id FROM orders WHERE amount > 20"), OWNER);
