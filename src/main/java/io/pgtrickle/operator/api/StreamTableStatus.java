@@ -1,36 +1,17 @@
 package io.pgtrickle.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 
 /** What the operator observed; written by the operator only. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class StreamTableStatus {
-  private Long observedGeneration;
-  private List<Condition> conditions = new ArrayList<>();
+public class StreamTableStatus extends ResourceStatus {
   private String storageTable;
   private String refreshMode;
   private String placement;
   private List<SourceStatus> sources = new ArrayList<>();
   private LastRefresh lastRefresh;
-
-  public Long getObservedGeneration() {
-    return observedGeneration;
-  }
-
-  public void setObservedGeneration(Long observedGeneration) {
-    this.observedGeneration = observedGeneration;
-  }
-
-  public List<Condition> getConditions() {
-    return conditions;
-  }
-
-  public void setConditions(List<Condition> conditions) {
-    this.conditions = conditions;
-  }
 
   public String getStorageTable() {
     return storageTable;

@@ -52,6 +52,9 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       long generation = generation(cluster.getMetadata().getGeneration());
       CitusClusterStatus status = new CitusClusterStatus();
       status.setObservedGeneration(generation);
+      boolean ready = false;
+      String reason;
+      String message;
       try {
         DatabaseTarget target = targets.forCluster(cluster);
         engineFor(target);
@@ -65,36 +68,20 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
           status.setPostgresVersion(rs.getString(1));
           status.setCitusVersion(rs.getString(2));
         }
-        status.setConditions(
-            List.of(
-                Conditions.of(
-                    Conditions.READY,
-                    true,
-                    "Ready",
-                    "connected to " + target.description() + "; catalog is current",
-                    generation,
-                    clock.instant())));
+        ready = true;
+        reason = "Ready";
+        message = "connected to " + target.description() + "; catalog is current";
       } catch (EngineException e) {
-        status.setConditions(
-            List.of(
-                Conditions.of(
-                    Conditions.READY,
-                    false,
-                    e.reason().name(),
-                    e.getMessage(),
-                    generation,
-                    clock.instant())));
+        reason = e.reason().name();
+        message = e.getMessage();
       } catch (SQLException e) {
-        status.setConditions(
-            List.of(
-                Conditions.of(
-                    Conditions.READY,
-                    false,
-                    Reason.ClusterUnavailable.name(),
-                    "cannot query the coordinator: " + e.getMessage(),
-                    generation,
-                    clock.instant())));
+        reason = Reason.ClusterUnavailable.name();
+        message = "cannot query the coordinator: " + e.getMessage();
       }
+      status.setConditions(
+          List.of(
+              Conditions.of(
+                  Conditions.READY, ready, reason, message, generation, clock.instant())));
       cluster.setStatus(status);
     }
   }
