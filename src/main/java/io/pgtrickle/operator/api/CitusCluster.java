@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.api;
 
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
@@ -16,6 +17,19 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Singular("cituscluster")
 @Plural("citusclusters")
 @ShortNames({"cc"})
+@AdditionalPrinterColumn(
+    name = "Ready",
+    jsonPath = ".status.conditions[?(@.type==\"Ready\")].status")
+@AdditionalPrinterColumn(
+    name = "Nodes",
+    jsonPath = ".status.nodeCount",
+    type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "PostgreSQL", jsonPath = ".status.postgresVersion")
+@AdditionalPrinterColumn(name = "Citus", jsonPath = ".status.citusVersion")
+@AdditionalPrinterColumn(
+    name = "Age",
+    jsonPath = ".metadata.creationTimestamp",
+    type = AdditionalPrinterColumn.Type.DATE)
 public class CitusCluster extends CustomResource<CitusClusterSpec, CitusClusterStatus>
     implements Namespaced {
   private static final long serialVersionUID = 1L;

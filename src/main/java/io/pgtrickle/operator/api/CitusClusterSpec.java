@@ -2,13 +2,17 @@ package io.pgtrickle.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** How to reach a database's coordinator, and with which credentials. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class CitusClusterSpec {
-  private Coordinator coordinator = new Coordinator();
+  @Required private Coordinator coordinator = new Coordinator();
+
+  @JsonPropertyDescription("The Secret with the database user and password.")
   private Credentials credentials;
 
   @JsonPropertyDescription(
@@ -87,7 +91,10 @@ public class CitusClusterSpec {
   /** A Secret in the same namespace holding the database user and password. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Credentials {
+    @Required
+    @Size(min = 1, max = 253)
     private String secretName;
+
     private String usernameKey = "username";
     private String passwordKey = "password";
 

@@ -2,33 +2,63 @@ package io.pgtrickle.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** What the user declares; see docs/crd-reference.md. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class StreamTableSpec {
-  @JsonPropertyDescription("Name of the CitusCluster (same namespace) holding the sources.")
+  @JsonPropertyDescription(
+      "Name of the CitusCluster (same namespace) holding the sources. Immutable.")
+  @Required
+  @Size(min = 1, max = 253)
+  @ValidationRule(value = "self == oldSelf", message = "clusterRef is immutable")
   private String clusterRef;
 
-  @JsonPropertyDescription("Schema of the storage table; must exist.")
+  @JsonPropertyDescription("Schema of the storage table; must exist. Immutable.")
+  @Size(min = 1, max = 63)
+  @Default("public")
+  @ValidationRule(value = "self == oldSelf", message = "schema is immutable")
   private String schema = "public";
 
-  @JsonPropertyDescription("Name of the storage table (at most 63 bytes).")
+  @JsonPropertyDescription("Name of the storage table (at most 63 bytes). Immutable.")
+  @Required
+  @Size(min = 1, max = 63)
+  @ValidationRule(value = "self == oldSelf", message = "name is immutable")
   private String name;
 
   @JsonPropertyDescription("The SELECT that defines the table's contents.")
+  @Required
+  @Size(min = 1)
   private String query;
 
-  @JsonPropertyDescription("How often to apply captured changes, e.g. 500ms, 1s, 5m, 1h.")
+  @JsonPropertyDescription("How often to apply captured changes, e.g. 500ms, 1s, 5m, 1h, 1m30s.")
+  @Pattern("^([0-9]+(ms|s|m|h))+$")
+  @Default("1m")
   private String schedule = "1m";
 
+  @JsonPropertyDescription("AUTO (the engine chooses; FULL for now), FULL or DIFFERENTIAL.")
+  @Default("AUTO")
   private RefreshMode refreshMode = RefreshMode.AUTO;
+
+  @JsonPropertyDescription(
+      "Where the storage table lives on Citus: auto, local, reference, distributed.")
+  @Default("auto")
   private PlacementMode placement = PlacementMode.AUTO;
+
+  @JsonPropertyDescription("How source changes are captured: auto, trigger or wal.")
+  @Default("auto")
   private CdcModeSpec cdcMode = CdcModeSpec.AUTO;
 
   @JsonPropertyDescription(
       "Set true only if no source ever updates a key column; allows REPLICA IDENTITY DEFAULT.")
   private boolean immutablePk;
 
+  @JsonPropertyDescription("Delete drops the storage table with the resource; Retain keeps it.")
+  @Default("Delete")
   private DeletionPolicy deletionPolicy = DeletionPolicy.Delete;
 
   public String getClusterRef() {

@@ -12,6 +12,16 @@ public class StreamTableStatus extends ResourceStatus {
   private String placement;
   private List<SourceStatus> sources = new ArrayList<>();
   private LastRefresh lastRefresh;
+  private Long maxLagBytes;
+
+  /** The largest lag of any source on any node: the printer column's summary. */
+  public Long getMaxLagBytes() {
+    return maxLagBytes;
+  }
+
+  public void setMaxLagBytes(Long maxLagBytes) {
+    this.maxLagBytes = maxLagBytes;
+  }
 
   public String getStorageTable() {
     return storageTable;
