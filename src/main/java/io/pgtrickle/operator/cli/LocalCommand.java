@@ -2,8 +2,8 @@ package io.pgtrickle.operator.cli;
 
 import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.RefreshScheduler;
-import io.pgtrickle.operator.local.DatabaseTarget;
 import io.pgtrickle.operator.local.LocalReconciler;
 import io.pgtrickle.operator.local.ManifestReader;
 import io.pgtrickle.operator.local.Manifests;

@@ -11,7 +11,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Incrementally maintained stream tables on PostgreSQL and Citus.",
-    subcommands = {NamesCommand.class, LocalCommand.class, DemoCommand.class})
+    subcommands = {
+      NamesCommand.class,
+      LocalCommand.class,
+      DemoCommand.class,
+      OperatorCommand.class
+    })
 public final class Main implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 

@@ -26,9 +26,10 @@ public final class RefreshScheduler implements AutoCloseable {
   public interface Listener {
     Listener NONE = new Listener() {};
 
-    default void refreshed(String schema, String name, RefreshOutcome outcome) {}
+    /** {@code key} is the caller's name for the scheduled table, as given to schedule. */
+    default void refreshed(String key, RefreshOutcome outcome) {}
 
-    default void failed(String schema, String name, EngineException failure) {}
+    default void failed(String key, EngineException failure) {}
   }
 
   public RefreshScheduler(int threads, Listener listener) {
@@ -44,37 +45,40 @@ public final class RefreshScheduler implements AutoCloseable {
     this.listener = listener;
   }
 
-  /** Schedules (or reschedules) the stream table's refresh every {@code interval}. */
-  public void schedule(StreamTableEngine engine, String schema, String name, Duration interval) {
-    String key = schema + "." + name;
-    cancel(schema, name);
+  /**
+   * Schedules (or reschedules) the stream table's refresh every {@code interval}. {@code key} names
+   * it uniquely across databases (two databases may both have public.orders_summary).
+   */
+  public void schedule(
+      String key, StreamTableEngine engine, String schema, String name, Duration interval) {
+    cancel(key);
     scheduled.put(
         key,
         executor.scheduleWithFixedDelay(
-            () -> tick(engine, schema, name),
+            () -> tick(key, engine, schema, name),
             interval.toMillis(),
             interval.toMillis(),
             TimeUnit.MILLISECONDS));
   }
 
-  public void cancel(String schema, String name) {
-    ScheduledFuture<?> previous = scheduled.remove(schema + "." + name);
+  public void cancel(String key) {
+    ScheduledFuture<?> previous = scheduled.remove(key);
     if (previous != null) {
       previous.cancel(false);
     }
   }
 
-  private void tick(StreamTableEngine engine, String schema, String name) {
+  private void tick(String key, StreamTableEngine engine, String schema, String name) {
     try {
       RefreshOutcome outcome = engine.refresh(schema, name);
-      listener.refreshed(schema, name, outcome);
+      listener.refreshed(key, outcome);
     } catch (EngineException e) {
-      LOG.warn("refresh of {}.{} failed ({}): {}", schema, name, e.reason(), e.getMessage());
-      listener.failed(schema, name, e);
+      LOG.warn(
+          "refresh of {} ({}.{}) failed ({}): {}", key, schema, name, e.reason(), e.getMessage());
+      listener.failed(key, e);
     } catch (RuntimeException e) {
-      LOG.error("refresh of {}.{} failed unexpectedly", schema, name, e);
-      listener.failed(
-          schema, name, new EngineException(Reason.RefreshFailed, String.valueOf(e), e));
+      LOG.error("refresh of {} ({}.{}) failed unexpectedly", key, schema, name, e);
+      listener.failed(key, new EngineException(Reason.RefreshFailed, String.valueOf(e), e));
     }
   }
 

@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.CitusClusterStatus;
 import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.api.StreamTableStatus;
+import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
 import io.pgtrickle.operator.engine.RefreshOutcome;
@@ -38,7 +39,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private final Clock clock;
   private final Map<DatabaseTarget, StreamTableEngine> engines = new HashMap<>(); // by identity
   private final Map<String, StreamTableStatus> statuses = new ConcurrentHashMap<>();
-  private final Map<String, StreamTable> byTable = new ConcurrentHashMap<>();
+  private final Map<String, StreamTable> byOwner = new ConcurrentHashMap<>();
 
   public LocalReconciler(Manifests manifests, TargetResolver targets, Clock clock) {
     this.manifests = manifests;
@@ -101,7 +102,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
         StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
         StreamTableEngine engine = engineFor(target);
         engine.apply(definition, owner);
-        byTable.put(definition.schema() + "." + definition.name(), streamTable);
+        byOwner.put(owner, streamTable);
         record(streamTable, engine, definition.schema(), definition.name());
       } catch (EngineException e) {
         statuses.put(
@@ -141,6 +142,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       try {
         StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
         scheduler.schedule(
+            ownerOf(streamTable),
             engineFor(targets.forStreamTable(streamTable)),
             definition.schema(),
             definition.name(),
@@ -152,11 +154,15 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   }
 
   @Override
-  public void refreshed(String schema, String name, RefreshOutcome outcome) {
-    StreamTable streamTable = byTable.get(schema + "." + name);
+  public void refreshed(String owner, RefreshOutcome outcome) {
+    StreamTable streamTable = byOwner.get(owner);
     if (streamTable != null && outcome.kind() == RefreshOutcome.Kind.APPLIED) {
       try {
-        record(streamTable, engineFor(targets.forStreamTable(streamTable)), schema, name);
+        record(
+            streamTable,
+            engineFor(targets.forStreamTable(streamTable)),
+            streamTable.getSpec().getSchema(),
+            streamTable.getSpec().getName());
       } catch (EngineException e) {
         fail(streamTable, e);
       }
@@ -164,8 +170,8 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   }
 
   @Override
-  public void failed(String schema, String name, EngineException failure) {
-    StreamTable streamTable = byTable.get(schema + "." + name);
+  public void failed(String owner, EngineException failure) {
+    StreamTable streamTable = byOwner.get(owner);
     if (streamTable != null) {
       fail(streamTable, failure);
     }

@@ -1,14 +1,11 @@
 package io.pgtrickle.operator.local;
 
-import io.fabric8.kubernetes.api.model.Secret;
 import io.pgtrickle.operator.api.CitusCluster;
-import io.pgtrickle.operator.api.CitusClusterSpec;
 import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.db.ConnectionSettings;
+import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -80,67 +77,9 @@ public final class TargetResolver implements AutoCloseable {
     if (existing != null) {
       return existing;
     }
-    CitusClusterSpec spec = cluster.getSpec();
-    if (spec == null
-        || spec.getCoordinator() == null
-        || spec.getCoordinator().getHost() == null
-        || spec.getCoordinator().getDatabase() == null) {
-      throw new EngineException(
-          Reason.InvalidSpec, key + ": spec.coordinator.host and .database are required");
-    }
-    Credentials credentials = credentials(namespace, spec.getCredentials());
-    CitusClusterSpec.Coordinator coordinator = spec.getCoordinator();
-    String url =
-        "jdbc:postgresql://"
-            + coordinator.getHost()
-            + ":"
-            + coordinator.getPort()
-            + "/"
-            + URLEncoder.encode(coordinator.getDatabase(), StandardCharsets.UTF_8)
-            + "?sslmode="
-            + URLEncoder.encode(coordinator.getSslMode(), StandardCharsets.UTF_8);
-    return open(
-        key, () -> DatabaseTarget.connect(url, credentials.user(), credentials.password(), key));
-  }
-
-  private Credentials credentials(String namespace, CitusClusterSpec.Credentials reference)
-      throws EngineException {
-    if (reference == null || reference.getSecretName() == null) {
-      return new Credentials(environment.get("PGUSER"), environment.get("PGPASSWORD"));
-    }
-    Secret secret =
-        manifests
-            .secret(namespace, reference.getSecretName())
-            .orElseThrow(
-                () ->
-                    new EngineException(
-                        Reason.ClusterUnavailable,
-                        "Secret "
-                            + namespace
-                            + "/"
-                            + reference.getSecretName()
-                            + " with the database credentials is not in the files"));
-    return new Credentials(
-        value(secret, reference.getUsernameKey()), value(secret, reference.getPasswordKey()));
-  }
-
-  private static String value(Secret secret, String key) throws EngineException {
-    if (secret.getStringData() != null && secret.getStringData().containsKey(key)) {
-      return secret.getStringData().get(key);
-    }
-    if (secret.getData() != null && secret.getData().containsKey(key)) {
-      try {
-        return new String(
-            Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
-      } catch (IllegalArgumentException e) {
-        throw new EngineException(
-            Reason.InvalidSpec,
-            "Secret " + secret.getMetadata().getName() + " key " + key + " is not base64");
-      }
-    }
-    throw new EngineException(
-        Reason.ClusterUnavailable,
-        "Secret " + secret.getMetadata().getName() + " has no key '" + key + "'");
+    ConnectionSettings settings =
+        ConnectionSettings.of(cluster, name -> manifests.secret(namespace, name), environment);
+    return open(key, settings::connect);
   }
 
   private DatabaseTarget open(String key, Supplier<DatabaseTarget> opener) {
@@ -152,6 +91,4 @@ public final class TargetResolver implements AutoCloseable {
     open.values().forEach(DatabaseTarget::close);
     open.clear();
   }
-
-  private record Credentials(String user, String password) {}
 }

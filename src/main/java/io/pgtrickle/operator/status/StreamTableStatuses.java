@@ -28,6 +28,12 @@ public final class StreamTableStatuses {
     status.setPlacement(report.placement());
     status.setSources(report.sources().stream().map(StreamTableStatuses::source).toList());
     report.lastRefresh().ifPresent(r -> status.setLastRefresh(lastRefresh(r)));
+    status.setMaxLagBytes(
+        report.sources().stream()
+            .flatMap(s -> s.nodes().stream())
+            .mapToLong(StreamTableReport.NodeReport::lagBytes)
+            .max()
+            .orElse(0));
     status.setConditions(
         Conditions.merge(
             previous == null ? null : previous.getConditions(),
@@ -69,6 +75,7 @@ public final class StreamTableStatuses {
     copy.setPlacement(previous.getPlacement());
     copy.setSources(previous.getSources());
     copy.setLastRefresh(previous.getLastRefresh());
+    copy.setMaxLagBytes(previous.getMaxLagBytes());
     copy.setConditions(previous.getConditions());
     return copy;
   }

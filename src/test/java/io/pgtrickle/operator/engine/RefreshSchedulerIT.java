@@ -28,19 +28,19 @@ class RefreshSchedulerIT {
     RefreshScheduler.Listener listener =
         new RefreshScheduler.Listener() {
           @Override
-          public void refreshed(String schema, String name, RefreshOutcome outcome) {
+          public void refreshed(String key, RefreshOutcome outcome) {
             if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
               applied.add(outcome);
             }
           }
 
           @Override
-          public void failed(String schema, String name, EngineException failure) {
+          public void failed(String key, EngineException failure) {
             failures.add(failure);
           }
         };
     try (RefreshScheduler scheduler = new RefreshScheduler(1, listener)) {
-      scheduler.schedule(engine, "public", "st", Duration.ofMillis(100));
+      scheduler.schedule("test/st", engine, "public", "st", Duration.ofMillis(100));
 
       db.execute("INSERT INTO src VALUES (1, 5), (2, 10)");
       awaitTrue(() -> !applied.isEmpty());

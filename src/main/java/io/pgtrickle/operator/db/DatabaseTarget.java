@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.local;
+package io.pgtrickle.operator.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;

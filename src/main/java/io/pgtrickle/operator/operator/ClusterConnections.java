@@ -1,0 +1,92 @@
+package io.pgtrickle.operator.operator;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.db.ConnectionSettings;
+import io.pgtrickle.operator.db.DatabaseTarget;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.StreamTableEngine;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The database side of the operator (one handler per external system): a connection pool and an
+ * engine per CitusCluster, rebuilt when the cluster's coordinator or its Secret changes. Reads
+ * Secrets through the Kubernetes API; credentials stay in memory and never reach logs or status.
+ */
+public final class ClusterConnections implements AutoCloseable {
+  private final KubernetesClient client;
+  private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+
+  public ClusterConnections(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** The CitusCluster named {@code name} in {@code namespace}, if it exists. */
+  public Optional<CitusCluster> cluster(String namespace, String name) {
+    return Optional.ofNullable(
+        client.resources(CitusCluster.class).inNamespace(namespace).withName(name).get());
+  }
+
+  /** The engine for the cluster, connected and with its catalog migrated. */
+  public synchronized Handle handle(CitusCluster cluster) throws EngineException {
+    String namespace = cluster.getMetadata().getNamespace();
+    ConnectionSettings settings =
+        ConnectionSettings.of(
+            cluster,
+            secretName ->
+                Optional.ofNullable(
+                        client.secrets().inNamespace(namespace).withName(secretName).get())
+                    .map(Secret.class::cast),
+            Map.of());
+    String key = namespace + "/" + cluster.getMetadata().getName();
+    Entry entry = entries.get(key);
+    if (entry != null && entry.settings.equals(settings)) {
+      return entry.handle;
+    }
+    if (entry != null) {
+      entries.remove(key);
+      entry.handle.target().close();
+    }
+    DatabaseTarget target = settings.connect();
+    StreamTableEngine engine = new StreamTableEngine(target.dataSource());
+    try {
+      engine.migrateCatalog();
+    } catch (EngineException e) {
+      target.close();
+      throw e;
+    } catch (RuntimeException e) {
+      target.close();
+      throw new EngineException(
+          Reason.ClusterUnavailable,
+          "cannot reach " + settings.description() + ": " + e.getMessage(),
+          e);
+    }
+    Handle handle = new Handle(target, engine, settings);
+    entries.put(key, new Entry(settings, handle));
+    return handle;
+  }
+
+  /** Forgets a deleted cluster and closes its pool. */
+  public synchronized void forget(String namespace, String name) {
+    Entry entry = entries.remove(namespace + "/" + name);
+    if (entry != null) {
+      entry.handle.target().close();
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    entries.values().forEach(e -> e.handle.target().close());
+    entries.clear();
+  }
+
+  /** A connected cluster: its pool, engine and the settings used. */
+  public record Handle(
+      DatabaseTarget target, StreamTableEngine engine, ConnectionSettings settings) {}
+
+  private record Entry(ConnectionSettings settings, Handle handle) {}
+}

@@ -1,0 +1,205 @@
+package io.pgtrickle.operator.operator;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.api.StreamTableStatus;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.StreamTableDefinition;
+import io.pgtrickle.operator.engine.StreamTableEngine;
+import io.pgtrickle.operator.engine.StreamTableReport;
+import io.pgtrickle.operator.status.Conditions;
+import io.pgtrickle.operator.status.StreamTableStatuses;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Thin controller for StreamTables: observe (cluster, spec), validate, act (the engine applies the
+ * definition and the scheduler refreshes it), record status (through the StatusRecorder). It runs
+ * again every status interval, which writes frontier progress and repairs drift such as a dropped
+ * trigger. The finalizer drops every object the resource created.
+ */
+@ControllerConfiguration(name = "streamtable", finalizerName = StreamTableReconciler.FINALIZER)
+public final class StreamTableReconciler implements Reconciler<StreamTable>, Cleaner<StreamTable> {
+  public static final String FINALIZER = "pgtrickle.io/cleanup";
+  static final String DEGRADED = "Degraded";
+  private static final String OWNER_PREFIX = "k8s/";
+
+  private final ClusterConnections connections;
+  private final Scheduling scheduling;
+  private final RefreshTracker tracker;
+  private final StatusRecorder recorder;
+  private final Events events;
+  private final OperatorSettings settings;
+  private final Clock clock;
+
+  public StreamTableReconciler(
+      ClusterConnections connections,
+      Scheduling scheduling,
+      RefreshTracker tracker,
+      StatusRecorder recorder,
+      Events events,
+      OperatorSettings settings,
+      Clock clock) {
+    this.connections = connections;
+    this.scheduling = scheduling;
+    this.tracker = tracker;
+    this.recorder = recorder;
+    this.events = events;
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  @Override
+  public UpdateControl<StreamTable> reconcile(StreamTable resource, Context<StreamTable> context) {
+    String key = keyOf(resource);
+    StreamTableStatus previous = resource.getStatus();
+    long generation = Objects.requireNonNullElse(resource.getMetadata().getGeneration(), 1L);
+    StreamTableStatus next;
+    try {
+      StreamTableDefinition definition = StreamTableDefinition.from(resource.getSpec());
+      StreamTableEngine engine = engineFor(resource);
+      StreamTableEngine.ApplyResult result = engine.apply(definition, ownerOf(resource));
+      if (result == StreamTableEngine.ApplyResult.CREATED
+          || result == StreamTableEngine.ApplyResult.REBUILT) {
+        events.normal(
+            resource,
+            result == StreamTableEngine.ApplyResult.CREATED ? "Created" : "Rebuilt",
+            "stream table "
+                + definition.qualifiedName()
+                + " "
+                + result.name().toLowerCase(java.util.Locale.ROOT));
+      }
+      scheduling.ensure(key, engine, definition);
+      StreamTableReport report = engine.report(definition.schema(), definition.name());
+      tracker.recordLag(key, report);
+      next = StreamTableStatuses.ready(generation, report, previous, clock.instant());
+      next.setConditions(Conditions.merge(next.getConditions(), degraded(key, generation)));
+    } catch (EngineException e) {
+      next = StreamTableStatuses.failed(generation, e, previous, clock.instant());
+      if (!sameReadyReason(previous, e.reason().name())) {
+        events.warning(resource, e.reason().name(), e.getMessage());
+      }
+    }
+    UpdateControl<StreamTable> control;
+    if (recorder.shouldWrite(resource.getMetadata().getUid(), previous, next)) {
+      resource.setStatus(next);
+      control = UpdateControl.patchStatus(resource);
+    } else {
+      control = UpdateControl.noUpdate();
+    }
+    return control.rescheduleAfter(settings.statusInterval());
+  }
+
+  @Override
+  public DeleteControl cleanup(StreamTable resource, Context<StreamTable> context) {
+    String key = keyOf(resource);
+    scheduling.cancel(key);
+    tracker.untrack(key);
+    recorder.forget(resource.getMetadata().getUid());
+    if (resource.getSpec() == null || resource.getSpec().getName() == null) {
+      return DeleteControl.defaultDelete();
+    }
+    String table = resource.getSpec().getSchema() + "." + resource.getSpec().getName();
+    Optional<CitusCluster> cluster = cluster(resource);
+    if (cluster.isEmpty()) {
+      events.warning(
+          resource,
+          "CleanupSkipped",
+          "CitusCluster "
+              + resource.getSpec().getClusterRef()
+              + " is gone, so nothing was dropped: the capture triggers and buffers of "
+              + table
+              + "'s sources and the table itself may remain in that database");
+      return DeleteControl.defaultDelete();
+    }
+    try {
+      boolean dropped =
+          connections
+              .handle(cluster.get())
+              .engine()
+              .drop(
+                  resource.getSpec().getSchema(), resource.getSpec().getName(), ownerOf(resource));
+      if (dropped) {
+        events.normal(resource, "Deleted", "dropped " + table + " and its capture objects");
+      }
+      return DeleteControl.defaultDelete();
+    } catch (EngineException e) {
+      if (e.reason() == Reason.Conflict) {
+        // Not ours to drop: another resource manages this table.
+        return DeleteControl.defaultDelete();
+      }
+      events.warning(
+          resource,
+          "CleanupFailed",
+          e.getMessage()
+              + "; retrying. To give up and leave the objects, remove the finalizer "
+              + FINALIZER);
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(settings.statusInterval());
+    }
+  }
+
+  private StreamTableEngine engineFor(StreamTable resource) throws EngineException {
+    CitusCluster cluster =
+        cluster(resource)
+            .orElseThrow(
+                () ->
+                    new EngineException(
+                        Reason.ClusterUnavailable,
+                        "CitusCluster "
+                            + resource.getMetadata().getNamespace()
+                            + "/"
+                            + resource.getSpec().getClusterRef()
+                            + " does not exist"));
+    return connections.handle(cluster).engine();
+  }
+
+  private Optional<CitusCluster> cluster(StreamTable resource) {
+    String clusterRef = resource.getSpec() == null ? null : resource.getSpec().getClusterRef();
+    if (clusterRef == null) {
+      return Optional.empty();
+    }
+    return connections.cluster(resource.getMetadata().getNamespace(), clusterRef);
+  }
+
+  private Condition degraded(String key, long generation) {
+    Optional<EngineException> failure = tracker.lastFailure(key);
+    return failure
+        .map(
+            e ->
+                Conditions.of(
+                    DEGRADED, true, e.reason().name(), e.getMessage(), generation, clock.instant()))
+        .orElseGet(
+            () ->
+                Conditions.of(
+                    DEGRADED,
+                    false,
+                    "RefreshSucceeded",
+                    "the last refresh succeeded",
+                    generation,
+                    clock.instant()));
+  }
+
+  private static boolean sameReadyReason(StreamTableStatus previous, String reason) {
+    return previous != null
+        && Conditions.find(previous.getConditions(), Conditions.READY)
+            .map(c -> reason.equals(c.getReason()))
+            .orElse(false);
+  }
+
+  static String keyOf(StreamTable resource) {
+    return resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+  }
+
+  static String ownerOf(StreamTable resource) {
+    return OWNER_PREFIX + keyOf(resource);
+  }
+}
