@@ -1,0 +1,321 @@
+package io.pgtrickle.operator.operator;
+
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.api.CitusClusterSpec;
+import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.status.Conditions;
+import io.pgtrickle.operator.testing.DatabaseObjects;
+import io.pgtrickle.operator.testing.TestDatabase;
+import io.pgtrickle.operator.testing.TestPostgres;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The operator on the fabric8 mock API server (CRUD mode, with our CRDs loaded) against a real
+ * embedded PostgreSQL: resources applied through the API become real database objects, with status,
+ * and deleting them drops everything.
+ */
+@EnableKubernetesMockClient(crud = true)
+class OperatorMockServerIT {
+  private static final Path ROOT = Path.of(System.getProperty("project.basedir", "."));
+  private static final String NAMESPACE = "analytics";
+
+  static KubernetesClient client;
+  private static OperatorRuntime runtime;
+  private static int namesUsed;
+
+  private TestDatabase db;
+  private String cluster;
+
+  @BeforeAll
+  static void startOperator() throws Exception {
+    try (Stream<Path> crds = Files.list(ROOT.resolve("crds"))) {
+      for (Path crd : crds.sorted().toList()) {
+        try (InputStream in = Files.newInputStream(crd)) {
+          client.apiextensions().v1().customResourceDefinitions().load(in).create();
+        }
+      }
+    }
+    runtime =
+        new OperatorRuntime(
+            client,
+            new OperatorSettings(
+                Set.of(), false, "default", Duration.ofSeconds(1), Duration.ofSeconds(2), 0));
+    runtime.start();
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    if (runtime != null) {
+      runtime.close();
+    }
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    db = TestPostgres.freshDatabase();
+    db.execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, region text, amount numeric)",
+        "INSERT INTO orders SELECT g, 'r' || (g % 3), g FROM generate_series(1, 50) g");
+    namesUsed++;
+    cluster = "db-" + namesUsed;
+    client.secrets().inNamespace(NAMESPACE).resource(secret(cluster + "-creds")).create();
+    client
+        .resources(CitusCluster.class)
+        .inNamespace(NAMESPACE)
+        .resource(cluster(cluster, cluster + "-creds"))
+        .create();
+  }
+
+  @Test
+  void appliedResourcesBecomeReadyWithFrontiersAndDeletionDropsEverything() throws Exception {
+    Set<String> before = DatabaseObjectsAfterCatalog.of(db);
+    String query = "SELECT region, sum(amount) AS total FROM orders GROUP BY region";
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("totals", cluster, "totals", query))
+        .create();
+
+    StreamTable ready = await(() -> readyStreamTable("totals"));
+    assertThat(ready.getStatus().getStorageTable()).isEqualTo("public.totals");
+    assertThat(ready.getStatus().getSources())
+        .singleElement()
+        .satisfies(
+            source -> {
+              assertThat(source.getTable()).isEqualTo("public.orders");
+              assertThat(source.getFrontier())
+                  .singleElement()
+                  .satisfies(node -> assertThat(node.getLsn()).matches("[0-9A-F]+/[0-9A-F]+"));
+            });
+    assertThat(ready.getMetadata().getFinalizers()).contains(StreamTableReconciler.FINALIZER);
+    assertMatchesQuery(db, "totals", query);
+
+    CitusCluster clusterStatus =
+        await(
+            () -> {
+              CitusCluster c =
+                  client
+                      .resources(CitusCluster.class)
+                      .inNamespace(NAMESPACE)
+                      .withName(cluster)
+                      .get();
+              return c.getStatus() != null
+                      && Conditions.isTrue(c.getStatus().getConditions(), Conditions.READY)
+                  ? c
+                  : null;
+            });
+    assertThat(clusterStatus.getStatus().getNodes()).containsOnlyKeys(ClusterInspector.SINGLE_NODE);
+    assertThat(clusterStatus.getStatus().getPostgresVersion()).isNotBlank();
+    assertThat(clusterStatus.getStatus().getNodeCount()).isEqualTo(1);
+
+    // The scheduler keeps it fresh; status follows within the status interval.
+    db.execute("INSERT INTO orders VALUES (1000, 'r9', 7)");
+    await(() -> db.queryLong("SELECT count(*) FROM totals WHERE region = 'r9'") == 1 ? true : null);
+    assertMatchesQuery(db, "totals", query);
+
+    // Change the query: the table is rebuilt.
+    String newQuery = "SELECT id, amount FROM orders WHERE amount > 40";
+    StreamTable current =
+        client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").get();
+    current.getSpec().setQuery(newQuery);
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).resource(current).update();
+    await(
+        () -> {
+          StreamTable st = readyStreamTable("totals");
+          return st != null && st.getStatus().getObservedGeneration() >= 2 ? st : null;
+        });
+    assertMatchesQuery(db, "totals", newQuery);
+
+    // Delete: every object goes, then the resource.
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").delete();
+    await(
+        () ->
+            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").get()
+                    == null
+                ? true
+                : null);
+    assertThat(DatabaseObjectsAfterCatalog.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void aBadQueryIsReportedAndLeavesNothing() throws Exception {
+    Set<String> before = DatabaseObjectsAfterCatalog.of(db);
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("bad", cluster, "bad_table", "SELECT id, random() FROM orders"))
+        .create();
+
+    Condition ready =
+        await(() -> readyCondition("bad").filter(c -> "False".equals(c.getStatus())).orElse(null));
+    assertThat(ready.getReason()).isEqualTo("InvalidQuery");
+    assertThat(ready.getMessage()).contains("random()");
+    assertThat(DatabaseObjectsAfterCatalog.of(db)).isEqualTo(before);
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("bad").delete();
+    await(
+        () ->
+            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("bad").get() == null
+                ? true
+                : null);
+  }
+
+  @Test
+  void aMissingSecretGivesAClearCondition() throws Exception {
+    client
+        .resources(CitusCluster.class)
+        .inNamespace(NAMESPACE)
+        .resource(cluster("no-secret", "does-not-exist"))
+        .create();
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("orphan", "no-secret", "orphan", "SELECT id FROM orders"))
+        .create();
+
+    Condition clusterReady =
+        await(
+            () -> {
+              CitusCluster c =
+                  client
+                      .resources(CitusCluster.class)
+                      .inNamespace(NAMESPACE)
+                      .withName("no-secret")
+                      .get();
+              return c.getStatus() == null
+                  ? null
+                  : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
+            });
+    assertThat(clusterReady.getStatus()).isEqualTo("False");
+    assertThat(clusterReady.getReason()).isEqualTo("ClusterUnavailable");
+    assertThat(clusterReady.getMessage()).contains("Secret analytics/does-not-exist");
+    Condition streamReady = await(() -> readyCondition("orphan").orElse(null));
+    assertThat(streamReady.getReason()).isEqualTo("ClusterUnavailable");
+  }
+
+  @Test
+  void metricsAndProbesAreServed() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + runtime.healthPort();
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    await(
+        () ->
+            http.send(
+                            HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+                            HttpResponse.BodyHandlers.ofString())
+                        .statusCode()
+                    == 200
+                ? true
+                : null);
+    String metrics =
+        http.send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics).contains("operator_sdk");
+  }
+
+  private StreamTable readyStreamTable(String name) {
+    StreamTable st =
+        client.resources(StreamTable.class).inNamespace(NAMESPACE).withName(name).get();
+    return st != null
+            && st.getStatus() != null
+            && Conditions.isTrue(st.getStatus().getConditions(), Conditions.READY)
+        ? st
+        : null;
+  }
+
+  private Optional<Condition> readyCondition(String name) {
+    StreamTable st =
+        client.resources(StreamTable.class).inNamespace(NAMESPACE).withName(name).get();
+    return st == null || st.getStatus() == null
+        ? Optional.empty()
+        : Conditions.find(st.getStatus().getConditions(), Conditions.READY);
+  }
+
+  private Secret secret(String name) {
+    return new SecretBuilder()
+        .withMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build())
+        .withStringData(Map.of("username", "postgres", "password", "unused-with-trust-auth"))
+        .build();
+  }
+
+  private CitusCluster cluster(String name, String secretName) {
+    CitusCluster resource = new CitusCluster();
+    resource.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build());
+    CitusClusterSpec spec = new CitusClusterSpec();
+    spec.getCoordinator().setHost("127.0.0.1");
+    spec.getCoordinator().setPort(db.server().port());
+    spec.getCoordinator().setDatabase(db.name());
+    spec.getCoordinator().setSslMode("disable");
+    CitusClusterSpec.Credentials credentials = new CitusClusterSpec.Credentials();
+    credentials.setSecretName(secretName);
+    spec.setCredentials(credentials);
+    resource.setSpec(spec);
+    return resource;
+  }
+
+  private static StreamTable streamTable(
+      String name, String clusterRef, String table, String query) {
+    StreamTable resource = new StreamTable();
+    resource.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build());
+    StreamTableSpec spec = new StreamTableSpec();
+    spec.setClusterRef(clusterRef);
+    spec.setName(table);
+    spec.setQuery(query);
+    spec.setSchedule("200ms");
+    resource.setSpec(spec);
+    return resource;
+  }
+
+  private static <T> T await(Callable<T> probe) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      T value = probe.call();
+      if (value != null) {
+        return value;
+      }
+      assertThat(System.nanoTime()).as("condition not met within 60 s").isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  /** Objects of the database once the operator's catalog exists (it is created on connect). */
+  private static final class DatabaseObjectsAfterCatalog {
+    static Set<String> of(TestDatabase db) throws Exception {
+      io.pgtrickle.operator.catalog.CatalogMigrator.migrate(db.dataSource());
+      return DatabaseObjects.of(db);
+    }
+  }
+}
