@@ -140,6 +140,16 @@ class OperatorMockServerIT {
     await(() -> db.queryLong("SELECT count(*) FROM totals WHERE region = 'r9'") == 1 ? true : null);
     assertMatchesQuery(db, "totals", query);
 
+    // Drift: a capture trigger dropped by hand comes back on the next periodic reconcile.
+    String trigger =
+        db.queryString("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pg_trickle_cdc_ins_%'");
+    db.execute("DROP TRIGGER " + trigger + " ON orders");
+    await(
+        () ->
+            db.queryLong("SELECT count(*) FROM pg_trigger WHERE tgname = '" + trigger + "'") == 1
+                ? true
+                : null);
+
     // Change the query: the table is rebuilt.
     String newQuery = "SELECT id, amount FROM orders WHERE amount > 40";
     StreamTable current =
@@ -217,6 +227,41 @@ class OperatorMockServerIT {
     assertThat(clusterReady.getMessage()).contains("Secret analytics/does-not-exist");
     Condition streamReady = await(() -> readyCondition("orphan").orElse(null));
     assertThat(streamReady.getReason()).isEqualTo("ClusterUnavailable");
+  }
+
+  @Test
+  void deletingAfterTheClusterIsGoneReleasesTheFinalizerWithAnEvent() throws Exception {
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("stranded", cluster, "stranded", "SELECT id FROM orders"))
+        .create();
+    await(() -> readyStreamTable("stranded"));
+
+    client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(cluster).delete();
+    await(
+        () ->
+            client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(cluster).get()
+                    == null
+                ? true
+                : null);
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("stranded").delete();
+
+    await(
+        () ->
+            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("stranded").get()
+                    == null
+                ? true
+                : null);
+    assertThat(client.v1().events().inNamespace(NAMESPACE).list().getItems())
+        .anySatisfy(
+            event -> {
+              assertThat(event.getReason()).isEqualTo("CleanupSkipped");
+              assertThat(event.getInvolvedObject().getName()).isEqualTo("stranded");
+              assertThat(event.getMessage()).contains("may remain");
+            });
+    assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'stranded'"))
+        .isEqualTo(1);
   }
 
   @Test
