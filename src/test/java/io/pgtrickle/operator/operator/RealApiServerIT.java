@@ -1,0 +1,208 @@
+package io.pgtrickle.operator.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubeapitest.KubeAPIServer;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.api.CitusClusterSpec;
+import io.pgtrickle.operator.api.StreamTable;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.status.Conditions;
+import io.pgtrickle.operator.testing.TestDatabase;
+import io.pgtrickle.operator.testing.TestPostgres;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * End to end against a real kube-apiserver and etcd (fabric8 kube-api-test, offline): the CRDs'
+ * validation (CEL immutability) and the operator's whole loop. These machines cannot download the
+ * binaries, so it runs only where they are staged under {@code $KUBE_API_TEST_DIR/k8s/} (default
+ * ~/.kubeapitest) and otherwise reports itself skipped with that reason.
+ */
+@ExtendWith(RealApiServerIT.BinariesPresent.class)
+class RealApiServerIT {
+  private static final Path ROOT = Path.of(System.getProperty("project.basedir", "."));
+
+  @Test
+  void operatorReconcilesOnARealApiServer() throws Exception {
+    KubeAPIServer server =
+        new KubeAPIServer(
+            KubeAPIServerConfigBuilder.anAPIServerConfig()
+                .withOfflineMode(true)
+                .withTestDir(BinariesPresent.directory().toString())
+                .build());
+    server.start();
+    try (KubernetesClient client =
+        new KubernetesClientBuilder()
+            .withConfig(Config.fromKubeconfig(server.getKubeConfigYaml()))
+            .build()) {
+      run(client);
+    } finally {
+      server.stop();
+    }
+  }
+
+  private static void run(KubernetesClient client) throws Exception {
+    try (Stream<Path> crds = Files.list(ROOT.resolve("crds"))) {
+      for (Path crd : crds.sorted().toList()) {
+        try (InputStream in = Files.newInputStream(crd)) {
+          client.apiextensions().v1().customResourceDefinitions().load(in).serverSideApply();
+        }
+      }
+    }
+    await(
+        () ->
+            client.apiextensions().v1().customResourceDefinitions().list().getItems().size() >= 2
+                ? true
+                : null);
+    TestDatabase db = TestPostgres.freshDatabase();
+    db.execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, amount numeric)",
+        "INSERT INTO orders VALUES (1, 10)");
+    String ns = "e2e";
+    client
+        .namespaces()
+        .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+        .create();
+    client
+        .secrets()
+        .inNamespace(ns)
+        .resource(
+            new SecretBuilder()
+                .withMetadata(new ObjectMetaBuilder().withName("creds").build())
+                .withStringData(Map.of("username", "postgres", "password", "x"))
+                .build())
+        .create();
+    CitusCluster cluster = new CitusCluster();
+    cluster.setMetadata(new ObjectMetaBuilder().withName("db").build());
+    CitusClusterSpec clusterSpec = new CitusClusterSpec();
+    clusterSpec.getCoordinator().setHost("127.0.0.1");
+    clusterSpec.getCoordinator().setPort(db.server().port());
+    clusterSpec.getCoordinator().setDatabase(db.name());
+    clusterSpec.getCoordinator().setSslMode("disable");
+    CitusClusterSpec.Credentials credentials = new CitusClusterSpec.Credentials();
+    credentials.setSecretName("creds");
+    clusterSpec.setCredentials(credentials);
+    cluster.setSpec(clusterSpec);
+    client.resources(CitusCluster.class).inNamespace(ns).resource(cluster).create();
+    StreamTable table = new StreamTable();
+    table.setMetadata(new ObjectMetaBuilder().withName("copy").build());
+    StreamTableSpec spec = new StreamTableSpec();
+    spec.setClusterRef("db");
+    spec.setName("orders_copy");
+    spec.setQuery("SELECT id, amount FROM orders");
+    spec.setSchedule("500ms");
+    table.setSpec(spec);
+    client.resources(StreamTable.class).inNamespace(ns).resource(table).create();
+
+    try (OperatorRuntime runtime =
+        new OperatorRuntime(
+            client,
+            new OperatorSettings(
+                Set.of(), false, "default", Duration.ofSeconds(1), Duration.ofSeconds(5), 0))) {
+      runtime.start();
+      StreamTable ready =
+          await(
+              () -> {
+                StreamTable st =
+                    client.resources(StreamTable.class).inNamespace(ns).withName("copy").get();
+                return st.getStatus() != null
+                        && Conditions.isTrue(st.getStatus().getConditions(), Conditions.READY)
+                    ? st
+                    : null;
+              });
+      assertThat(ready.getStatus().getSources()).hasSize(1);
+      assertThat(db.queryLong("SELECT count(*) FROM orders_copy")).isEqualTo(1);
+
+      // The CRD refuses a change of an immutable field.
+      StreamTable renamed =
+          client.resources(StreamTable.class).inNamespace(ns).withName("copy").get();
+      renamed.getSpec().setName("other_name");
+      assertThatThrownBy(
+              () -> client.resources(StreamTable.class).inNamespace(ns).resource(renamed).update())
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining("name is immutable");
+
+      client.resources(StreamTable.class).inNamespace(ns).withName("copy").delete();
+      await(
+          () ->
+              client.resources(StreamTable.class).inNamespace(ns).withName("copy").get() == null
+                  ? true
+                  : null);
+      assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'orders_copy'"))
+          .isZero();
+    }
+  }
+
+  private static <T> T await(Callable<T> probe) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (true) {
+      T value = probe.call();
+      if (value != null) {
+        return value;
+      }
+      assertThat(System.nanoTime()).as("condition not met within 90 s").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  /** Runs the test only where kube-apiserver and etcd binaries are staged. */
+  static final class BinariesPresent implements ExecutionCondition {
+    static Path directory() {
+      String configured = System.getenv("KUBE_API_TEST_DIR");
+      return configured != null && !configured.isBlank()
+          ? Path.of(configured)
+          : Path.of(System.getProperty("user.home"), ".kubeapitest");
+    }
+
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+      if (context.getTestMethod().isEmpty()) {
+        return ConditionEvaluationResult.enabled("decided per test");
+      }
+      Path k8s = directory().resolve("k8s");
+      Optional<Path> staged;
+      try (Stream<Path> versions = Files.isDirectory(k8s) ? Files.list(k8s) : Stream.empty()) {
+        staged =
+            versions
+                .filter(
+                    v ->
+                        Files.isExecutable(v.resolve("kube-apiserver"))
+                            && Files.isExecutable(v.resolve("etcd")))
+                .findFirst();
+      } catch (java.io.IOException e) {
+        staged = Optional.empty();
+      }
+      return staged
+          .map(v -> ConditionEvaluationResult.enabled("kube-apiserver and etcd in " + v))
+          .orElseGet(
+              () ->
+                  ConditionEvaluationResult.disabled(
+                      "no kube-apiserver and etcd binaries under "
+                          + k8s
+                          + " (stage them there or set KUBE_API_TEST_DIR; they cannot be downloaded here)"));
+    }
+  }
+}
