@@ -266,29 +266,30 @@ class OperatorMockServerIT {
 
   @Test
   void metricsAndProbesAreServed() throws Exception {
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("measured", cluster, "measured", "SELECT id FROM orders"))
+        .create();
+    await(() -> readyStreamTable("measured"));
+    db.execute("INSERT INTO orders VALUES (2000, 'r1', 1)");
+    await(() -> db.queryLong("SELECT count(*) FROM measured WHERE id = 2000") == 1 ? true : null);
+
     HttpClient http = HttpClient.newHttpClient();
     String base = "http://127.0.0.1:" + runtime.healthPort();
-    assertThat(
-            http.send(
-                    HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
-                    HttpResponse.BodyHandlers.ofString())
-                .statusCode())
-        .isEqualTo(200);
-    await(
-        () ->
-            http.send(
-                            HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
-                            HttpResponse.BodyHandlers.ofString())
-                        .statusCode()
-                    == 200
-                ? true
-                : null);
-    String metrics =
-        http.send(
-                HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString())
-            .body();
-    assertThat(metrics).contains("operator_sdk");
+    assertThat(get(http, base + "/healthz").statusCode()).isEqualTo(200);
+    await(() -> get(http, base + "/readyz").statusCode() == 200 ? true : null);
+    String metrics = get(http, base + "/metrics").body();
+    assertThat(metrics)
+        .contains("operator_sdk")
+        .contains("pgtrickle_refresh_duration_seconds_count{streamtable=\"analytics/measured\"}")
+        .contains("pgtrickle_refresh_rows_total{streamtable=\"analytics/measured\"}")
+        .contains("pgtrickle_source_lag_bytes{");
+  }
+
+  private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private StreamTable readyStreamTable(String name) {
