@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.CitusClusterStatus;
 import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.api.StreamTableStatus;
+import io.pgtrickle.operator.citus.ServerVersions;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
@@ -15,9 +16,7 @@ import io.pgtrickle.operator.engine.StreamTableRecord;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.status.StreamTableStatuses;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -59,15 +58,10 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       try {
         DatabaseTarget target = targets.forCluster(cluster);
         engineFor(target);
-        try (Connection connection = target.dataSource().getConnection();
-            Statement statement = connection.createStatement();
-            ResultSet rs =
-                statement.executeQuery(
-                    "SELECT current_setting('server_version'),"
-                        + " (SELECT extversion FROM pg_extension WHERE extname = 'citus')")) {
-          rs.next();
-          status.setPostgresVersion(rs.getString(1));
-          status.setCitusVersion(rs.getString(2));
+        try (Connection connection = target.dataSource().getConnection()) {
+          ServerVersions versions = ServerVersions.read(connection);
+          status.setPostgresVersion(versions.postgres());
+          status.setCitusVersion(versions.citus());
         }
         ready = true;
         reason = "Ready";

@@ -5,14 +5,13 @@ import io.pgtrickle.operator.api.NodeStatus;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.citus.NodePrerequisites;
+import io.pgtrickle.operator.citus.ServerVersions;
 import io.pgtrickle.operator.db.ConnectionSettings;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,17 +33,9 @@ public final class ClusterInspector {
   public Inspection inspect(CitusCluster cluster, ClusterConnections.Handle handle)
       throws EngineException {
     try (Connection connection = handle.target().dataSource().getConnection()) {
-      String postgres;
-      String citus;
-      try (Statement statement = connection.createStatement();
-          ResultSet rs =
-              statement.executeQuery(
-                  "SELECT current_setting('server_version'),"
-                      + " (SELECT extversion FROM pg_extension WHERE extname = 'citus')")) {
-        rs.next();
-        postgres = rs.getString(1);
-        citus = rs.getString(2);
-      }
+      ServerVersions versions = ServerVersions.read(connection);
+      String postgres = versions.postgres();
+      String citus = versions.citus();
       Map<String, NodeStatus> nodes = new LinkedHashMap<>();
       var coordinator = cluster.getSpec().getCoordinator();
       if (citus == null) {
