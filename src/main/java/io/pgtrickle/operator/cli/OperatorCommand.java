@@ -68,6 +68,7 @@ final class OperatorCommand implements Callable<Integer> {
             watched,
             leaderElection,
             leaderElectionNamespace,
+            true,
             Duration.ofSeconds(statusIntervalSeconds),
             Duration.ofSeconds(resyncIntervalSeconds),
             httpPort);

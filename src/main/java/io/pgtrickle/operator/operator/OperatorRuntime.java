@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.pgtrickle.operator.engine.RefreshScheduler;
 import java.time.Clock;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Wires the operator: JOSDK with server-side apply off (one patch mode for every write, which the
@@ -51,6 +52,8 @@ public final class OperatorRuntime implements AutoCloseable {
                     LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(
                             OperatorSettings.LEASE_NAME)
                         .withLeaseNamespace(settings.leaderElectionNamespace())
+                        .withIdentity(identity())
+                        .withExitOnStopLeading(settings.exitOnLostLeadership())
                         .build());
               }
             });
@@ -79,6 +82,14 @@ public final class OperatorRuntime implements AutoCloseable {
             () -> true,
             () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
             registry);
+  }
+
+  /** The pod name (HOSTNAME) made unique per process, so a restarted pod is a new candidate. */
+  private static String identity() {
+    String host = System.getenv("HOSTNAME");
+    return (host == null || host.isBlank() ? "pg-trickle-operator" : host)
+        + "-"
+        + UUID.randomUUID().toString().substring(0, 8);
   }
 
   private static void namespaces(

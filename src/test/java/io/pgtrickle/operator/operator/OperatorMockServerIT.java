@@ -66,7 +66,13 @@ class OperatorMockServerIT {
         new OperatorRuntime(
             client,
             new OperatorSettings(
-                Set.of(), false, "default", Duration.ofSeconds(1), Duration.ofSeconds(2), 0));
+                Set.of(),
+                false,
+                "default",
+                false,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(2),
+                0));
     runtime.start();
   }
 

@@ -121,7 +121,13 @@ class RealApiServerIT {
         new OperatorRuntime(
             client,
             new OperatorSettings(
-                Set.of(), false, "default", Duration.ofSeconds(1), Duration.ofSeconds(5), 0))) {
+                Set.of(),
+                false,
+                "default",
+                false,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(5),
+                0))) {
       runtime.start();
       StreamTable ready =
           await(
