@@ -158,10 +158,16 @@ class OperatorMockServerIT {
 
     // Change the query: the table is rebuilt.
     String newQuery = "SELECT id, amount FROM orders WHERE amount > 40";
-    StreamTable current =
-        client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").get();
-    current.getSpec().setQuery(newQuery);
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).resource(current).update();
+    // A merge patch, as kubectl apply would send: status writes by the operator cannot conflict.
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .withName("totals")
+        .edit(
+            st -> {
+              st.getSpec().setQuery(newQuery);
+              return st;
+            });
     await(
         () -> {
           StreamTable st = readyStreamTable("totals");

@@ -143,11 +143,17 @@ class RealApiServerIT {
       assertThat(db.queryLong("SELECT count(*) FROM orders_copy")).isEqualTo(1);
 
       // The CRD refuses a change of an immutable field.
-      StreamTable renamed =
-          client.resources(StreamTable.class).inNamespace(ns).withName("copy").get();
-      renamed.getSpec().setName("other_name");
       assertThatThrownBy(
-              () -> client.resources(StreamTable.class).inNamespace(ns).resource(renamed).update())
+              () ->
+                  client
+                      .resources(StreamTable.class)
+                      .inNamespace(ns)
+                      .withName("copy")
+                      .edit(
+                          st -> {
+                            st.getSpec().setName("other_name");
+                            return st;
+                          }))
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("name is immutable");
 
