@@ -1,10 +1,12 @@
 package io.pgtrickle.operator.cdc;
 
 import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 
 /**
  * Reads and trims one source's change buffer. "Unconsumed" is judged against a consumer's MVCC
@@ -12,6 +14,33 @@ import java.sql.SQLException;
  */
 public final class ChangeBuffer {
   private ChangeBuffer() {}
+
+  /**
+   * Creates the buffer if it does not exist. Lean on purpose: every captured row is written twice
+   * (source and buffer), so each byte here is paid on every write. No identity column or B-tree:
+   * the writing transaction's id is stored as bigint under a BRIN index, which costs next to
+   * nothing to maintain and still finds the unconsumed tail; the row is kept in its text form. WAL
+   * capture writes the same shape, with the origin node and LSN of each change.
+   */
+  public static void create(Connection connection, ObjectNames names) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + names.changeBufferQualified()
+              + " (xid bigint NOT NULL,"
+              + " lsn pg_lsn NOT NULL,"
+              + " op \"char\" NOT NULL CHECK (op IN ('I', 'D', 'T')),"
+              + " origin_node integer NOT NULL DEFAULT 0,"
+              + " origin_lsn pg_lsn,"
+              + " row_data text)");
+      statement.execute(
+          "CREATE INDEX IF NOT EXISTS "
+              + SqlIdentifiers.quote(names.changeBufferIndex("xid"))
+              + " ON "
+              + names.changeBufferQualified()
+              + " USING brin (xid) WITH (autosummarize = on)");
+    }
+  }
 
   /**
    * Whether the buffer holds changes of transactions not visible in {@code consumedSnapshot} (null:

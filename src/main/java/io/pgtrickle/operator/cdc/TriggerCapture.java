@@ -36,25 +36,7 @@ public final class TriggerCapture {
     String function = SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction());
     String source = SqlIdentifiers.qualified(schema, table);
     try (Statement statement = connection.createStatement()) {
-      // Lean on purpose: every captured row is written twice (source and buffer), so each
-      // byte here is paid on every write. No identity column or B-tree: the writing
-      // transaction's id is stored as bigint under a BRIN index, which costs next to nothing to
-      // maintain and still finds the unconsumed tail; the row is kept in its text form.
-      statement.execute(
-          "CREATE TABLE IF NOT EXISTS "
-              + buffer
-              + " (xid bigint NOT NULL,"
-              + " lsn pg_lsn NOT NULL,"
-              + " op \"char\" NOT NULL CHECK (op IN ('I', 'D', 'T')),"
-              + " origin_node integer NOT NULL DEFAULT 0,"
-              + " origin_lsn pg_lsn,"
-              + " row_data text)");
-      statement.execute(
-          "CREATE INDEX IF NOT EXISTS "
-              + SqlIdentifiers.quote(names.changeBufferIndex("xid"))
-              + " ON "
-              + buffer
-              + " USING brin (xid) WITH (autosummarize = on)");
+      ChangeBuffer.create(connection, names);
       // SECURITY DEFINER: writers of the source need no privilege on the buffer. A fixed
       // search_path keeps a writer's settings out of the function. The transaction id and WAL
       // position are read once per statement, not once per row.

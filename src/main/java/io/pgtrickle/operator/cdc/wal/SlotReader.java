@@ -1,0 +1,138 @@
+package io.pgtrickle.operator.cdc.wal;
+
+import io.pgtrickle.operator.cdc.wal.PgOutputMessage.Value;
+import io.pgtrickle.operator.cdc.wal.WalTransaction.RowChange;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.postgresql.replication.LogSequenceNumber;
+
+/**
+ * A source's publication and pgoutput slot on one node, read over SQL. Reading only peeks: the slot
+ * moves (advance) only after what was read has been committed on the coordinator, so a crash in
+ * between re-reads changes, which the recorded node frontier then skips.
+ */
+public final class SlotReader {
+  private SlotReader() {}
+
+  /** Creates the publication for the table and the slot, if missing. */
+  public static void ensure(Connection node, String schema, String table, ObjectNames names)
+      throws SQLException {
+    try (PreparedStatement exists =
+        node.prepareStatement("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ?")) {
+      exists.setString(1, names.publication());
+      try (ResultSet rs = exists.executeQuery()) {
+        if (!rs.next()) {
+          try (Statement statement = node.createStatement()) {
+            statement.execute(
+                "CREATE PUBLICATION "
+                    + SqlIdentifiers.quote(names.publication())
+                    + " FOR TABLE "
+                    + SqlIdentifiers.qualified(schema, table));
+          }
+        }
+      }
+    }
+    try (PreparedStatement exists =
+        node.prepareStatement(
+            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
+      exists.setString(1, names.replicationSlot());
+      try (ResultSet rs = exists.executeQuery()) {
+        if (!rs.next()) {
+          try (PreparedStatement create =
+              node.prepareStatement(
+                  "SELECT pg_catalog.pg_create_logical_replication_slot(?, 'pgoutput')")) {
+            create.setString(1, names.replicationSlot());
+            create.execute();
+          }
+        }
+      }
+    }
+  }
+
+  /** Drops the slot and the publication, if present. */
+  public static void drop(Connection node, ObjectNames names) throws SQLException {
+    try (PreparedStatement drop =
+        node.prepareStatement(
+            "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
+                + " FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
+      drop.setString(1, names.replicationSlot());
+      drop.execute();
+    }
+    try (Statement statement = node.createStatement()) {
+      statement.execute("DROP PUBLICATION IF EXISTS " + SqlIdentifiers.quote(names.publication()));
+    }
+  }
+
+  /**
+   * Whole committed transactions after the slot's position (the publication holds only this source,
+   * so every change is one of its rows; Relation messages need no bookkeeping), up to about {@code
+   * maxChanges} changes (PostgreSQL stops after the transaction that crosses the limit). Nothing is
+   * consumed.
+   */
+  public static List<WalTransaction> peek(Connection node, ObjectNames names, int maxChanges)
+      throws SQLException {
+    List<WalTransaction> transactions = new ArrayList<>();
+    List<RowChange> changes = new ArrayList<>();
+    try (PreparedStatement peek =
+        node.prepareStatement(
+            "SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes(?, NULL, ?,"
+                + " 'proto_version', '1', 'publication_names', ?)")) {
+      peek.setString(1, names.replicationSlot());
+      peek.setInt(2, maxChanges);
+      peek.setString(3, names.publication());
+      try (ResultSet rs = peek.executeQuery()) {
+        while (rs.next()) {
+          PgOutputMessage message = PgOutputDecoder.decode(rs.getBytes(1));
+          if (message instanceof PgOutputMessage.Begin) {
+            changes = new ArrayList<>();
+          } else if (message instanceof PgOutputMessage.Insert insert) {
+            changes.add(new RowChange('I', RecordText.of(insert.newRow())));
+          } else if (message instanceof PgOutputMessage.Update update) {
+            if (update.oldRow() != null) {
+              changes.add(new RowChange('D', RecordText.of(update.oldRow())));
+            }
+            changes.add(new RowChange('I', RecordText.of(filledIn(update))));
+          } else if (message instanceof PgOutputMessage.Delete delete) {
+            changes.add(new RowChange('D', RecordText.of(delete.oldRow())));
+          } else if (message instanceof PgOutputMessage.Truncate) {
+            changes.add(new RowChange('T', null));
+          } else if (message instanceof PgOutputMessage.Commit commit) {
+            transactions.add(new WalTransaction(commit.commitLsn(), commit.endLsn(), changes));
+            changes = new ArrayList<>();
+          }
+        }
+      }
+    }
+    return transactions;
+  }
+
+  /** Moves the slot past {@code lsn}: the changes before it are released on that node. */
+  public static void advance(Connection node, ObjectNames names, long lsn) throws SQLException {
+    try (PreparedStatement advance =
+        node.prepareStatement("SELECT pg_catalog.pg_replication_slot_advance(?, ?::pg_lsn)")) {
+      advance.setString(1, names.replicationSlot());
+      advance.setString(2, LogSequenceNumber.valueOf(lsn).asString());
+      advance.execute();
+    }
+  }
+
+  /** An unchanged TOASTed column is not resent; take it from the old row when there is one. */
+  private static List<Value> filledIn(PgOutputMessage.Update update) {
+    List<Value> row = new ArrayList<>(update.newRow());
+    for (int i = 0; i < row.size(); i++) {
+      if (row.get(i).kind() == Value.Kind.UNCHANGED_TOAST
+          && update.oldRow() != null
+          && i < update.oldRow().size()) {
+        row.set(i, update.oldRow().get(i));
+      }
+    }
+    return row;
+  }
+}

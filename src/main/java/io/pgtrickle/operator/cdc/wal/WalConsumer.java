@@ -1,0 +1,136 @@
+package io.pgtrickle.operator.cdc.wal;
+
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import javax.sql.DataSource;
+import org.postgresql.replication.LogSequenceNumber;
+
+/**
+ * Moves one node's committed changes of one source from its slot into the coordinator's change
+ * buffer, exactly once. In one coordinator transaction it locks the source's tracking row, skips
+ * transactions at or below the node's recorded frontier, writes the rest (with origin node and LSN)
+ * and records the node's new frontier; only after that commits does the slot advance. A crash
+ * before the commit leaves nothing and the slot where it was; a crash after it leaves the slot
+ * behind, and the re-read transactions are skipped by the frontier. No LSN of one node is ever
+ * compared with another node's.
+ */
+public final class WalConsumer {
+  private static final String NODE_FRONTIER =
+      "SELECT frontier_per_node ->> ? FROM pgtrickle.pgt_change_tracking"
+          + " WHERE source_stable_name = ? FOR UPDATE";
+  private static final String RECORD_FRONTIER =
+      "UPDATE pgtrickle.pgt_change_tracking SET frontier_per_node ="
+          + " jsonb_set(coalesce(frontier_per_node, '{}'::jsonb), ARRAY[?], to_jsonb(?::text))"
+          + " WHERE source_stable_name = ?";
+
+  private final DataSource coordinator;
+  private final StepHook hook;
+
+  /** The points between reading and releasing; tests fail or kill the consumer at each. */
+  public enum Step {
+    READ,
+    BUFFERED,
+    COMMITTED
+  }
+
+  /** Test seam, called at each step. */
+  public interface StepHook {
+    StepHook NONE = step -> {};
+
+    void at(Step step) throws SQLException;
+  }
+
+  /** What one call moved. */
+  public record Consumed(int transactions, int skipped, long rows, long frontierLsn) {}
+
+  public WalConsumer(DataSource coordinator) {
+    this(coordinator, StepHook.NONE);
+  }
+
+  public WalConsumer(DataSource coordinator, StepHook hook) {
+    this.coordinator = coordinator;
+    this.hook = hook;
+  }
+
+  public Consumed consume(Connection node, int nodeId, StableName source, int maxChanges)
+      throws SQLException {
+    ObjectNames names = new ObjectNames(source);
+    List<WalTransaction> transactions = SlotReader.peek(node, names, maxChanges);
+    if (transactions.isEmpty()) {
+      return new Consumed(0, 0, 0, -1);
+    }
+    hook.at(Step.READ);
+    int applied = 0;
+    int skipped = 0;
+    long rows = 0;
+    long frontier;
+    try (Connection connection = coordinator.getConnection()) {
+      connection.setAutoCommit(false);
+      try {
+        frontier = nodeFrontier(connection, nodeId, source);
+        try (PreparedStatement insert =
+            connection.prepareStatement(
+                "INSERT INTO "
+                    + names.changeBufferQualified()
+                    + " (xid, lsn, op, origin_node, origin_lsn, row_data) VALUES"
+                    + " (pg_catalog.pg_current_xact_id()::text::bigint, ?::pg_lsn, ?, ?,"
+                    + " ?::pg_lsn, ?)")) {
+          for (WalTransaction transaction : transactions) {
+            if (Long.compareUnsigned(transaction.commitLsn(), frontier) <= 0 && frontier != -1) {
+              skipped++;
+              continue;
+            }
+            String lsn = LogSequenceNumber.valueOf(transaction.commitLsn()).asString();
+            for (WalTransaction.RowChange change : transaction.changes()) {
+              insert.setString(1, lsn);
+              insert.setString(2, String.valueOf(change.op()));
+              insert.setInt(3, nodeId);
+              insert.setString(4, lsn);
+              insert.setString(5, change.rowText());
+              insert.addBatch();
+              rows++;
+            }
+            frontier = transaction.commitLsn();
+            applied++;
+          }
+          insert.executeBatch();
+        }
+        try (PreparedStatement record = connection.prepareStatement(RECORD_FRONTIER)) {
+          record.setString(1, Integer.toString(nodeId));
+          record.setString(2, LogSequenceNumber.valueOf(frontier).asString());
+          record.setString(3, source.value());
+          record.executeUpdate();
+        }
+        hook.at(Step.BUFFERED);
+        connection.commit();
+      } catch (SQLException | RuntimeException e) {
+        connection.rollback();
+        throw e;
+      }
+    }
+    hook.at(Step.COMMITTED);
+    SlotReader.advance(node, names, transactions.get(transactions.size() - 1).endLsn());
+    return new Consumed(applied, skipped, rows, frontier);
+  }
+
+  /** The node's recorded frontier, or -1 when nothing from it was ever recorded. */
+  private static long nodeFrontier(Connection connection, int nodeId, StableName source)
+      throws SQLException {
+    try (PreparedStatement select = connection.prepareStatement(NODE_FRONTIER)) {
+      select.setString(1, Integer.toString(nodeId));
+      select.setString(2, source.value());
+      try (ResultSet rs = select.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("source " + source + " is not tracked on the coordinator");
+        }
+        String lsn = rs.getString(1);
+        return lsn == null ? -1 : LogSequenceNumber.valueOf(lsn).asLong();
+      }
+    }
+  }
+}
