@@ -45,7 +45,7 @@ CREATE TABLE pgtrickle.pgt_change_tracking (
     cdc_mode           TEXT        NOT NULL DEFAULT 'trigger' CHECK (cdc_mode IN ('trigger', 'wal')),
     -- ids of the stream tables reading this source; its capture objects go when this is empty.
     consumers          BIGINT[]    NOT NULL DEFAULT '{}',
-    -- NULL for local sources; {node_id: lsn} for sources captured from several nodes.
+    -- NULL for trigger capture; {node_id: lsn} for WAL capture (node 0: the server we connect to).
     frontier_per_node  JSONB,
     created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (source_database, source_schema, source_table)

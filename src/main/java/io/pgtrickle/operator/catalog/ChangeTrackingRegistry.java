@@ -18,7 +18,7 @@ public final class ChangeTrackingRegistry {
       "INSERT INTO pgtrickle.pgt_change_tracking (source_stable_name, source_relid,"
           + " source_database, source_schema, source_table, source_placement, cdc_mode,"
           + " frontier_per_node) VALUES (?, ?, ?, ?, ?, ?, ?, "
-          + " CASE WHEN ? = 'local' THEN NULL ELSE '{}'::jsonb END)"
+          + " CASE WHEN ? = 'trigger' THEN NULL ELSE '{}'::jsonb END)"
           + " ON CONFLICT (source_stable_name) DO NOTHING";
   private static final String LOCK_HOLDER =
       "SELECT source_database, source_schema, source_table FROM pgtrickle.pgt_change_tracking"
@@ -54,7 +54,7 @@ public final class ChangeTrackingRegistry {
       insert.setString(5, table.table());
       insert.setString(6, source.placement().catalogValue());
       insert.setString(7, source.cdcMode().catalogValue());
-      insert.setString(8, source.placement().catalogValue());
+      insert.setString(8, source.cdcMode().catalogValue());
       insert.executeUpdate();
     }
     // Whether we inserted or lost a race, the row now exists: lock it and check who holds it.

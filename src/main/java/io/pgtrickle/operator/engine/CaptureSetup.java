@@ -5,9 +5,11 @@ import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.SourceRegistration;
 import io.pgtrickle.operator.catalog.StableNameCollisionException;
+import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.TriggerCapture;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.citus.TablePlacement;
+import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -62,25 +64,43 @@ final class CaptureSetup {
     }
   }
 
-  /** Registers each source, installs its capture if missing, and records the consumer. */
-  void attach(Connection connection, long streamTableId, List<SourceTable> sources)
+  /**
+   * Registers each source, installs its capture if missing (triggers; for WAL the buffer, the slot
+   * being prepared outside the transaction), and records the consumer.
+   */
+  void attach(Connection connection, long streamTableId, List<SourceTable> sources, CdcMode mode)
       throws SQLException, EngineException {
     for (SourceTable source : sources) {
       StableName stableName;
       try {
         stableName =
             registry.register(
-                connection,
-                new SourceRegistration(source.table(), Placement.LOCAL, CdcMode.TRIGGER));
+                connection, new SourceRegistration(source.table(), Placement.LOCAL, mode));
       } catch (StableNameCollisionException e) {
         throw new EngineException(Reason.Conflict, e.getMessage(), e);
       }
+      CdcMode tracked = registry.find(connection, stableName).orElseThrow().cdcMode();
+      if (tracked != mode) {
+        throw new EngineException(
+            Reason.InvalidSpec,
+            "source "
+                + source.qualifiedName()
+                + " is already captured by "
+                + (tracked == CdcMode.WAL ? "WAL" : "triggers")
+                + " for other stream tables; use cdcMode: "
+                + tracked.catalogValue()
+                + " for this one too");
+      }
       try {
-        TriggerCapture.install(
-            connection,
-            source.table().name().schema(),
-            source.table().name().table(),
-            source.names());
+        if (mode == CdcMode.WAL) {
+          ChangeBuffer.create(connection, source.names());
+        } else {
+          TriggerCapture.install(
+              connection,
+              source.table().name().schema(),
+              source.table().name().table(),
+              source.names());
+        }
       } catch (SQLException e) {
         throw captureError(source, e);
       }
@@ -90,11 +110,26 @@ final class CaptureSetup {
     }
   }
 
-  /** Removes the consumer; the last consumer takes the capture objects with it. */
-  void detach(Connection connection, long streamTableId, StableName source) throws SQLException {
+  /**
+   * Removes the consumer; the last consumer takes the capture objects with it (a WAL source's slot
+   * and publication are dropped after the commit).
+   */
+  void detach(
+      Connection connection, long streamTableId, StableName source, WalCapture.AfterCommit after)
+      throws SQLException {
     StreamTableCatalog.removeDependency(connection, streamTableId, source);
+    boolean wal =
+        registry.find(connection, source).map(t -> t.cdcMode() == CdcMode.WAL).orElse(false);
     if (registry.removeConsumer(connection, source, streamTableId)) {
-      TriggerCapture.uninstall(connection, new io.pgtrickle.operator.naming.ObjectNames(source));
+      ObjectNames names = new ObjectNames(source);
+      if (wal) {
+        try (Statement statement = connection.createStatement()) {
+          statement.execute("DROP TABLE IF EXISTS " + names.changeBufferQualified());
+        }
+        after.drop(names);
+      } else {
+        TriggerCapture.uninstall(connection, names);
+      }
     }
   }
 

@@ -34,10 +34,13 @@ final class Refresher {
   private final RefreshStrategy fullRefresh;
   private final StepHook hook;
 
-  Refresher(DataSource dataSource, RefreshStrategy fullRefresh, StepHook hook) {
+  private final WalCapture wal;
+
+  Refresher(DataSource dataSource, RefreshStrategy fullRefresh, StepHook hook, WalCapture wal) {
     this.dataSource = dataSource;
     this.fullRefresh = fullRefresh;
     this.hook = hook;
+    this.wal = wal;
   }
 
   /** The points of a refresh transaction, in order; tests fail or kill the session at each. */
@@ -58,6 +61,9 @@ final class Refresher {
   RefreshOutcome refresh(String schema, String name) throws EngineException {
     String qualified = SqlIdentifiers.qualified(schema, name);
     try {
+      // WAL sources first move what their slots hold into the buffers (committed on their own);
+      // the refresh then treats those rows exactly like captured trigger rows.
+      wal.consume(walSources(schema, name));
       return Transactions.run(
           dataSource,
           Connection.TRANSACTION_REPEATABLE_READ,
@@ -149,6 +155,27 @@ final class Refresher {
     if (oldestXmin.isPresent()) {
       ChangeBuffer.compactBelow(connection, new ObjectNames(source), oldestXmin.getAsLong());
     }
+  }
+
+  private List<StableName> walSources(String schema, String name) throws SQLException {
+    List<StableName> sources = new java.util.ArrayList<>();
+    try (Connection connection = dataSource.getConnection();
+        PreparedStatement statement =
+            connection.prepareStatement(
+                "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
+                    + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+                    + " JOIN pgtrickle.pgt_change_tracking t"
+                    + "  ON t.source_stable_name = d.source_stable_name"
+                    + " WHERE st.st_schema = ? AND st.st_name = ? AND t.cdc_mode = 'wal'")) {
+      statement.setString(1, schema);
+      statement.setString(2, name);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          sources.add(new StableName(rs.getString(1)));
+        }
+      }
+    }
+    return sources;
   }
 
   private static OptionalLong oldestConsumerXmin(Connection connection, StableName source)

@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
@@ -46,11 +47,17 @@ final class Reporter {
       for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
         Optional<TrackedSource> tracked = registry.find(connection, source);
         Optional<NodeMark> mark = record.frontier().mark(source, Refresher.LOCAL_NODE_ID);
+        boolean wal = tracked.map(t -> t.cdcMode() == CdcMode.WAL).orElse(false);
         boolean pending =
             ChangeBuffer.hasUnconsumed(
                 connection, new ObjectNames(source), mark.map(NodeMark::snapshot).orElse(null));
         String lsn = mark.map(NodeMark::lsn).orElse(null);
-        long lag = pending && lsn != null ? lagBytes(connection, lsn) : 0;
+        // WAL capture lags by what its slot still holds back, plus any unapplied buffer rows.
+        long lag =
+            wal
+                ? WalCapture.slotLag(connection, new ObjectNames(source))
+                    + (pending && lsn != null ? lagBytes(connection, lsn) : 0)
+                : pending && lsn != null ? lagBytes(connection, lsn) : 0;
         sources.add(
             new SourceReport(
                 tracked

@@ -63,10 +63,6 @@ public record StreamTableDefinition(
               + " is not supported yet; use auto or local");
     }
     CdcModeSpec cdcMode = orDefault(spec.getCdcMode(), CdcModeSpec.AUTO);
-    if (cdcMode == CdcModeSpec.WAL) {
-      throw new EngineException(
-          Reason.NotSupported, "cdcMode wal is not supported yet; use auto or trigger");
-    }
     return new StreamTableDefinition(
         schema,
         name,
@@ -82,6 +78,13 @@ public record StreamTableDefinition(
   /** {@code "schema"."name"}. */
   public String qualifiedName() {
     return SqlIdentifiers.qualified(schema, name);
+  }
+
+  /** How the sources are captured: WAL only when asked; AUTO is triggers for local sources. */
+  public io.pgtrickle.operator.catalog.CdcMode effectiveCdcMode() {
+    return cdcMode == CdcModeSpec.WAL
+        ? io.pgtrickle.operator.catalog.CdcMode.WAL
+        : io.pgtrickle.operator.catalog.CdcMode.TRIGGER;
   }
 
   /** The refresh mode actually used: AUTO is FULL until the differential engine lands. */

@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.DeletionPolicy;
 import io.pgtrickle.operator.catalog.CatalogMigrator;
+import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
@@ -18,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.FlywayException;
 
@@ -29,6 +31,7 @@ import org.flywaydb.core.api.FlywayException;
 public final class StreamTableEngine {
   private final DataSource dataSource;
   private final CaptureSetup capture;
+  private final WalCapture wal;
   private final Refresher refresher;
   private final Reporter reporter;
 
@@ -48,7 +51,8 @@ public final class StreamTableEngine {
       Refresher.StepHook hook) {
     this.dataSource = dataSource;
     this.capture = new CaptureSetup(new ChangeTrackingRegistry(), topology);
-    this.refresher = new Refresher(dataSource, fullRefresh, hook);
+    this.wal = new WalCapture(dataSource, new ChangeTrackingRegistry());
+    this.refresher = new Refresher(dataSource, fullRefresh, hook, wal);
     this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry());
   }
 
@@ -70,27 +74,55 @@ public final class StreamTableEngine {
    * table owned by another resource is a Conflict.
    */
   public ApplyResult apply(StreamTableDefinition definition, String owner) throws EngineException {
+    List<ObjectNames> newSlots = List.of();
+    AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
-      return Transactions.run(
-          dataSource,
-          Connection.TRANSACTION_READ_COMMITTED,
-          connection -> {
-            Optional<StreamTableRecord> existing =
-                StreamTableCatalog.lock(connection, definition.schema(), definition.name());
-            if (existing.isEmpty()) {
-              create(connection, definition, owner);
-              return ApplyResult.CREATED;
-            }
-            StreamTableRecord record = existing.get();
-            requireOwner(record, owner);
-            return update(connection, record, definition);
-          });
+      if (definition.effectiveCdcMode() == CdcMode.WAL) {
+        // Slots cannot be created inside a transaction that has written: learn the sources with
+        // a dry run and prepare their slots first.
+        newSlots = wal.prepare(dryRun(definition), definition.immutablePk());
+      }
+      ApplyResult result =
+          Transactions.run(
+              dataSource,
+              Connection.TRANSACTION_READ_COMMITTED,
+              connection -> {
+                after.set(new WalCapture.AfterCommit());
+                Optional<StreamTableRecord> existing =
+                    StreamTableCatalog.lock(connection, definition.schema(), definition.name());
+                if (existing.isEmpty()) {
+                  create(connection, definition, owner, after.get());
+                  return ApplyResult.CREATED;
+                }
+                StreamTableRecord record = existing.get();
+                requireOwner(record, owner);
+                return update(connection, record, definition, after.get());
+              });
+      wal.finish(after.get());
+      return result;
     } catch (SQLException e) {
+      wal.dropSlots(newSlots);
       if ("23505".equals(e.getSQLState())) {
         // Another engine created it at the same moment; the second attempt sees it and updates.
         return apply(definition, owner);
       }
       throw unexpected("apply " + definition.qualifiedName(), e);
+    } catch (EngineException | RuntimeException e) {
+      wal.dropSlots(newSlots);
+      throw e;
+    }
+  }
+
+  /** The sources the query reads, from a transaction that is rolled back. */
+  private List<SourceTable> dryRun(StreamTableDefinition definition)
+      throws SQLException, EngineException {
+    try (Connection connection = dataSource.getConnection()) {
+      connection.setAutoCommit(false);
+      try {
+        return defineQuery(connection, 0, definition);
+      } finally {
+        connection.rollback();
+      }
     }
   }
 
@@ -100,29 +132,35 @@ public final class StreamTableEngine {
    */
   public boolean drop(String schema, String name, String owner) throws EngineException {
     try {
-      return Transactions.run(
-          dataSource,
-          Connection.TRANSACTION_READ_COMMITTED,
-          connection -> {
-            Optional<StreamTableRecord> existing =
-                StreamTableCatalog.lock(connection, schema, name);
-            if (existing.isEmpty()) {
-              return false;
-            }
-            StreamTableRecord record = existing.get();
-            requireOwner(record, owner);
-            for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
-              capture.detach(connection, record.id(), source);
-            }
-            try (Statement statement = connection.createStatement()) {
-              statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
-              if (DeletionPolicy.valueOf(record.deletionPolicy()) == DeletionPolicy.Delete) {
-                statement.execute("DROP TABLE IF EXISTS " + SqlIdentifiers.qualified(schema, name));
-              }
-            }
-            StreamTableCatalog.delete(connection, record.id());
-            return true;
-          });
+      AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
+      boolean dropped =
+          Transactions.run(
+              dataSource,
+              Connection.TRANSACTION_READ_COMMITTED,
+              connection -> {
+                after.set(new WalCapture.AfterCommit());
+                Optional<StreamTableRecord> existing =
+                    StreamTableCatalog.lock(connection, schema, name);
+                if (existing.isEmpty()) {
+                  return false;
+                }
+                StreamTableRecord record = existing.get();
+                requireOwner(record, owner);
+                for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
+                  capture.detach(connection, record.id(), source, after.get());
+                }
+                try (Statement statement = connection.createStatement()) {
+                  statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
+                  if (DeletionPolicy.valueOf(record.deletionPolicy()) == DeletionPolicy.Delete) {
+                    statement.execute(
+                        "DROP TABLE IF EXISTS " + SqlIdentifiers.qualified(schema, name));
+                  }
+                }
+                StreamTableCatalog.delete(connection, record.id());
+                return true;
+              });
+      wal.finish(after.get());
+      return dropped;
     } catch (SQLException e) {
       throw unexpected("drop " + SqlIdentifiers.qualified(schema, name), e);
     }
@@ -146,7 +184,11 @@ public final class StreamTableEngine {
     }
   }
 
-  private void create(Connection connection, StreamTableDefinition definition, String owner)
+  private void create(
+      Connection connection,
+      StreamTableDefinition definition,
+      String owner,
+      WalCapture.AfterCommit after)
       throws SQLException, EngineException {
     requireSchema(connection, definition.schema());
     if (relationExists(connection, definition.qualifiedName())) {
@@ -159,7 +201,10 @@ public final class StreamTableEngine {
     List<SourceTable> sources = defineQuery(connection, id, definition);
     capture.checkSupported(connection, sources);
     CaptureSetup.lockSources(connection, sources);
-    capture.attach(connection, id, sources);
+    capture.attach(connection, id, sources, definition.effectiveCdcMode());
+    if (definition.effectiveCdcMode() == CdcMode.WAL) {
+      wal.drain(connection, sources, after);
+    }
     try (Statement statement = connection.createStatement()) {
       statement.execute(
           "CREATE TABLE "
@@ -172,7 +217,10 @@ public final class StreamTableEngine {
   }
 
   private ApplyResult update(
-      Connection connection, StreamTableRecord record, StreamTableDefinition definition)
+      Connection connection,
+      StreamTableRecord record,
+      StreamTableDefinition definition,
+      WalCapture.AfterCommit after)
       throws SQLException, EngineException {
     if (!record.contentsDifferFrom(definition)) {
       if (!relationExists(connection, definition.qualifiedName())) {
@@ -196,12 +244,15 @@ public final class StreamTableEngine {
     rejectCycles(connection, record.id(), sources);
     capture.checkSupported(connection, sources);
     CaptureSetup.lockSources(connection, sources);
-    capture.attach(connection, record.id(), sources);
+    capture.attach(connection, record.id(), sources, definition.effectiveCdcMode());
+    if (definition.effectiveCdcMode() == CdcMode.WAL) {
+      wal.drain(connection, sources, after);
+    }
     Set<StableName> kept = new HashSet<>();
     sources.forEach(s -> kept.add(s.table().stableName()));
     for (StableName old : StreamTableCatalog.dependencies(connection, record.id())) {
       if (!kept.contains(old)) {
-        capture.detach(connection, record.id(), old);
+        capture.detach(connection, record.id(), old, after);
       }
     }
     QueryColumns wanted = QueryColumns.of(connection, viewOf(record.id()));

@@ -186,10 +186,6 @@ class BadInputIT {
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotSupported))
         .hasMessageContaining("not supported yet");
-    StreamTableSpec wal = spec("st", "SELECT id FROM orders");
-    wal.setCdcMode(io.pgtrickle.operator.api.CdcModeSpec.WAL);
-    assertThatThrownBy(() -> StreamTableDefinition.from(wal))
-        .hasMessageContaining("not supported yet");
     StreamTableSpec distributed = spec("st", "SELECT id FROM orders");
     distributed.setPlacement(io.pgtrickle.operator.api.PlacementMode.DISTRIBUTED);
     assertThatThrownBy(() -> StreamTableDefinition.from(distributed))

@@ -65,47 +65,11 @@ public final class WalConsumer {
       return new Consumed(0, 0, 0, -1);
     }
     hook.at(Step.READ);
-    int applied = 0;
-    int skipped = 0;
-    long rows = 0;
-    long frontier;
+    Consumed consumed;
     try (Connection connection = coordinator.getConnection()) {
       connection.setAutoCommit(false);
       try {
-        frontier = nodeFrontier(connection, nodeId, source);
-        try (PreparedStatement insert =
-            connection.prepareStatement(
-                "INSERT INTO "
-                    + names.changeBufferQualified()
-                    + " (xid, lsn, op, origin_node, origin_lsn, row_data) VALUES"
-                    + " (pg_catalog.pg_current_xact_id()::text::bigint, ?::pg_lsn, ?, ?,"
-                    + " ?::pg_lsn, ?)")) {
-          for (WalTransaction transaction : transactions) {
-            if (Long.compareUnsigned(transaction.commitLsn(), frontier) <= 0 && frontier != -1) {
-              skipped++;
-              continue;
-            }
-            String lsn = LogSequenceNumber.valueOf(transaction.commitLsn()).asString();
-            for (WalTransaction.RowChange change : transaction.changes()) {
-              insert.setString(1, lsn);
-              insert.setString(2, String.valueOf(change.op()));
-              insert.setInt(3, nodeId);
-              insert.setString(4, lsn);
-              insert.setString(5, change.rowText());
-              insert.addBatch();
-              rows++;
-            }
-            frontier = transaction.commitLsn();
-            applied++;
-          }
-          insert.executeBatch();
-        }
-        try (PreparedStatement record = connection.prepareStatement(RECORD_FRONTIER)) {
-          record.setString(1, Integer.toString(nodeId));
-          record.setString(2, LogSequenceNumber.valueOf(frontier).asString());
-          record.setString(3, source.value());
-          record.executeUpdate();
-        }
+        consumed = apply(connection, nodeId, source, transactions);
         hook.at(Step.BUFFERED);
         connection.commit();
       } catch (SQLException | RuntimeException e) {
@@ -115,6 +79,74 @@ public final class WalConsumer {
     }
     hook.at(Step.COMMITTED);
     SlotReader.advance(node, names, transactions.get(transactions.size() - 1).endLsn());
+    return consumed;
+  }
+
+  /**
+   * Reads everything the slot holds and applies it inside the caller's coordinator transaction
+   * (used while creating a stream table, under its source locks). The caller advances the slot to
+   * the returned LSN after its commit; -1 when there was nothing.
+   */
+  public static long drainInto(
+      Connection coordinatorTransaction, Connection node, int nodeId, StableName source)
+      throws SQLException {
+    List<WalTransaction> transactions =
+        SlotReader.peek(node, new ObjectNames(source), Integer.MAX_VALUE);
+    if (transactions.isEmpty()) {
+      return -1;
+    }
+    apply(coordinatorTransaction, nodeId, source, transactions);
+    return transactions.get(transactions.size() - 1).endLsn();
+  }
+
+  /**
+   * Writes the transactions above the node's frontier into the buffer and records the new frontier,
+   * in the caller's transaction. Locks the source's tracking row first, so two consumers of one
+   * slot take turns and the second skips what the first applied.
+   */
+  private static Consumed apply(
+      Connection connection, int nodeId, StableName source, List<WalTransaction> transactions)
+      throws SQLException {
+    ObjectNames names = new ObjectNames(source);
+    int applied = 0;
+    int skipped = 0;
+    long rows = 0;
+    long frontier = nodeFrontier(connection, nodeId, source);
+    try (PreparedStatement insert =
+        connection.prepareStatement(
+            "INSERT INTO "
+                + names.changeBufferQualified()
+                + " (xid, lsn, op, origin_node, origin_lsn, row_data) VALUES"
+                + " (pg_catalog.pg_current_xact_id()::text::bigint, ?::pg_lsn, ?, ?,"
+                + " ?::pg_lsn, ?)")) {
+      for (WalTransaction transaction : transactions) {
+        if (frontier != -1 && Long.compareUnsigned(transaction.commitLsn(), frontier) <= 0) {
+          skipped++;
+          continue;
+        }
+        String lsn = LogSequenceNumber.valueOf(transaction.commitLsn()).asString();
+        for (WalTransaction.RowChange change : transaction.changes()) {
+          insert.setString(1, lsn);
+          insert.setString(2, String.valueOf(change.op()));
+          insert.setInt(3, nodeId);
+          insert.setString(4, lsn);
+          insert.setString(5, change.rowText());
+          insert.addBatch();
+          rows++;
+        }
+        frontier = transaction.commitLsn();
+        applied++;
+      }
+      insert.executeBatch();
+    }
+    if (applied > 0) {
+      try (PreparedStatement record = connection.prepareStatement(RECORD_FRONTIER)) {
+        record.setString(1, Integer.toString(nodeId));
+        record.setString(2, LogSequenceNumber.valueOf(frontier).asString());
+        record.setString(3, source.value());
+        record.executeUpdate();
+      }
+    }
     return new Consumed(applied, skipped, rows, frontier);
   }
 

@@ -1,0 +1,170 @@
+package io.pgtrickle.operator.engine;
+
+import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
+import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgtrickle.operator.api.CdcModeSpec;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.QualifiedTable;
+import io.pgtrickle.operator.testing.DatabaseObjects;
+import io.pgtrickle.operator.testing.TestDatabase;
+import io.pgtrickle.operator.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** cdcMode: wal on a local source: a slot on the server, drained into the same change buffer. */
+class WalStreamTableIT {
+  private static final String QUERY =
+      "SELECT k, sum(v) AS total, count(*) AS n FROM facts GROUP BY k";
+
+  private TestDatabase db;
+  private StreamTableEngine engine;
+  private ObjectNames names;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    db = TestPostgres.freshDatabase();
+    db.execute(
+        "CREATE TABLE facts (id int PRIMARY KEY, k int, v int)",
+        "ALTER TABLE facts REPLICA IDENTITY FULL",
+        "INSERT INTO facts SELECT g, g % 4, g FROM generate_series(1, 40) g");
+    engine = engine(db);
+    names = ObjectNames.of(new QualifiedTable(db.name(), "public", "facts"));
+  }
+
+  @AfterEach
+  void dropSlot() throws Exception {
+    db.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+            + " WHERE database = current_database()");
+  }
+
+  @Test
+  void walCaptureKeepsTheTableEqualToItsQueryWithoutTriggers() throws Exception {
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+
+    assertMatchesQuery(db, "totals", QUERY);
+    assertThat(slotCount()).isEqualTo(1);
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_publication WHERE pubname = '"
+                    + names.publication()
+                    + "'"))
+        .isEqualTo(1);
+    assertThat(DatabaseObjects.of(db)).noneMatch(o -> o.startsWith("trigger "));
+    assertThat(engine.refresh("public", "totals").kind()).isEqualTo(RefreshOutcome.Kind.NO_CHANGES);
+
+    db.execute("INSERT INTO facts VALUES (100, 9, 9)");
+    db.execute("UPDATE facts SET v = v * 10 WHERE k = 1");
+    db.execute("DELETE FROM facts WHERE k = 2");
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+
+    db.execute("TRUNCATE facts");
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+
+    StreamTableReport report = engine.report("public", "totals");
+    assertThat(report.sources())
+        .singleElement()
+        .satisfies(s -> assertThat(s.cdcMode()).isEqualTo("wal"));
+  }
+
+  @Test
+  void aLateCommitIsPickedUpExactlyOnce() throws Exception {
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+    try (Connection slow = db.connect();
+        Connection fast = db.connect()) {
+      slow.setAutoCommit(false);
+      try (Statement statement = slow.createStatement()) {
+        statement.execute("INSERT INTO facts VALUES (201, 7, 1)");
+      }
+      try (Statement statement = fast.createStatement()) {
+        statement.execute("INSERT INTO facts VALUES (202, 7, 2)");
+      }
+      awaitApplied();
+      assertMatchesQuery(db, "totals", QUERY);
+      slow.commit();
+    }
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+    assertThat(db.queryLong("SELECT n FROM totals WHERE k = 7")).isEqualTo(2);
+  }
+
+  @Test
+  void dropRemovesTheSlotThePublicationAndTheBuffer() throws Exception {
+    Set<String> before = DatabaseObjects.of(db);
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+
+    engine.drop("public", "totals", OWNER);
+
+    assertThat(slotCount()).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM pg_publication")).isZero();
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void replicaIdentityDefaultFailsThePreflightAndCreatesNothing() throws Exception {
+    db.execute("ALTER TABLE facts REPLICA IDENTITY DEFAULT");
+    Set<String> before = DatabaseObjects.of(db);
+
+    assertThatThrownBy(() -> engine.apply(walDefinition("totals", QUERY), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class,
+            e -> assertThat(e.reason()).isEqualTo(Reason.PrerequisitesMissing))
+        .hasMessageContaining("REPLICA IDENTITY FULL");
+    assertThat(slotCount()).isZero();
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void aBadQueryLeavesNoSlotBehind() throws Exception {
+    assertThatThrownBy(
+            () -> engine.apply(walDefinition("bad", "SELECT k, random() FROM facts"), OWNER))
+        .isInstanceOf(EngineException.class);
+    assertThat(slotCount()).isZero();
+  }
+
+  @Test
+  void oneSourceCannotBeCapturedBothWays() throws Exception {
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+    assertThatThrownBy(
+            () ->
+                engine.apply(EngineTestSupport.definition("other", "SELECT id FROM facts"), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
+        .hasMessageContaining("cdcMode: wal");
+  }
+
+  /** Refreshes until a refresh applies (WAL becomes decodable once flushed). */
+  private void awaitApplied() throws Exception {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (engine.refresh("public", "totals").kind() != RefreshOutcome.Kind.APPLIED) {
+      assertThat(System.nanoTime()).as("no refresh applied within 10 s").isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  private long slotCount() throws Exception {
+    return db.queryLong(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
+            + names.replicationSlot()
+            + "'");
+  }
+
+  private static StreamTableDefinition walDefinition(String name, String query)
+      throws EngineException {
+    StreamTableSpec spec = spec(name, query);
+    spec.setCdcMode(CdcModeSpec.WAL);
+    return StreamTableDefinition.from(spec);
+  }
+}
