@@ -27,12 +27,17 @@ public final class CaptureOverhead {
     int rounds = args.length > 0 && !args[0].isEmpty() ? Integer.parseInt(args[0]) : 5;
     // "durable": fsync, synchronous_commit and full_page_writes on, as in production; the
     // default embedded server turns them off, which makes writes CPU-bound.
-    boolean durable = args.length > 1 && args[1].equals("durable");
+    String mode = args.length > 1 ? args[1] : "";
+    boolean durable = mode.contains("durable");
+    // "wal": the stream table captures through a logical replication slot instead of triggers.
+    boolean wal = mode.contains("wal");
     Map<String, String> settings =
         durable
             ? Map.of("fsync", "on", "synchronous_commit", "on", "full_page_writes", "on")
             : Map.of();
-    System.out.println(durable ? "durable settings" : "embedded defaults (fsync off)");
+    System.out.println(
+        (durable ? "durable settings" : "embedded defaults (fsync off)")
+            + (wal ? ", WAL capture" : ", trigger capture"));
     try (EmbeddedPostgresServer server = EmbeddedPostgresServer.start(settings)) {
       StreamTableEngine engine = new StreamTableEngine(server.dataSource("postgres"));
       engine.migrateCatalog();
@@ -42,7 +47,7 @@ public final class CaptureOverhead {
       List<Long> capturedUpdates = new ArrayList<>();
       try (Connection connection = server.dataSource("postgres").getConnection()) {
         for (int round = 0; round < rounds; round++) {
-          reset(connection, engine);
+          reset(connection, engine, wal);
           boolean plainFirst = round % 2 == 0;
           for (String table :
               plainFirst ? List.of("plain", "captured") : List.of("captured", "plain")) {
@@ -58,7 +63,8 @@ public final class CaptureOverhead {
     }
   }
 
-  private static void reset(Connection connection, StreamTableEngine engine) throws Exception {
+  private static void reset(Connection connection, StreamTableEngine engine, boolean wal)
+      throws Exception {
     engine.drop("public", "captured_st", "bench");
     try (Statement statement = connection.createStatement()) {
       statement.execute("DROP TABLE IF EXISTS plain, captured");
@@ -75,6 +81,12 @@ public final class CaptureOverhead {
     spec.setName("captured_st");
     spec.setQuery("SELECT count(*) AS n FROM captured");
     spec.setSchedule("1h");
+    if (wal) {
+      spec.setCdcMode(io.pgtrickle.operator.api.CdcModeSpec.WAL);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("ALTER TABLE captured REPLICA IDENTITY FULL");
+      }
+    }
     engine.apply(StreamTableDefinition.from(spec), "bench");
   }
 
