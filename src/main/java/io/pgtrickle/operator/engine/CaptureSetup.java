@@ -2,13 +2,10 @@ package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
-import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.SourceRegistration;
 import io.pgtrickle.operator.catalog.StableNameCollisionException;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.TriggerCapture;
-import io.pgtrickle.operator.citus.CitusTopology;
-import io.pgtrickle.operator.citus.TablePlacement;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
@@ -21,30 +18,9 @@ import java.util.Locale;
 /** Sets up and tears down capture of a stream table's sources, inside the caller's transaction. */
 final class CaptureSetup {
   private final ChangeTrackingRegistry registry;
-  private final CitusTopology topology;
 
-  CaptureSetup(ChangeTrackingRegistry registry, CitusTopology topology) {
+  CaptureSetup(ChangeTrackingRegistry registry) {
     this.registry = registry;
-    this.topology = topology;
-  }
-
-  /** Sources this version can capture: plain local tables, by trigger. */
-  void checkSupported(Connection connection, List<SourceTable> sources)
-      throws SQLException, EngineException {
-    for (SourceTable source : sources) {
-      TablePlacement placement =
-          topology.placement(
-              connection, source.table().name().schema(), source.table().name().table());
-      if (placement.kind() != Placement.LOCAL) {
-        throw new EngineException(
-            Reason.NotSupported,
-            "source "
-                + source.qualifiedName()
-                + " is a "
-                + placement.kind().catalogValue()
-                + " Citus table; capture of Citus tables is not supported yet");
-      }
-    }
   }
 
   /**
@@ -68,14 +44,16 @@ final class CaptureSetup {
    * Registers each source, installs its capture if missing (triggers; for WAL the buffer, the slot
    * being prepared outside the transaction), and records the consumer.
    */
-  void attach(Connection connection, long streamTableId, List<SourceTable> sources, CdcMode mode)
+  void attach(Connection connection, long streamTableId, List<CapturePlan> plans)
       throws SQLException, EngineException {
-    for (SourceTable source : sources) {
+    for (CapturePlan plan : plans) {
+      SourceTable source = plan.source();
+      CdcMode mode = plan.mode();
       StableName stableName;
       try {
         stableName =
             registry.register(
-                connection, new SourceRegistration(source.table(), Placement.LOCAL, mode));
+                connection, new SourceRegistration(source.table(), plan.placement(), mode));
       } catch (StableNameCollisionException e) {
         throw new EngineException(Reason.Conflict, e.getMessage(), e);
       }
@@ -106,7 +84,7 @@ final class CaptureSetup {
       }
       registry.addConsumer(connection, stableName, streamTableId);
       StreamTableCatalog.addDependency(
-          connection, streamTableId, source.table().oid(), stableName, Placement.LOCAL);
+          connection, streamTableId, source.table().oid(), stableName, plan.placement());
     }
   }
 

@@ -157,8 +157,11 @@ final class Refresher {
     }
   }
 
-  private List<StableName> walSources(String schema, String name) throws SQLException {
-    List<StableName> sources = new java.util.ArrayList<>();
+  private List<io.pgtrickle.operator.catalog.TrackedSource> walSources(String schema, String name)
+      throws SQLException {
+    List<io.pgtrickle.operator.catalog.TrackedSource> sources = new java.util.ArrayList<>();
+    io.pgtrickle.operator.catalog.ChangeTrackingRegistry registry =
+        new io.pgtrickle.operator.catalog.ChangeTrackingRegistry();
     try (Connection connection = dataSource.getConnection();
         PreparedStatement statement =
             connection.prepareStatement(
@@ -171,7 +174,7 @@ final class Refresher {
       statement.setString(2, name);
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          sources.add(new StableName(rs.getString(1)));
+          registry.find(connection, new StableName(rs.getString(1))).ifPresent(sources::add);
         }
       }
     }

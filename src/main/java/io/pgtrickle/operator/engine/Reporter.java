@@ -27,9 +27,12 @@ final class Reporter {
   private final DataSource dataSource;
   private final ChangeTrackingRegistry registry;
 
-  Reporter(DataSource dataSource, ChangeTrackingRegistry registry) {
+  private final WalCapture wal;
+
+  Reporter(DataSource dataSource, ChangeTrackingRegistry registry, WalCapture wal) {
     this.dataSource = dataSource;
     this.registry = registry;
+    this.wal = wal;
   }
 
   StreamTableReport report(String schema, String name) throws EngineException {
@@ -47,17 +50,17 @@ final class Reporter {
       for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
         Optional<TrackedSource> tracked = registry.find(connection, source);
         Optional<NodeMark> mark = record.frontier().mark(source, Refresher.LOCAL_NODE_ID);
-        boolean wal = tracked.map(t -> t.cdcMode() == CdcMode.WAL).orElse(false);
+        boolean walCaptured = tracked.map(t -> t.cdcMode() == CdcMode.WAL).orElse(false);
         boolean pending =
             ChangeBuffer.hasUnconsumed(
                 connection, new ObjectNames(source), mark.map(NodeMark::snapshot).orElse(null));
         String lsn = mark.map(NodeMark::lsn).orElse(null);
-        // WAL capture lags by what its slot still holds back, plus any unapplied buffer rows.
-        long lag =
-            wal
-                ? WalCapture.slotLag(connection, new ObjectNames(source))
-                    + (pending && lsn != null ? lagBytes(connection, lsn) : 0)
-                : pending && lsn != null ? lagBytes(connection, lsn) : 0;
+        long lag = pending && lsn != null ? lagBytes(connection, lsn) : 0;
+        // WAL capture: per node, its frontier LSN and the WAL its slot still holds back there.
+        List<NodeReport> nodes =
+            walCaptured
+                ? wal.report(connection, tracked.get())
+                : List.of(new NodeReport(Refresher.LOCAL_NODE_ID, LOCAL_NODE_NAME, lsn, lag));
         sources.add(
             new SourceReport(
                 tracked
@@ -66,7 +69,7 @@ final class Reporter {
                 source.value(),
                 tracked.map(t -> t.placement().catalogValue()).orElse("local"),
                 tracked.map(t -> t.cdcMode().catalogValue()).orElse("trigger"),
-                List.of(new NodeReport(Refresher.LOCAL_NODE_ID, LOCAL_NODE_NAME, lsn, lag))));
+                nodes));
       }
       Optional<RefreshReport> last =
           record.lastRefreshAt() == null

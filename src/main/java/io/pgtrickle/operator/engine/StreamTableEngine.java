@@ -30,6 +30,7 @@ import org.flywaydb.core.api.FlywayException;
  */
 public final class StreamTableEngine {
   private final DataSource dataSource;
+  private final CitusTopology topology;
   private final CaptureSetup capture;
   private final WalCapture wal;
   private final Refresher refresher;
@@ -41,19 +42,30 @@ public final class StreamTableEngine {
 
   public StreamTableEngine(
       DataSource dataSource, CitusTopology topology, RefreshStrategy fullRefresh) {
-    this(dataSource, topology, fullRefresh, Refresher.StepHook.NONE);
+    this(dataSource, topology, fullRefresh, NodeConnector.localOnly(dataSource));
+  }
+
+  /** With {@code nodes} to reach Citus workers (for WAL capture of distributed tables). */
+  public StreamTableEngine(
+      DataSource dataSource,
+      CitusTopology topology,
+      RefreshStrategy fullRefresh,
+      NodeConnector nodes) {
+    this(dataSource, topology, fullRefresh, nodes, Refresher.StepHook.NONE);
   }
 
   StreamTableEngine(
       DataSource dataSource,
       CitusTopology topology,
       RefreshStrategy fullRefresh,
+      NodeConnector nodes,
       Refresher.StepHook hook) {
     this.dataSource = dataSource;
-    this.capture = new CaptureSetup(new ChangeTrackingRegistry(), topology);
-    this.wal = new WalCapture(dataSource, new ChangeTrackingRegistry());
+    this.topology = topology;
+    this.capture = new CaptureSetup(new ChangeTrackingRegistry());
+    this.wal = new WalCapture(dataSource, new ChangeTrackingRegistry(), topology, nodes);
     this.refresher = new Refresher(dataSource, fullRefresh, hook, wal);
-    this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry());
+    this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry(), wal);
   }
 
   /** Creates or upgrades the catalog schemas; call once after connecting. */
@@ -74,10 +86,10 @@ public final class StreamTableEngine {
    * table owned by another resource is a Conflict.
    */
   public ApplyResult apply(StreamTableDefinition definition, String owner) throws EngineException {
-    List<ObjectNames> newSlots = List.of();
+    List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
-      if (definition.effectiveCdcMode() == CdcMode.WAL) {
+      if (mayUseWal(definition)) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
         newSlots = wal.prepare(dryRun(definition), definition.immutablePk());
@@ -113,13 +125,24 @@ public final class StreamTableEngine {
     }
   }
 
-  /** The sources the query reads, from a transaction that is rolled back. */
-  private List<SourceTable> dryRun(StreamTableDefinition definition)
+  /** WAL capture is used when asked for, and for Citus tables (which refuse triggers). */
+  private boolean mayUseWal(StreamTableDefinition definition) throws SQLException {
+    if (definition.effectiveCdcMode() == CdcMode.WAL) {
+      return true;
+    }
+    try (Connection connection = dataSource.getConnection()) {
+      return topology.isCitusLoaded(connection);
+    }
+  }
+
+  /** How the query's sources would be captured, from a transaction that is rolled back. */
+  private List<CapturePlan> dryRun(StreamTableDefinition definition)
       throws SQLException, EngineException {
     try (Connection connection = dataSource.getConnection()) {
       connection.setAutoCommit(false);
       try {
-        return defineQuery(connection, 0, definition);
+        return CapturePlan.of(
+            connection, topology, defineQuery(connection, 0, definition), definition);
       } finally {
         connection.rollback();
       }
@@ -199,12 +222,10 @@ public final class StreamTableEngine {
     }
     long id = StreamTableCatalog.insert(connection, definition, owner);
     List<SourceTable> sources = defineQuery(connection, id, definition);
-    capture.checkSupported(connection, sources);
+    List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     CaptureSetup.lockSources(connection, sources);
-    capture.attach(connection, id, sources, definition.effectiveCdcMode());
-    if (definition.effectiveCdcMode() == CdcMode.WAL) {
-      wal.drain(connection, sources, after);
-    }
+    capture.attach(connection, id, plans);
+    wal.drain(connection, plans, after);
     try (Statement statement = connection.createStatement()) {
       statement.execute(
           "CREATE TABLE "
@@ -242,12 +263,10 @@ public final class StreamTableEngine {
     }
     List<SourceTable> sources = defineQuery(connection, record.id(), definition);
     rejectCycles(connection, record.id(), sources);
-    capture.checkSupported(connection, sources);
+    List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     CaptureSetup.lockSources(connection, sources);
-    capture.attach(connection, record.id(), sources, definition.effectiveCdcMode());
-    if (definition.effectiveCdcMode() == CdcMode.WAL) {
-      wal.drain(connection, sources, after);
-    }
+    capture.attach(connection, record.id(), plans);
+    wal.drain(connection, plans, after);
     Set<StableName> kept = new HashSet<>();
     sources.forEach(s -> kept.add(s.table().stableName()));
     for (StableName old : StreamTableCatalog.dependencies(connection, record.id())) {

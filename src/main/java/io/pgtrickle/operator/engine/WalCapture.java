@@ -2,10 +2,15 @@ package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.cdc.wal.WalConsumer;
 import io.pgtrickle.operator.citus.CapturePreflight;
+import io.pgtrickle.operator.citus.CitusNode;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.citus.ShardPlacement;
+import io.pgtrickle.operator.engine.StreamTableReport.NodeReport;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
@@ -23,32 +28,43 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * WAL capture of local sources: a publication and a pgoutput slot on the server we connect to (node
- * 0), drained into the same change buffer that triggers would fill, so refresh and frontiers work
- * unchanged. Slots are not transactional, so they are created before the creating transaction (and
- * dropped again if it fails), drained inside it under the source locks, and advanced or dropped
- * only after it commits.
+ * WAL capture: a publication and a pgoutput slot per source on every node that holds its data (the
+ * local server; for Citus the coordinator for reference tables and each shard-holding node for
+ * distributed ones), drained into the coordinator's change buffer that triggers would otherwise
+ * fill, so refresh works unchanged and frontiers are kept per node. Slots are not transactional, so
+ * they are created before the creating transaction (and dropped again if it fails), drained inside
+ * it under the source locks, and advanced or dropped only after it commits.
  */
 final class WalCapture {
-  static final int LOCAL_NODE = 0;
   private static final Logger LOG = LoggerFactory.getLogger(WalCapture.class);
   private static final int BATCH = 100_000;
 
   private final DataSource dataSource;
   private final ChangeTrackingRegistry registry;
+  private final CitusTopology topology;
+  private final NodeConnector nodes;
 
-  WalCapture(DataSource dataSource, ChangeTrackingRegistry registry) {
+  WalCapture(
+      DataSource dataSource,
+      ChangeTrackingRegistry registry,
+      CitusTopology topology,
+      NodeConnector nodes) {
     this.dataSource = dataSource;
     this.registry = registry;
+    this.topology = topology;
+    this.nodes = nodes;
   }
+
+  /** A slot of one source on one node. */
+  record NodeSlot(StableName source, CaptureNode node) {}
 
   /** Work to do once the stream table's transaction has committed. */
   static final class AfterCommit {
-    private final Map<StableName, Long> advances = new LinkedHashMap<>();
+    private final Map<NodeSlot, Long> advances = new LinkedHashMap<>();
     private final List<ObjectNames> drops = new ArrayList<>();
 
-    void advance(StableName source, long lsn) {
-      advances.put(source, lsn);
+    void advance(NodeSlot slot, long lsn) {
+      advances.put(slot, lsn);
     }
 
     void drop(ObjectNames names) {
@@ -57,15 +73,20 @@ final class WalCapture {
   }
 
   /**
-   * Before the transaction: checks each source (preflight) and creates its publication and slot if
-   * missing. Returns the slots it created, for {@link #dropSlots} should the transaction fail.
+   * Before the transaction: checks every node of every WAL source (preflight) and creates the
+   * publication and slots that are missing. Returns the slots it created, for {@link #dropSlots}
+   * should the transaction fail; on a failed preflight it drops them itself.
    */
-  List<ObjectNames> prepare(List<SourceTable> sources, boolean immutablePk)
+  List<NodeSlot> prepare(List<CapturePlan> plans, boolean immutablePk)
       throws SQLException, EngineException {
-    List<ObjectNames> created = new ArrayList<>();
-    try (Connection node = dataSource.getConnection()) {
-      for (SourceTable source : sources) {
-        Optional<TrackedSource> tracked = registry.find(node, source.table().stableName());
+    List<NodeSlot> created = new ArrayList<>();
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (CapturePlan plan : plans) {
+        if (plan.mode() != CdcMode.WAL) {
+          continue;
+        }
+        SourceTable source = plan.source();
+        Optional<TrackedSource> tracked = registry.find(coordinator, source.table().stableName());
         if (tracked.isPresent() && tracked.get().cdcMode() != CdcMode.WAL) {
           throw new EngineException(
               Reason.InvalidSpec,
@@ -74,27 +95,44 @@ final class WalCapture {
                   + " is already captured by triggers for other stream tables; use cdcMode: trigger"
                   + " (or auto) for this one too");
         }
-        ObjectNames names = source.names();
-        boolean slotExists = slotExists(node, names);
-        CapturePreflight.Result preflight =
-            CapturePreflight.check(
-                node,
-                "coordinator",
-                source.table().name().schema(),
-                source.table().name().table(),
-                immutablePk,
-                slotExists,
-                false);
-        if (!preflight.passed()) {
-          dropSlots(created);
-          throw new EngineException(
-              Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
-        }
-        preflight.warnings().forEach(w -> LOG.warn("{}", w));
-        if (!slotExists) {
-          SlotReader.ensure(
-              node, source.table().name().schema(), source.table().name().table(), names);
-          created.add(names);
+        String schema = source.table().name().schema();
+        String table = source.table().name().table();
+        // A publication made on the Citus coordinator is propagated to every node.
+        SlotReader.ensurePublication(coordinator, schema, table, source.names());
+        for (CaptureNode node : plan.nodes()) {
+          try (Connection connection = nodes.open(node)) {
+            boolean exists = SlotReader.slotExists(connection, source.names());
+            CapturePreflight.Result preflight =
+                CapturePreflight.check(
+                    connection,
+                    node.name(),
+                    schema,
+                    table,
+                    immutablePk,
+                    exists,
+                    plan.placement() != Placement.LOCAL);
+            if (!preflight.passed()) {
+              dropSlots(created);
+              throw new EngineException(
+                  Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
+            }
+            preflight.warnings().forEach(w -> LOG.warn("{}", w));
+            if (!exists) {
+              SlotReader.ensure(connection, schema, table, source.names());
+              created.add(new NodeSlot(source.table().stableName(), node));
+            }
+          } catch (SQLException e) {
+            dropSlots(created);
+            throw new EngineException(
+                Reason.ClusterUnavailable,
+                "cannot set up capture of "
+                    + source.qualifiedName()
+                    + " on "
+                    + node.name()
+                    + ": "
+                    + e.getMessage(),
+                e);
+          }
         }
       }
     }
@@ -102,68 +140,179 @@ final class WalCapture {
   }
 
   /**
-   * Inside the transaction, with the sources locked against writers: waits until every commit so
-   * far is flushed (decoding reads flushed WAL only), then moves everything the slots hold into the
-   * buffers, so the buffers are complete up to the initial load's snapshot.
+   * Inside the transaction, with the sources locked against writers: makes every commit so far
+   * decodable on each node, then moves everything the slots hold into the buffers, so the buffers
+   * are complete up to the initial load's snapshot.
    */
-  void drain(Connection transaction, List<SourceTable> sources, AfterCommit afterCommit)
+  void drain(Connection transaction, List<CapturePlan> plans, AfterCommit afterCommit)
       throws SQLException {
-    try (Connection node = dataSource.getConnection()) {
-      flushWal(node);
-      for (SourceTable source : sources) {
-        long end =
-            WalConsumer.drainInto(transaction, node, LOCAL_NODE, source.table().stableName());
-        if (end != -1) {
-          afterCommit.advance(source.table().stableName(), end);
+    for (CapturePlan plan : plans) {
+      if (plan.mode() != CdcMode.WAL) {
+        continue;
+      }
+      StableName source = plan.source().table().stableName();
+      for (CaptureNode node : plan.nodes()) {
+        try (Connection connection = nodes.open(node)) {
+          flushWal(connection);
+          long end = WalConsumer.drainInto(transaction, connection, node.nodeId(), source);
+          if (end != -1) {
+            afterCommit.advance(new NodeSlot(source, node), end);
+          }
         }
       }
     }
   }
 
-  /** Moves what the slots of these sources hold into their buffers, each in its own commit. */
-  void consume(List<StableName> sources) throws SQLException {
+  /** Moves what the slots of these sources hold into their buffers, node by node. */
+  void consume(List<TrackedSource> sources) throws SQLException {
     WalConsumer consumer = new WalConsumer(dataSource);
-    try (Connection node = dataSource.getConnection()) {
-      for (StableName source : sources) {
-        WalConsumer.Consumed consumed;
-        do {
-          consumed = consumer.consume(node, LOCAL_NODE, source, BATCH);
-        } while (consumed.rows() >= BATCH);
+    for (TrackedSource source : sources) {
+      for (CaptureNode node : nodesOf(source)) {
+        try (Connection connection = nodes.open(node)) {
+          WalConsumer.Consumed consumed;
+          do {
+            consumed = consumer.consume(connection, node.nodeId(), source.stableName(), BATCH);
+          } while (consumed.rows() >= BATCH);
+        }
       }
     }
+  }
+
+  /**
+   * Per node of a WAL source: its frontier (last applied commit LSN) and the WAL its slot holds.
+   */
+  List<NodeReport> report(Connection coordinator, TrackedSource source) throws SQLException {
+    Map<String, String> frontiers = frontiers(coordinator, source.stableName());
+    List<NodeReport> reports = new ArrayList<>();
+    for (CaptureNode node : nodesOf(source)) {
+      long lag;
+      try (Connection connection = nodes.open(node)) {
+        lag = slotLag(connection, new ObjectNames(source.stableName()));
+      } catch (SQLException e) {
+        lag = -1; // unreachable: unknown
+      }
+      reports.add(
+          new NodeReport(
+              node.nodeId(), node.name(), frontiers.get(Integer.toString(node.nodeId())), lag));
+    }
+    return reports;
   }
 
   /** After commit: advances drained slots and drops those whose last consumer went. */
   void finish(AfterCommit afterCommit) {
-    try (Connection node = dataSource.getConnection()) {
-      for (Map.Entry<StableName, Long> advance : afterCommit.advances.entrySet()) {
-        SlotReader.advance(node, new ObjectNames(advance.getKey()), advance.getValue());
+    for (Map.Entry<NodeSlot, Long> advance : afterCommit.advances.entrySet()) {
+      try (Connection connection = nodes.open(advance.getKey().node())) {
+        SlotReader.advance(
+            connection, new ObjectNames(advance.getKey().source()), advance.getValue());
+      } catch (SQLException e) {
+        // Harmless: the slot stays behind and the node frontier skips what was applied.
+        LOG.warn("could not advance a slot after commit: {}", e.getMessage());
       }
-    } catch (SQLException e) {
-      // Harmless: the slot stays behind and the frontier skips what was already applied.
-      LOG.warn("could not advance a slot after commit: {}", e.getMessage());
     }
-    dropSlots(afterCommit.drops);
-  }
-
-  /** Drops slots and publications; a failure is logged, as a left-over slot pins WAL. */
-  void dropSlots(List<ObjectNames> slots) {
-    if (slots.isEmpty()) {
-      return;
-    }
-    try (Connection node = dataSource.getConnection()) {
-      for (ObjectNames names : slots) {
-        SlotReader.drop(node, names);
-      }
-    } catch (SQLException e) {
-      LOG.error(
-          "could not drop replication slot(s) {}; drop them by hand, they hold back WAL: {}",
-          slots.stream().map(ObjectNames::replicationSlot).toList(),
-          e.getMessage());
+    for (ObjectNames names : afterCommit.drops) {
+      dropEverywhere(names);
     }
   }
 
-  /** Bytes of WAL the source's slot holds back on node 0 (its lag), or 0 without a slot. */
+  /** Drops created slots (a failed creation); a failure is logged, as a left-over slot pins WAL. */
+  void dropSlots(List<NodeSlot> slots) {
+    for (NodeSlot slot : slots) {
+      try (Connection connection = nodes.open(slot.node())) {
+        SlotReader.drop(connection, new ObjectNames(slot.source()));
+      } catch (SQLException e) {
+        LOG.error(
+            "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
+            new ObjectNames(slot.source()).replicationSlot(),
+            slot.node().name(),
+            e.getMessage());
+      }
+    }
+  }
+
+  /** The slot on every node of the cluster where it exists, then the publication. */
+  private void dropEverywhere(ObjectNames names) {
+    List<CaptureNode> all = new ArrayList<>(List.of(CaptureNode.LOCAL));
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (CitusNode node : topology.nodes(coordinator)) {
+        if (!node.isCoordinator()) {
+          all.add(
+              new CaptureNode(
+                  node.nodeId(), node.host() + ":" + node.port(), node.host(), node.port(), false));
+        }
+      }
+    } catch (SQLException e) {
+      LOG.warn(
+          "could not list the nodes to drop slot {}: {}", names.replicationSlot(), e.getMessage());
+    }
+    for (CaptureNode node : all) {
+      try (Connection connection = nodes.open(node)) {
+        SlotReader.drop(connection, names);
+      } catch (SQLException e) {
+        LOG.error(
+            "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
+            names.replicationSlot(),
+            node.name(),
+            e.getMessage());
+      }
+    }
+  }
+
+  /** Where a tracked WAL source's data lives now. */
+  private List<CaptureNode> nodesOf(TrackedSource source) throws SQLException {
+    if (source.placement() == Placement.LOCAL) {
+      return List.of(CaptureNode.LOCAL);
+    }
+    List<CaptureNode> result = new ArrayList<>();
+    try (Connection coordinator = dataSource.getConnection()) {
+      if (source.placement() == Placement.REFERENCE) {
+        for (CitusNode node : topology.nodes(coordinator)) {
+          if (node.isCoordinator()) {
+            result.add(
+                new CaptureNode(
+                    node.nodeId(),
+                    node.host() + ":" + node.port(),
+                    node.host(),
+                    node.port(),
+                    true));
+          }
+        }
+        return result.isEmpty() ? List.of(CaptureNode.LOCAL) : result;
+      }
+      for (ShardPlacement shards :
+          topology.shardPlacements(
+              coordinator, source.table().name().schema(), source.table().name().table())) {
+        CitusNode node = shards.node();
+        result.add(
+            new CaptureNode(
+                node.nodeId(),
+                node.host() + ":" + node.port(),
+                node.host(),
+                node.port(),
+                node.isCoordinator()));
+      }
+    }
+    return result;
+  }
+
+  private static Map<String, String> frontiers(Connection coordinator, StableName source)
+      throws SQLException {
+    Map<String, String> frontiers = new LinkedHashMap<>();
+    try (PreparedStatement statement =
+        coordinator.prepareStatement(
+            "SELECT key, value FROM pgtrickle.pgt_change_tracking,"
+                + " jsonb_each_text(coalesce(frontier_per_node, '{}'::jsonb))"
+                + " WHERE source_stable_name = ?")) {
+      statement.setString(1, source.value());
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          frontiers.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    }
+    return frontiers;
+  }
+
+  /** Bytes of WAL the source's slot holds back on the node (its lag), or 0 without a slot. */
   static long slotLag(Connection connection, ObjectNames names) throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(
@@ -172,17 +321,6 @@ final class WalCapture {
       statement.setString(1, names.replicationSlot());
       try (ResultSet rs = statement.executeQuery()) {
         return rs.next() ? Math.max(0, rs.getLong(1)) : 0;
-      }
-    }
-  }
-
-  private static boolean slotExists(Connection node, ObjectNames names) throws SQLException {
-    try (PreparedStatement statement =
-        node.prepareStatement(
-            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
-      statement.setString(1, names.replicationSlot());
-      try (ResultSet rs = statement.executeQuery()) {
-        return rs.next();
       }
     }
   }

@@ -24,34 +24,45 @@ public final class SlotReader {
   /** Creates the publication for the table and the slot, if missing. */
   public static void ensure(Connection node, String schema, String table, ObjectNames names)
       throws SQLException {
+    ensurePublication(node, schema, table, names);
+    if (!slotExists(node, names)) {
+      try (PreparedStatement create =
+          node.prepareStatement(
+              "SELECT pg_catalog.pg_create_logical_replication_slot(?, 'pgoutput')")) {
+        create.setString(1, names.replicationSlot());
+        create.execute();
+      }
+    }
+  }
+
+  /** Creates the publication for the table, if missing (on Citus: on the coordinator). */
+  public static void ensurePublication(
+      Connection node, String schema, String table, ObjectNames names) throws SQLException {
     try (PreparedStatement exists =
         node.prepareStatement("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ?")) {
       exists.setString(1, names.publication());
       try (ResultSet rs = exists.executeQuery()) {
-        if (!rs.next()) {
-          try (Statement statement = node.createStatement()) {
-            statement.execute(
-                "CREATE PUBLICATION "
-                    + SqlIdentifiers.quote(names.publication())
-                    + " FOR TABLE "
-                    + SqlIdentifiers.qualified(schema, table));
-          }
+        if (rs.next()) {
+          return;
         }
       }
     }
+    try (Statement statement = node.createStatement()) {
+      statement.execute(
+          "CREATE PUBLICATION "
+              + SqlIdentifiers.quote(names.publication())
+              + " FOR TABLE "
+              + SqlIdentifiers.qualified(schema, table));
+    }
+  }
+
+  public static boolean slotExists(Connection node, ObjectNames names) throws SQLException {
     try (PreparedStatement exists =
         node.prepareStatement(
             "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
       exists.setString(1, names.replicationSlot());
       try (ResultSet rs = exists.executeQuery()) {
-        if (!rs.next()) {
-          try (PreparedStatement create =
-              node.prepareStatement(
-                  "SELECT pg_catalog.pg_create_logical_replication_slot(?, 'pgoutput')")) {
-            create.setString(1, names.replicationSlot());
-            create.execute();
-          }
-        }
+        return rs.next();
       }
     }
   }

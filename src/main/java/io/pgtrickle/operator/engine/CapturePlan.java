@@ -1,0 +1,82 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.CdcMode;
+import io.pgtrickle.operator.catalog.Placement;
+import io.pgtrickle.operator.citus.CitusNode;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.citus.ShardPlacement;
+import io.pgtrickle.operator.citus.TablePlacement;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How one source is captured: its Citus placement, trigger or WAL, and on which nodes. Local tables
+ * use triggers unless WAL is asked for; reference and distributed tables can only be captured from
+ * WAL (Citus refuses triggers on them): a reference table on the coordinator, a distributed table
+ * on every node that holds its shards.
+ */
+record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<CaptureNode> nodes) {
+
+  static List<CapturePlan> of(
+      Connection coordinator,
+      CitusTopology topology,
+      List<SourceTable> sources,
+      StreamTableDefinition definition)
+      throws SQLException, EngineException {
+    List<CapturePlan> plans = new ArrayList<>();
+    for (SourceTable source : sources) {
+      String schema = source.table().name().schema();
+      String table = source.table().name().table();
+      TablePlacement placement = topology.placement(coordinator, schema, table);
+      if (placement.kind() == Placement.LOCAL) {
+        plans.add(
+            new CapturePlan(
+                source,
+                Placement.LOCAL,
+                definition.effectiveCdcMode(),
+                List.of(CaptureNode.LOCAL)));
+        continue;
+      }
+      if (definition.cdcMode() == io.pgtrickle.operator.api.CdcModeSpec.TRIGGER) {
+        throw new EngineException(
+            Reason.NotSupported,
+            "source "
+                + source.qualifiedName()
+                + " is a "
+                + placement.kind().catalogValue()
+                + " Citus table; Citus refuses triggers on it, so use cdcMode: wal or auto");
+      }
+      List<CaptureNode> nodes = new ArrayList<>();
+      if (placement.kind() == Placement.REFERENCE) {
+        // Reference-table changes are decoded only by a slot on the coordinator.
+        nodes.add(coordinatorNode(coordinator, topology));
+      } else {
+        for (ShardPlacement shards : topology.shardPlacements(coordinator, schema, table)) {
+          CitusNode node = shards.node();
+          nodes.add(
+              new CaptureNode(
+                  node.nodeId(),
+                  node.host() + ":" + node.port(),
+                  node.host(),
+                  node.port(),
+                  node.isCoordinator()));
+        }
+      }
+      plans.add(new CapturePlan(source, placement.kind(), CdcMode.WAL, nodes));
+    }
+    return plans;
+  }
+
+  private static CaptureNode coordinatorNode(Connection coordinator, CitusTopology topology)
+      throws SQLException {
+    for (CitusNode node : topology.nodes(coordinator)) {
+      if (node.isCoordinator()) {
+        return new CaptureNode(
+            node.nodeId(), node.host() + ":" + node.port(), node.host(), node.port(), true);
+      }
+    }
+    return CaptureNode.LOCAL;
+  }
+}

@@ -1,0 +1,58 @@
+package io.pgtrickle.operator.engine;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Properties;
+import javax.sql.DataSource;
+
+/**
+ * Opens connections to the nodes that hold a source's data: the engine's own database for the local
+ * node, otherwise the node's host:port (or its endpoint override) with the coordinator's database
+ * name and credentials, as Citus requires the same database on every node.
+ */
+public interface NodeConnector {
+  Connection open(CaptureNode node) throws SQLException;
+
+  /** Only the local node: for a database without Citus. */
+  static NodeConnector localOnly(DataSource dataSource) {
+    return node -> {
+      if (!node.local()) {
+        throw new SQLException("no connection settings for node " + node.name());
+      }
+      return dataSource.getConnection();
+    };
+  }
+
+  /**
+   * The local node through {@code dataSource}; other nodes at their host:port, unless {@code
+   * endpoints} maps the node's name ("host:port") or host to another "host:port".
+   */
+  static NodeConnector withCredentials(
+      DataSource dataSource,
+      String database,
+      String user,
+      String password,
+      Map<String, String> endpoints) {
+    return node -> {
+      if (node.local()) {
+        return dataSource.getConnection();
+      }
+      String endpoint =
+          endpoints.getOrDefault(
+              node.name(), endpoints.getOrDefault(node.host(), node.host() + ":" + node.port()));
+      Properties properties = new Properties();
+      if (user != null) {
+        properties.setProperty("user", user);
+      }
+      if (password != null) {
+        properties.setProperty("password", password);
+      }
+      properties.setProperty("connectTimeout", "10");
+      properties.setProperty("ApplicationName", "pg-trickle-operator");
+      return DriverManager.getConnection(
+          "jdbc:postgresql://" + endpoint + "/" + database, properties);
+    };
+  }
+}
