@@ -19,7 +19,12 @@ final class EngineTestSupport {
 
   static StreamTableEngine engine(TestDatabase db, Refresher.StepHook hook) throws EngineException {
     StreamTableEngine engine =
-        new StreamTableEngine(db.dataSource(), new CitusTopology(), new FullRefresh(), hook);
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.localOnly(db.dataSource()),
+            hook);
     engine.migrateCatalog();
     return engine;
   }

@@ -1,0 +1,176 @@
+package io.pgtrickle.operator.engine;
+
+import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.embedded.PostgresServer;
+import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.QualifiedTable;
+import io.pgtrickle.operator.testing.CitusTestCluster;
+import io.pgtrickle.operator.testing.RequiresCitus;
+import io.pgtrickle.operator.testing.TestDatabase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Test (b) of the Citus issue on a real coordinator and two workers: a distributed, a reference and
+ * a local source, and a stream table joining them, kept equal to its query while both workers take
+ * writes; slots and publications named from the stable name on each node, gone after drop.
+ */
+@RequiresCitus
+class CitusStreamTableIT {
+  private static final String QUERY =
+      "SELECT r.name AS region, l.label, count(o.id) AS orders, coalesce(sum(o.amount), 0) AS total"
+          + " FROM cst_orders o JOIN cst_regions r ON r.id = o.region_id"
+          + " JOIN cst_labels l ON l.id = o.tenant_id % 3"
+          + " GROUP BY r.name, l.label";
+
+  @Test
+  void aStreamTableOverDistributedReferenceAndLocalSourcesStaysEqualToItsQuery() throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    PostgresServer coordinator = cluster.coordinator();
+    TestDatabase db = new TestDatabase(coordinator, CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cst_orders, cst_regions, cst_labels, cst_summary CASCADE",
+        "CREATE TABLE cst_regions (id int PRIMARY KEY, name text)",
+        "SELECT create_reference_table('cst_regions')",
+        "CREATE TABLE cst_labels (id int PRIMARY KEY, label text)",
+        "CREATE TABLE cst_orders (tenant_id int, id int, region_id int, amount numeric,"
+            + " PRIMARY KEY (tenant_id, id))",
+        "SELECT create_distributed_table('cst_orders', 'tenant_id')",
+        "ALTER TABLE cst_orders REPLICA IDENTITY FULL",
+        "ALTER TABLE cst_regions REPLICA IDENTITY FULL",
+        "INSERT INTO cst_regions VALUES (1, 'emea'), (2, 'amer')",
+        "INSERT INTO cst_labels VALUES (0, 'zero'), (1, 'one'), (2, 'two')",
+        "INSERT INTO cst_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 200) g");
+    StreamTableEngine engine =
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.withCredentials(
+                db.dataSource(),
+                CitusTestCluster.DATABASE,
+                PostgresServer.SUPERUSER,
+                null,
+                Map.of()));
+    engine.migrateCatalog();
+    engine.apply(StreamTableDefinition.from(spec("cst_summary", QUERY)), OWNER);
+    assertMatchesQuery(db, "cst_summary", QUERY);
+
+    ObjectNames orders = names("cst_orders");
+    ObjectNames regions = names("cst_regions");
+    for (PostgresServer worker : cluster.workers()) {
+      TestDatabase node = new TestDatabase(worker, CitusTestCluster.DATABASE);
+      assertThat(slots(node, orders)).as("distributed source slot on worker").isEqualTo(1);
+      assertThat(slots(node, regions)).as("reference source slot only on the coordinator").isZero();
+    }
+    assertThat(slots(db, regions)).isEqualTo(1);
+    StreamTableReport report = engine.report("public", "cst_summary");
+    assertThat(report.sources())
+        .filteredOn(s -> s.table().equals("public.cst_orders"))
+        .singleElement()
+        .satisfies(
+            s ->
+                assertThat(s.nodes())
+                    .hasSize(2)
+                    .allSatisfy(n -> assertThat(n.nodeId()).isPositive()));
+
+    // Concurrent writes routed to both workers while refreshing.
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> writers = new ArrayList<>();
+      for (int w = 0; w < 2; w++) {
+        int offset = 1000 + w * 1000;
+        writers.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 50; i++) {
+                    db.execute(
+                        "INSERT INTO cst_orders VALUES ("
+                            + (offset + i)
+                            + ", "
+                            + i
+                            + ", 1 + "
+                            + i
+                            + " % 2, "
+                            + i
+                            + ")");
+                  }
+                  db.execute(
+                      "UPDATE cst_orders SET amount = amount + 1 WHERE tenant_id % 7 = "
+                          + (offset / 1000));
+                  return null;
+                }));
+      }
+      for (int i = 0; i < 5; i++) {
+        engine.refresh("public", "cst_summary");
+      }
+      for (Future<?> writer : writers) {
+        writer.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    db.execute(
+        "UPDATE cst_regions SET name = 'europe' WHERE id = 1",
+        "DELETE FROM cst_orders WHERE tenant_id < 20");
+    refreshUntilEqual(engine, db);
+
+    engine.drop("public", "cst_summary", OWNER);
+    for (PostgresServer server :
+        List.of(coordinator, cluster.workers().get(0), cluster.workers().get(1))) {
+      TestDatabase node = new TestDatabase(server, CitusTestCluster.DATABASE);
+      assertThat(slots(node, orders) + slots(node, regions)).isZero();
+      assertThat(
+              node.queryLong(
+                  "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'pgtrickle_pub_%'"))
+          .isZero();
+    }
+  }
+
+  /** WAL written with synchronous_commit off is decodable once flushed: refresh until it shows. */
+  private static void refreshUntilEqual(StreamTableEngine engine, TestDatabase db)
+      throws Exception {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (true) {
+      engine.refresh("public", "cst_summary");
+      long differences =
+          db.queryLong(
+              "SELECT count(*) FROM ((SELECT ROW(q.*)::text FROM ("
+                  + QUERY
+                  + ") q EXCEPT ALL"
+                  + " SELECT ROW(s.*)::text FROM cst_summary s) UNION ALL (SELECT ROW(s.*)::text"
+                  + " FROM cst_summary s EXCEPT ALL SELECT ROW(q.*)::text FROM ("
+                  + QUERY
+                  + ") q)) d");
+      if (differences == 0) {
+        return;
+      }
+      assertThat(System.nanoTime())
+          .as("stream table not equal to its query within 20 s")
+          .isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  private static ObjectNames names(String table) {
+    return ObjectNames.of(new QualifiedTable(CitusTestCluster.DATABASE, "public", table));
+  }
+
+  private static long slots(TestDatabase node, ObjectNames names) throws Exception {
+    return node.queryLong(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
+            + names.replicationSlot()
+            + "'");
+  }
+}
