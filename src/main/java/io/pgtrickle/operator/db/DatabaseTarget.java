@@ -2,7 +2,12 @@ package io.pgtrickle.operator.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
+import io.pgtrickle.operator.engine.NodeConnector;
+import io.pgtrickle.operator.engine.StreamTableEngine;
+import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -14,12 +19,20 @@ public final class DatabaseTarget implements AutoCloseable {
   private final HikariDataSource pool;
   private final String description;
   private final Optional<EmbeddedPostgresServer> embedded;
+  private final String user;
+  private final String password;
 
   private DatabaseTarget(
-      HikariDataSource pool, String description, Optional<EmbeddedPostgresServer> embedded) {
+      HikariDataSource pool,
+      String description,
+      Optional<EmbeddedPostgresServer> embedded,
+      String user,
+      String password) {
     this.pool = pool;
     this.description = description;
     this.embedded = embedded;
+    this.user = user;
+    this.password = password;
   }
 
   /** A pool on a JDBC URL; user and password come separately so they never sit in the URL. */
@@ -41,7 +54,8 @@ public final class DatabaseTarget implements AutoCloseable {
     config.setInitializationFailTimeout(-1);
     config.setConnectionTimeout(10_000);
     config.addDataSourceProperty("ApplicationName", "pg-trickle-operator");
-    return new DatabaseTarget(new HikariDataSource(config), description, Optional.empty());
+    return new DatabaseTarget(
+        new HikariDataSource(config), description, Optional.empty(), user, password);
   }
 
   /** Starts an embedded PostgreSQL and connects to its {@code postgres} database. */
@@ -53,11 +67,24 @@ public final class DatabaseTarget implements AutoCloseable {
             EmbeddedPostgresServer.SUPERUSER,
             null,
             "embedded PostgreSQL on port " + server.port());
-    return new DatabaseTarget(target.pool, target.description, Optional.of(server));
+    return new DatabaseTarget(
+        target.pool, target.description, Optional.of(server), target.user, target.password);
   }
 
   public DataSource dataSource() {
     return pool;
+  }
+
+  /**
+   * An engine on this database that reaches Citus workers with the same credentials, at the
+   * host:port pg_dist_node gives or at the {@code endpoints} override.
+   */
+  public StreamTableEngine engine(Map<String, String> endpoints) {
+    return new StreamTableEngine(
+        pool,
+        new CitusTopology(),
+        new FullRefresh(),
+        NodeConnector.withCredentials(pool, user, password, endpoints));
   }
 
   public String description() {

@@ -30,14 +30,17 @@ public interface NodeConnector {
    * endpoints} maps the node's name ("host:port") or host to another "host:port".
    */
   static NodeConnector withCredentials(
-      DataSource dataSource,
-      String database,
-      String user,
-      String password,
-      Map<String, String> endpoints) {
+      DataSource dataSource, String user, String password, Map<String, String> endpoints) {
     return node -> {
       if (node.local()) {
         return dataSource.getConnection();
+      }
+      String database;
+      try (Connection local = dataSource.getConnection();
+          java.sql.Statement statement = local.createStatement();
+          java.sql.ResultSet rs = statement.executeQuery("SELECT current_database()")) {
+        rs.next();
+        database = rs.getString(1);
       }
       String endpoint =
           endpoints.getOrDefault(
@@ -52,7 +55,11 @@ public interface NodeConnector {
       properties.setProperty("connectTimeout", "10");
       properties.setProperty("ApplicationName", "pg-trickle-operator");
       return DriverManager.getConnection(
-          "jdbc:postgresql://" + endpoint + "/" + database, properties);
+          "jdbc:postgresql://"
+              + endpoint
+              + "/"
+              + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8),
+          properties);
     };
   }
 }

@@ -231,11 +231,22 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private synchronized StreamTableEngine engineFor(DatabaseTarget target) throws EngineException {
     StreamTableEngine engine = engines.get(target);
     if (engine == null) {
-      engine = new StreamTableEngine(target.dataSource());
+      engine = target.engine(endpoints());
       engine.migrateCatalog();
       engines.put(target, engine);
     }
     return engine;
+  }
+
+  /** Node endpoint overrides from the CitusClusters in the files (all of them: one database). */
+  private Map<String, String> endpoints() {
+    Map<String, String> endpoints = new HashMap<>();
+    for (CitusCluster cluster : manifests.clusters()) {
+      if (cluster.getSpec() != null && cluster.getSpec().getEndpoints() != null) {
+        endpoints.putAll(cluster.getSpec().getEndpoints());
+      }
+    }
+    return endpoints;
   }
 
   private static long generation(Long generation) {

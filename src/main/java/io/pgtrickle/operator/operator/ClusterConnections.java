@@ -52,7 +52,7 @@ public final class ClusterConnections implements AutoCloseable {
       entry.handle.target().close();
     }
     DatabaseTarget target = settings.connect();
-    StreamTableEngine engine = new StreamTableEngine(target.dataSource());
+    StreamTableEngine engine = target.engine(cluster.getSpec().getEndpoints());
     try {
       engine.migrateCatalog();
     } catch (EngineException e) {

@@ -58,11 +58,7 @@ class CitusStreamTableIT {
             new CitusTopology(),
             new FullRefresh(),
             NodeConnector.withCredentials(
-                db.dataSource(),
-                CitusTestCluster.DATABASE,
-                PostgresServer.SUPERUSER,
-                null,
-                Map.of()));
+                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
     engine.migrateCatalog();
     engine.apply(StreamTableDefinition.from(spec("cst_summary", QUERY)), OWNER);
     assertMatchesQuery(db, "cst_summary", QUERY);

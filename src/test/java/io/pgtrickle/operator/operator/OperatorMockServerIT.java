@@ -3,11 +3,14 @@ package io.pgtrickle.operator.operator;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.CitusClusterSpec;
@@ -158,16 +161,18 @@ class OperatorMockServerIT {
 
     // Change the query: the table is rebuilt.
     String newQuery = "SELECT id, amount FROM orders WHERE amount > 40";
-    // A merge patch, as kubectl apply would send: status writes by the operator cannot conflict.
+    // A JSON merge patch without a resourceVersion, as kubectl patch sends: the operator's
+    // status writes in between cannot make it conflict.
     client
         .resources(StreamTable.class)
         .inNamespace(NAMESPACE)
         .withName("totals")
-        .edit(
-            st -> {
-              st.getSpec().setQuery(newQuery);
-              return st;
-            });
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            new ObjectMapper()
+                .createObjectNode()
+                .set("spec", new ObjectMapper().createObjectNode().put("query", newQuery))
+                .toString());
     await(
         () -> {
           StreamTable st = readyStreamTable("totals");

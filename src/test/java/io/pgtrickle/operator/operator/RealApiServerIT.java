@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.CitusClusterSpec;
 import io.pgtrickle.operator.api.StreamTable;
@@ -149,11 +151,9 @@ class RealApiServerIT {
                       .resources(StreamTable.class)
                       .inNamespace(ns)
                       .withName("copy")
-                      .edit(
-                          st -> {
-                            st.getSpec().setName("other_name");
-                            return st;
-                          }))
+                      .patch(
+                          PatchContext.of(PatchType.JSON_MERGE),
+                          "{\"spec\":{\"name\":\"other_name\"}}"))
           .isInstanceOf(KubernetesClientException.class)
           .hasMessageContaining("name is immutable");
 
