@@ -98,7 +98,8 @@ final class WalCapture {
         String schema = source.table().name().schema();
         String table = source.table().name().table();
         // A publication made on the Citus coordinator is propagated to every node.
-        SlotReader.ensurePublication(coordinator, schema, table, source.names());
+        boolean newPublication =
+            SlotReader.ensurePublication(coordinator, schema, table, source.names());
         for (CaptureNode node : plan.nodes()) {
           try (Connection connection = nodes.open(node)) {
             boolean exists = SlotReader.slotExists(connection, source.names());
@@ -113,6 +114,9 @@ final class WalCapture {
                     plan.placement() != Placement.LOCAL);
             if (!preflight.passed()) {
               dropSlots(created);
+              if (newPublication) {
+                SlotReader.drop(coordinator, source.names());
+              }
               throw new EngineException(
                   Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
             }

@@ -123,6 +123,7 @@ class WalStreamTableIT {
             e -> assertThat(e.reason()).isEqualTo(Reason.PrerequisitesMissing))
         .hasMessageContaining("REPLICA IDENTITY FULL");
     assertThat(slotCount()).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM pg_publication")).isZero();
     assertThat(DatabaseObjects.of(db)).isEqualTo(before);
   }
 

@@ -35,15 +35,18 @@ public final class SlotReader {
     }
   }
 
-  /** Creates the publication for the table, if missing (on Citus: on the coordinator). */
-  public static void ensurePublication(
+  /**
+   * Creates the publication for the table, if missing (on Citus: on the coordinator, which
+   * propagates it). Returns whether it created it.
+   */
+  public static boolean ensurePublication(
       Connection node, String schema, String table, ObjectNames names) throws SQLException {
     try (PreparedStatement exists =
         node.prepareStatement("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ?")) {
       exists.setString(1, names.publication());
       try (ResultSet rs = exists.executeQuery()) {
         if (rs.next()) {
-          return;
+          return false;
         }
       }
     }
@@ -54,6 +57,7 @@ public final class SlotReader {
               + " FOR TABLE "
               + SqlIdentifiers.qualified(schema, table));
     }
+    return true;
   }
 
   public static boolean slotExists(Connection node, ObjectNames names) throws SQLException {
