@@ -29,7 +29,7 @@ public final class ChangeBuffer {
               + names.changeBufferQualified()
               + " (xid bigint NOT NULL,"
               + " lsn pg_lsn NOT NULL,"
-              + " op \"char\" NOT NULL CHECK (op IN ('I', 'D', 'T')),"
+              + " op \"char\" NOT NULL CHECK (op IN ('I', 'D', 'T', 'R')),"
               + " origin_node integer NOT NULL DEFAULT 0,"
               + " origin_lsn pg_lsn,"
               + " row_data text)");

@@ -173,12 +173,44 @@ final class WalCapture {
     for (TrackedSource source : sources) {
       for (CaptureNode node : nodesOf(source)) {
         try (Connection connection = nodes.open(node)) {
+          ObjectNames names = new ObjectNames(source.stableName());
+          if (!SlotReader.slotExists(connection, names)) {
+            recreateLostSlot(connection, node, source);
+          }
           WalConsumer.Consumed consumed;
           do {
             consumed = consumer.consume(connection, node.nodeId(), source.stableName(), BATCH);
           } while (consumed.rows() >= BATCH);
         }
       }
+    }
+  }
+
+  /**
+   * A slot that vanished (dropped by hand, lost in a failover) lost the changes since its last
+   * position. It is made again, and a re-sync marker (op R) in the buffer makes every consumer
+   * refresh in full, which reads the source itself and so misses nothing.
+   */
+  private void recreateLostSlot(Connection node, CaptureNode where, TrackedSource source)
+      throws SQLException {
+    ObjectNames names = new ObjectNames(source.stableName());
+    LOG.warn(
+        "replication slot {} on {} is gone; re-creating it and re-syncing the stream tables that"
+            + " read {} in full",
+        names.replicationSlot(),
+        where.name(),
+        source.table().name().sqlName());
+    SlotReader.ensure(node, source.table().name().schema(), source.table().name().table(), names);
+    try (Connection coordinator = dataSource.getConnection();
+        PreparedStatement marker =
+            coordinator.prepareStatement(
+                "INSERT INTO "
+                    + names.changeBufferQualified()
+                    + " (xid, lsn, op, origin_node) VALUES"
+                    + " (pg_catalog.pg_current_xact_id()::text::bigint,"
+                    + " pg_catalog.pg_current_wal_insert_lsn(), 'R', ?)")) {
+      marker.setInt(1, where.nodeId());
+      marker.executeUpdate();
     }
   }
 

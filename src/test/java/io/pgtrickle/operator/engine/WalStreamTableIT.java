@@ -101,6 +101,21 @@ class WalStreamTableIT {
   }
 
   @Test
+  void aSlotDroppedByHandIsRecreatedAndTheTableResynced() throws Exception {
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+    db.execute("SELECT pg_drop_replication_slot('" + names.replicationSlot() + "')");
+    db.execute("INSERT INTO facts VALUES (300, 3, 300)"); // lost with the slot
+
+    assertThat(engine.refresh("public", "totals").kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
+
+    assertMatchesQuery(db, "totals", QUERY);
+    assertThat(slotCount()).isEqualTo(1);
+    db.execute("INSERT INTO facts VALUES (301, 3, 301)"); // captured by the new slot
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+  }
+
+  @Test
   void dropRemovesTheSlotThePublicationAndTheBuffer() throws Exception {
     Set<String> before = DatabaseObjects.of(db);
     engine.apply(walDefinition("totals", QUERY), OWNER);
