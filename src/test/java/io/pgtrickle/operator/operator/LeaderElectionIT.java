@@ -2,8 +2,6 @@ package io.pgtrickle.operator.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRuleBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -12,22 +10,15 @@ import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.micrometer.core.instrument.Timer;
 import io.pgtrickle.operator.api.CitusCluster;
-import io.pgtrickle.operator.api.CitusClusterSpec;
 import io.pgtrickle.operator.api.StreamTable;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Two replicas with leader election: one holds the Lease and is the only one that refreshes. */
@@ -61,13 +52,7 @@ class LeaderElectionIT {
                 .endStatus()
                 .build())
         .always();
-    try (Stream<Path> crds = Files.list(ROOT.resolve("crds"))) {
-      for (Path crd : crds.sorted().toList()) {
-        try (InputStream in = Files.newInputStream(crd)) {
-          client.apiextensions().v1().customResourceDefinitions().load(in).create();
-        }
-      }
-    }
+    OperatorTestResources.loadCrds(client);
     TestDatabase db = TestPostgres.freshDatabase();
     db.execute("CREATE TABLE items (id int PRIMARY KEY)", "INSERT INTO items VALUES (1)");
     createResources(db);
@@ -123,44 +108,23 @@ class LeaderElectionIT {
     client
         .secrets()
         .inNamespace(NAMESPACE)
-        .resource(
-            new SecretBuilder()
-                .withMetadata(new ObjectMetaBuilder().withName("creds").build())
-                .withStringData(Map.of("username", "postgres", "password", "x"))
-                .build())
+        .resource(OperatorTestResources.secret(NAMESPACE, "creds"))
         .create();
-    CitusCluster cluster = new CitusCluster();
-    cluster.setMetadata(new ObjectMetaBuilder().withName("db").build());
-    CitusClusterSpec clusterSpec = new CitusClusterSpec();
-    clusterSpec.getCoordinator().setHost("127.0.0.1");
-    clusterSpec.getCoordinator().setPort(db.server().port());
-    clusterSpec.getCoordinator().setDatabase(db.name());
-    clusterSpec.getCoordinator().setSslMode("disable");
-    CitusClusterSpec.Credentials credentials = new CitusClusterSpec.Credentials();
-    credentials.setSecretName("creds");
-    clusterSpec.setCredentials(credentials);
-    cluster.setSpec(clusterSpec);
-    client.resources(CitusCluster.class).inNamespace(NAMESPACE).resource(cluster).create();
-    StreamTable table = new StreamTable();
-    table.setMetadata(new ObjectMetaBuilder().withName("items").build());
-    StreamTableSpec spec = new StreamTableSpec();
-    spec.setClusterRef("db");
-    spec.setName("items_copy");
-    spec.setQuery("SELECT id FROM items");
-    spec.setSchedule("200ms");
-    table.setSpec(spec);
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).resource(table).create();
+    client
+        .resources(CitusCluster.class)
+        .inNamespace(NAMESPACE)
+        .resource(OperatorTestResources.cluster(NAMESPACE, "db", "creds", db))
+        .create();
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(
+            OperatorTestResources.streamTable(
+                NAMESPACE, "items", "db", "items_copy", "SELECT id FROM items", "200ms"))
+        .create();
   }
 
   private static <T> T await(Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      T value = probe.call();
-      if (value != null) {
-        return value;
-      }
-      assertThat(System.nanoTime()).as("condition not met within 60 s").isLessThan(deadline);
-      Thread.sleep(100);
-    }
+    return OperatorTestResources.await(60, probe);
   }
 }

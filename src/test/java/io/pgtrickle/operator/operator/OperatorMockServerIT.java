@@ -5,35 +5,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.pgtrickle.operator.api.CitusCluster;
-import io.pgtrickle.operator.api.CitusClusterSpec;
 import io.pgtrickle.operator.api.StreamTable;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.DatabaseObjects;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,13 +49,7 @@ class OperatorMockServerIT {
 
   @BeforeAll
   static void startOperator() throws Exception {
-    try (Stream<Path> crds = Files.list(ROOT.resolve("crds"))) {
-      for (Path crd : crds.sorted().toList()) {
-        try (InputStream in = Files.newInputStream(crd)) {
-          client.apiextensions().v1().customResourceDefinitions().load(in).create();
-        }
-      }
-    }
+    OperatorTestResources.loadCrds(client);
     runtime =
         new OperatorRuntime(
             client,
@@ -328,50 +313,20 @@ class OperatorMockServerIT {
   }
 
   private Secret secret(String name) {
-    return new SecretBuilder()
-        .withMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build())
-        .withStringData(Map.of("username", "postgres", "password", "unused-with-trust-auth"))
-        .build();
+    return OperatorTestResources.secret(NAMESPACE, name);
   }
 
   private CitusCluster cluster(String name, String secretName) {
-    CitusCluster resource = new CitusCluster();
-    resource.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build());
-    CitusClusterSpec spec = new CitusClusterSpec();
-    spec.getCoordinator().setHost("127.0.0.1");
-    spec.getCoordinator().setPort(db.server().port());
-    spec.getCoordinator().setDatabase(db.name());
-    spec.getCoordinator().setSslMode("disable");
-    CitusClusterSpec.Credentials credentials = new CitusClusterSpec.Credentials();
-    credentials.setSecretName(secretName);
-    spec.setCredentials(credentials);
-    resource.setSpec(spec);
-    return resource;
+    return OperatorTestResources.cluster(NAMESPACE, name, secretName, db);
   }
 
   private static StreamTable streamTable(
       String name, String clusterRef, String table, String query) {
-    StreamTable resource = new StreamTable();
-    resource.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NAMESPACE).build());
-    StreamTableSpec spec = new StreamTableSpec();
-    spec.setClusterRef(clusterRef);
-    spec.setName(table);
-    spec.setQuery(query);
-    spec.setSchedule("200ms");
-    resource.setSpec(spec);
-    return resource;
+    return OperatorTestResources.streamTable(NAMESPACE, name, clusterRef, table, query, "200ms");
   }
 
   private static <T> T await(Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      T value = probe.call();
-      if (value != null) {
-        return value;
-      }
-      assertThat(System.nanoTime()).as("condition not met within 60 s").isLessThan(deadline);
-      Thread.sleep(100);
-    }
+    return OperatorTestResources.await(60, probe);
   }
 
   /** Objects of the database once the operator's catalog exists (it is created on connect). */

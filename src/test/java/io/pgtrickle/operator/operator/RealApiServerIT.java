@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -15,21 +13,16 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.pgtrickle.operator.api.CitusCluster;
-import io.pgtrickle.operator.api.CitusClusterSpec;
 import io.pgtrickle.operator.api.StreamTable;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
@@ -67,13 +60,7 @@ class RealApiServerIT {
   }
 
   private static void run(KubernetesClient client) throws Exception {
-    try (Stream<Path> crds = Files.list(ROOT.resolve("crds"))) {
-      for (Path crd : crds.sorted().toList()) {
-        try (InputStream in = Files.newInputStream(crd)) {
-          client.apiextensions().v1().customResourceDefinitions().load(in).serverSideApply();
-        }
-      }
-    }
+    OperatorTestResources.loadCrds(client);
     await(
         () ->
             client.apiextensions().v1().customResourceDefinitions().list().getItems().size() >= 2
@@ -88,36 +75,19 @@ class RealApiServerIT {
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
         .create();
+    client.secrets().inNamespace(ns).resource(OperatorTestResources.secret(ns, "creds")).create();
     client
-        .secrets()
+        .resources(CitusCluster.class)
+        .inNamespace(ns)
+        .resource(OperatorTestResources.cluster(ns, "db", "creds", db))
+        .create();
+    client
+        .resources(StreamTable.class)
         .inNamespace(ns)
         .resource(
-            new SecretBuilder()
-                .withMetadata(new ObjectMetaBuilder().withName("creds").build())
-                .withStringData(Map.of("username", "postgres", "password", "x"))
-                .build())
+            OperatorTestResources.streamTable(
+                ns, "copy", "db", "orders_copy", "SELECT id, amount FROM orders", "500ms"))
         .create();
-    CitusCluster cluster = new CitusCluster();
-    cluster.setMetadata(new ObjectMetaBuilder().withName("db").build());
-    CitusClusterSpec clusterSpec = new CitusClusterSpec();
-    clusterSpec.getCoordinator().setHost("127.0.0.1");
-    clusterSpec.getCoordinator().setPort(db.server().port());
-    clusterSpec.getCoordinator().setDatabase(db.name());
-    clusterSpec.getCoordinator().setSslMode("disable");
-    CitusClusterSpec.Credentials credentials = new CitusClusterSpec.Credentials();
-    credentials.setSecretName("creds");
-    clusterSpec.setCredentials(credentials);
-    cluster.setSpec(clusterSpec);
-    client.resources(CitusCluster.class).inNamespace(ns).resource(cluster).create();
-    StreamTable table = new StreamTable();
-    table.setMetadata(new ObjectMetaBuilder().withName("copy").build());
-    StreamTableSpec spec = new StreamTableSpec();
-    spec.setClusterRef("db");
-    spec.setName("orders_copy");
-    spec.setQuery("SELECT id, amount FROM orders");
-    spec.setSchedule("500ms");
-    table.setSpec(spec);
-    client.resources(StreamTable.class).inNamespace(ns).resource(table).create();
 
     try (OperatorRuntime runtime =
         new OperatorRuntime(
@@ -169,15 +139,7 @@ class RealApiServerIT {
   }
 
   private static <T> T await(Callable<T> probe) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-    while (true) {
-      T value = probe.call();
-      if (value != null) {
-        return value;
-      }
-      assertThat(System.nanoTime()).as("condition not met within 90 s").isLessThan(deadline);
-      Thread.sleep(200);
-    }
+    return OperatorTestResources.await(90, probe);
   }
 
   /** Runs the test only where kube-apiserver and etcd binaries are staged. */
