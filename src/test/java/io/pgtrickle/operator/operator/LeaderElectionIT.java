@@ -14,7 +14,6 @@ import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.Test;
 /** Two replicas with leader election: one holds the Lease and is the only one that refreshes. */
 @EnableKubernetesMockClient(crud = true)
 class LeaderElectionIT {
-  private static final Path ROOT = Path.of(System.getProperty("project.basedir", "."));
   private static final String NAMESPACE = "default";
 
   static KubernetesClient client;

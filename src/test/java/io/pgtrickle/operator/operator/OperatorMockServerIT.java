@@ -20,7 +20,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
@@ -37,7 +36,6 @@ import org.junit.jupiter.api.Test;
  */
 @EnableKubernetesMockClient(crud = true)
 class OperatorMockServerIT {
-  private static final Path ROOT = Path.of(System.getProperty("project.basedir", "."));
   private static final String NAMESPACE = "analytics";
 
   static KubernetesClient client;

@@ -38,7 +38,6 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 @ExtendWith(RealApiServerIT.BinariesPresent.class)
 class RealApiServerIT {
-  private static final Path ROOT = Path.of(System.getProperty("project.basedir", "."));
 
   @Test
   void operatorReconcilesOnARealApiServer() throws Exception {
