@@ -72,6 +72,9 @@ final class Refresher {
       EngineException failure = StreamTableEngine.unexpected("refresh " + qualified, e);
       recordError(schema, name, failure.getMessage());
       throw failure;
+    } catch (EngineException e) {
+      recordError(schema, name, e.getMessage());
+      throw e;
     }
   }
 

@@ -167,12 +167,32 @@ final class WalCapture {
     }
   }
 
-  /** Moves what the slots of these sources hold into their buffers, node by node. */
-  void consume(List<TrackedSource> sources) throws SQLException {
+  /**
+   * Moves what the slots of these sources hold into their buffers, node by node. A node that cannot
+   * be reached fails with ClusterUnavailable naming it; its slot keeps the changes, so nothing is
+   * lost and the next refresh after it returns picks them up.
+   */
+  void consume(List<TrackedSource> sources) throws SQLException, EngineException {
     WalConsumer consumer = new WalConsumer(dataSource);
     for (TrackedSource source : sources) {
       for (CaptureNode node : nodesOf(source)) {
-        try (Connection connection = nodes.open(node)) {
+        Connection opened;
+        try {
+          opened = nodes.open(node);
+        } catch (SQLException e) {
+          throw new EngineException(
+              Reason.ClusterUnavailable,
+              "node "
+                  + node.name()
+                  + " (id "
+                  + node.nodeId()
+                  + ") holding "
+                  + source.table().name().sqlName()
+                  + " is unreachable: "
+                  + e.getMessage(),
+              e);
+        }
+        try (Connection connection = opened) {
           ObjectNames names = new ObjectNames(source.stableName());
           if (!SlotReader.slotExists(connection, names)) {
             recreateLostSlot(connection, node, source);
