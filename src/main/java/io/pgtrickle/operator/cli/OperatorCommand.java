@@ -51,6 +51,13 @@ final class OperatorCommand implements Callable<Integer> {
   long resyncIntervalSeconds;
 
   @Option(
+      names = "--slot-lag-limit-bytes",
+      defaultValue = "${env:PGTRICKLE_SLOT_LAG_LIMIT_BYTES:-1073741824}",
+      description =
+          "WAL a capture slot may hold back before a warning (env PGTRICKLE_SLOT_LAG_LIMIT_BYTES)")
+  long slotLagLimitBytes;
+
+  @Option(
       names = "--http-port",
       defaultValue = "${env:PGTRICKLE_HTTP_PORT:-8080}",
       description = "port of /healthz, /readyz and /metrics")
@@ -71,7 +78,8 @@ final class OperatorCommand implements Callable<Integer> {
             true,
             Duration.ofSeconds(statusIntervalSeconds),
             Duration.ofSeconds(resyncIntervalSeconds),
-            httpPort);
+            httpPort,
+            slotLagLimitBytes);
     KubernetesClient client = new KubernetesClientBuilder().build();
     OperatorRuntime runtime = new OperatorRuntime(client, settings);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -16,7 +16,8 @@ public record OperatorSettings(
     boolean exitOnLostLeadership,
     Duration statusInterval,
     Duration resyncInterval,
-    int httpPort) {
+    int httpPort,
+    long slotLagLimitBytes) {
   public static final String LEASE_NAME = "pg-trickle-operator-leader";
 
   public OperatorSettings {

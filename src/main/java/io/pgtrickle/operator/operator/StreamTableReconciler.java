@@ -18,6 +18,7 @@ import io.pgtrickle.operator.engine.StreamTableReport;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.status.StreamTableStatuses;
 import java.time.Clock;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -31,6 +32,7 @@ import java.util.Optional;
 public final class StreamTableReconciler implements Reconciler<StreamTable>, Cleaner<StreamTable> {
   public static final String FINALIZER = "pgtrickle.io/cleanup";
   static final String DEGRADED = "Degraded";
+  static final String SLOT_LAG = "SlotLagHigh";
   private static final String OWNER_PREFIX = "k8s/";
 
   private final ClusterConnections connections;
@@ -83,6 +85,12 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
       tracker.recordLag(key, report);
       next = StreamTableStatuses.ready(generation, report, previous, clock.instant());
       next.setConditions(Conditions.merge(next.getConditions(), degraded(key, generation)));
+      Condition lag = slotLag(report, generation);
+      if ("True".equals(lag.getStatus())
+          && !Conditions.isTrue(previous == null ? null : previous.getConditions(), SLOT_LAG)) {
+        events.warning(resource, SLOT_LAG, lag.getMessage());
+      }
+      next.setConditions(Conditions.merge(next.getConditions(), lag));
     } catch (EngineException e) {
       next = StreamTableStatuses.failed(generation, e, previous, clock.instant());
       if (!sameReadyReason(previous, e.reason().name())) {
@@ -186,6 +194,39 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
                     "the last refresh succeeded",
                     generation,
                     clock.instant()));
+  }
+
+  /** True when a WAL capture slot holds back more than the configured limit on some node. */
+  private Condition slotLag(StreamTableReport report, long generation) {
+    List<String> lagging = new java.util.ArrayList<>();
+    for (StreamTableReport.SourceReport source : report.sources()) {
+      if (!"wal".equals(source.cdcMode())) {
+        continue;
+      }
+      for (StreamTableReport.NodeReport node : source.nodes()) {
+        if (node.lagBytes() > settings.slotLagLimitBytes()) {
+          lagging.add(source.table() + " on " + node.node() + ": " + node.lagBytes() + " bytes");
+        }
+      }
+    }
+    return lagging.isEmpty()
+        ? Conditions.of(
+            SLOT_LAG,
+            false,
+            "WithinLimit",
+            "every capture slot holds back at most " + settings.slotLagLimitBytes() + " bytes",
+            generation,
+            clock.instant())
+        : Conditions.of(
+            SLOT_LAG,
+            true,
+            "SlotLagAboveLimit",
+            "capture slots hold back WAL above the limit of "
+                + settings.slotLagLimitBytes()
+                + " bytes (WAL is pinned on those nodes): "
+                + String.join("; ", lagging),
+            generation,
+            clock.instant());
   }
 
   private static boolean sameReadyReason(StreamTableStatus previous, String reason) {

@@ -56,7 +56,14 @@ class LeaderElectionIT {
     createResources(db);
     OperatorSettings settings =
         new OperatorSettings(
-            Set.of(), true, NAMESPACE, false, Duration.ofSeconds(1), Duration.ofSeconds(5), 0);
+            Set.of(),
+            true,
+            NAMESPACE,
+            false,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(5),
+            0,
+            1L << 30);
     try (OperatorRuntime first = new OperatorRuntime(client, settings);
         OperatorRuntime second = new OperatorRuntime(client, settings)) {
       first.start();

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.pgtrickle.operator.api.CdcModeSpec;
 import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.status.Conditions;
@@ -38,6 +39,9 @@ import org.junit.jupiter.api.Test;
 class OperatorMockServerIT {
   private static final String NAMESPACE = "analytics";
 
+  /** Low enough that any WAL-captured table exceeds it. */
+  private static final long SLOT_LAG_LIMIT = 1;
+
   static KubernetesClient client;
   private static OperatorRuntime runtime;
   private static int namesUsed;
@@ -58,7 +62,8 @@ class OperatorMockServerIT {
                 false,
                 Duration.ofSeconds(1),
                 Duration.ofSeconds(2),
-                0));
+                0,
+                SLOT_LAG_LIMIT));
     runtime.start();
   }
 
@@ -262,6 +267,57 @@ class OperatorMockServerIT {
             });
     assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'stranded'"))
         .isEqualTo(1);
+  }
+
+  @Test
+  void aWalSlotHoldingBackMoreThanTheLimitIsFlaggedAndDeletionDropsIt() throws Exception {
+    db.execute(
+        "CREATE TABLE wal_src (id int PRIMARY KEY)",
+        "ALTER TABLE wal_src REPLICA IDENTITY FULL",
+        "INSERT INTO wal_src VALUES (1)");
+    StreamTable resource = streamTable("walled", cluster, "walled", "SELECT id FROM wal_src");
+    resource.getSpec().setCdcMode(CdcModeSpec.WAL);
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).resource(resource).create();
+
+    Condition lag =
+        await(
+            () -> {
+              StreamTable st = readyStreamTable("walled");
+              return st == null
+                  ? null
+                  : Conditions.find(st.getStatus().getConditions(), StreamTableReconciler.SLOT_LAG)
+                      .filter(c -> "True".equals(c.getStatus()))
+                      .orElse(null);
+            });
+    assertThat(lag.getMessage()).contains("public.wal_src on coordinator");
+    assertThat(readyStreamTable("walled").getStatus().getSources())
+        .singleElement()
+        .satisfies(source -> assertThat(source.getCdcMode()).isEqualTo("wal"));
+    await(
+        () ->
+            client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            e.getReason().equals(StreamTableReconciler.SLOT_LAG)
+                                && e.getInvolvedObject().getName().equals("walled"))
+                ? true
+                : null);
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
+        .isEqualTo(1);
+
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("walled").delete();
+    await(
+        () ->
+            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("walled").get()
+                    == null
+                ? true
+                : null);
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
+        .isZero();
   }
 
   @Test

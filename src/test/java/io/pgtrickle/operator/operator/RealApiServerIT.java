@@ -98,7 +98,8 @@ class RealApiServerIT {
                 false,
                 Duration.ofSeconds(1),
                 Duration.ofSeconds(5),
-                0))) {
+                0,
+                1L << 30))) {
       runtime.start();
       StreamTable ready =
           await(
