@@ -168,31 +168,40 @@ final class WalCapture {
   }
 
   /**
-   * Moves what the slots of these sources hold into their buffers, node by node. A node that cannot
-   * be reached fails with ClusterUnavailable naming it; its slot keeps the changes, so nothing is
-   * lost and the next refresh after it returns picks them up.
+   * Moves what the slots of these sources hold into their buffers, node by node, with one
+   * connection per node for all its sources. A node that cannot be reached fails with
+   * ClusterUnavailable naming it; its slot keeps the changes, so nothing is lost and the next
+   * refresh after it returns picks them up.
    */
   void consume(List<TrackedSource> sources) throws SQLException, EngineException {
-    WalConsumer consumer = new WalConsumer(dataSource);
+    Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
     for (TrackedSource source : sources) {
       for (CaptureNode node : nodesOf(source)) {
-        Connection opened;
-        try {
-          opened = nodes.open(node);
-        } catch (SQLException e) {
-          throw new EngineException(
-              Reason.ClusterUnavailable,
-              "node "
-                  + node.name()
-                  + " (id "
-                  + node.nodeId()
-                  + ") holding "
-                  + source.table().name().sqlName()
-                  + " is unreachable: "
-                  + e.getMessage(),
-              e);
-        }
-        try (Connection connection = opened) {
+        byNode.computeIfAbsent(node, n -> new ArrayList<>()).add(source);
+      }
+    }
+    WalConsumer consumer = new WalConsumer(dataSource);
+    for (Map.Entry<CaptureNode, List<TrackedSource>> entry : byNode.entrySet()) {
+      CaptureNode node = entry.getKey();
+      Connection opened;
+      try {
+        opened = nodes.open(node);
+      } catch (SQLException e) {
+        throw new EngineException(
+            Reason.ClusterUnavailable,
+            "node "
+                + node.name()
+                + " (id "
+                + node.nodeId()
+                + ") holding "
+                + String.join(
+                    ", ", entry.getValue().stream().map(t -> t.table().name().sqlName()).toList())
+                + " is unreachable: "
+                + e.getMessage(),
+            e);
+      }
+      try (Connection connection = opened) {
+        for (TrackedSource source : entry.getValue()) {
           ObjectNames names = new ObjectNames(source.stableName());
           if (!SlotReader.slotExists(connection, names)) {
             recreateLostSlot(connection, node, source);
