@@ -20,8 +20,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.FlywayException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The stream-table lifecycle on one database: create, update, drop, refresh and report. Needs no
@@ -29,6 +32,8 @@ import org.flywaydb.core.api.FlywayException;
  * stream table happens in one database transaction, so a failure leaves nothing half-created.
  */
 public final class StreamTableEngine {
+  private static final Logger LOG = LoggerFactory.getLogger(StreamTableEngine.class);
+
   private final DataSource dataSource;
   private final CitusTopology topology;
   private final CaptureSetup capture;
@@ -86,13 +91,23 @@ public final class StreamTableEngine {
    * table owned by another resource is a Conflict.
    */
   public ApplyResult apply(StreamTableDefinition definition, String owner) throws EngineException {
+    return apply(definition, owner, warning -> LOG.warn("{}", warning));
+  }
+
+  /**
+   * As {@link #apply(StreamTableDefinition, String)}, telling {@code warnings} what goes ahead but
+   * deserves attention (e.g. WAL capture of a table with REPLICA IDENTITY DEFAULT).
+   */
+  public ApplyResult apply(
+      StreamTableDefinition definition, String owner, Consumer<String> warnings)
+      throws EngineException {
     List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
       if (mayUseWal(definition)) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
-        newSlots = wal.prepare(dryRun(definition), definition.immutablePk());
+        newSlots = wal.prepare(dryRun(definition), definition.immutablePk(), warnings);
       }
       ApplyResult result =
           Transactions.run(
@@ -116,7 +131,7 @@ public final class StreamTableEngine {
       wal.dropSlots(newSlots);
       if ("23505".equals(e.getSQLState())) {
         // Another engine created it at the same moment; the second attempt sees it and updates.
-        return apply(definition, owner);
+        return apply(definition, owner, warnings);
       }
       throw unexpected("apply " + definition.qualifiedName(), e);
     } catch (EngineException | RuntimeException e) {

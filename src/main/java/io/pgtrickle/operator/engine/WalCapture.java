@@ -77,7 +77,8 @@ final class WalCapture {
    * publication and slots that are missing. Returns the slots it created, for {@link #dropSlots}
    * should the transaction fail; on a failed preflight it drops them itself.
    */
-  List<NodeSlot> prepare(List<CapturePlan> plans, boolean immutablePk)
+  List<NodeSlot> prepare(
+      List<CapturePlan> plans, boolean immutablePk, java.util.function.Consumer<String> warnings)
       throws SQLException, EngineException {
     List<NodeSlot> created = new ArrayList<>();
     try (Connection coordinator = dataSource.getConnection()) {
@@ -120,7 +121,7 @@ final class WalCapture {
               throw new EngineException(
                   Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
             }
-            preflight.warnings().forEach(w -> LOG.warn("{}", w));
+            preflight.warnings().forEach(warnings);
             if (!exists) {
               SlotReader.ensure(connection, schema, table, source.names());
               created.add(new NodeSlot(source.table().stableName(), node));

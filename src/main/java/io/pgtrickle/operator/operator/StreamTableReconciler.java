@@ -69,7 +69,11 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
     try {
       StreamTableDefinition definition = StreamTableDefinition.from(resource.getSpec());
       StreamTableEngine engine = engineFor(resource);
-      StreamTableEngine.ApplyResult result = engine.apply(definition, ownerOf(resource));
+      StreamTableEngine.ApplyResult result =
+          engine.apply(
+              definition,
+              ownerOf(resource),
+              warning -> events.warning(resource, "CaptureWarning", warning));
       if (result == StreamTableEngine.ApplyResult.CREATED
           || result == StreamTableEngine.ApplyResult.REBUILT) {
         events.normal(

@@ -143,6 +143,22 @@ class WalStreamTableIT {
   }
 
   @Test
+  void replicaIdentityDefaultWithImmutableKeysGoesAheadWithAWarning() throws Exception {
+    db.execute("ALTER TABLE facts REPLICA IDENTITY DEFAULT");
+    StreamTableSpec spec = spec("totals", QUERY);
+    spec.setCdcMode(CdcModeSpec.WAL);
+    spec.setImmutablePk(true);
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+
+    engine.apply(StreamTableDefinition.from(spec), OWNER, warnings::add);
+
+    assertThat(warnings).singleElement().satisfies(w -> assertThat(w).contains("would be lost"));
+    db.execute("INSERT INTO facts VALUES (400, 1, 1)");
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+  }
+
+  @Test
   void aBadQueryLeavesNoSlotBehind() throws Exception {
     assertThatThrownBy(
             () -> engine.apply(walDefinition("bad", "SELECT k, random() FROM facts"), OWNER))
