@@ -104,7 +104,7 @@ public final class StreamTableEngine {
     List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
-      if (mayUseWal(definition)) {
+      if (mayNeedNewSlots(definition)) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
         newSlots = wal.prepare(dryRun(definition), definition.immutablePk(), warnings);
@@ -140,13 +140,20 @@ public final class StreamTableEngine {
     }
   }
 
-  /** WAL capture is used when asked for, and for Citus tables (which refuse triggers). */
-  private boolean mayUseWal(StreamTableDefinition definition) throws SQLException {
-    if (definition.effectiveCdcMode() == CdcMode.WAL) {
-      return true;
-    }
+  /**
+   * Whether slots may have to be made before the transaction: WAL capture is used when asked for
+   * and for Citus tables (which refuse triggers), and only a new stream table or a new query can
+   * need a new slot. Reconciles that change nothing skip the dry run; a slot lost meanwhile is
+   * re-created by the next refresh.
+   */
+  private boolean mayNeedNewSlots(StreamTableDefinition definition) throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
-      return topology.isCitusLoaded(connection);
+      if (definition.effectiveCdcMode() != CdcMode.WAL && !topology.isCitusLoaded(connection)) {
+        return false;
+      }
+      Optional<StreamTableRecord> existing =
+          StreamTableCatalog.find(connection, definition.schema(), definition.name());
+      return existing.isEmpty() || existing.get().contentsDifferFrom(definition);
     }
   }
 
@@ -309,12 +316,13 @@ public final class StreamTableEngine {
     return ApplyResult.REBUILT;
   }
 
-  /** Re-creates capture objects someone dropped (a trigger, the buffer, the function). */
+  /** Re-creates trigger-capture objects someone dropped (a trigger, the buffer, the function). */
   private void repairCapture(Connection connection, long id) throws SQLException {
     ChangeTrackingRegistry registry = new ChangeTrackingRegistry();
     for (StableName source : StreamTableCatalog.dependencies(connection, id)) {
       var tracked = registry.find(connection, source);
-      if (tracked.isEmpty()) {
+      // WAL-captured sources have no triggers; a lost slot is re-made by the next refresh.
+      if (tracked.isEmpty() || tracked.get().cdcMode() != CdcMode.TRIGGER) {
         continue;
       }
       var name = tracked.get().table().name();

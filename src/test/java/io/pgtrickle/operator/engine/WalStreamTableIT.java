@@ -61,6 +61,11 @@ class WalStreamTableIT {
                     + "'"))
         .isEqualTo(1);
     assertThat(DatabaseObjects.of(db)).noneMatch(o -> o.startsWith("trigger "));
+    assertThat(engine.apply(walDefinition("totals", QUERY), OWNER))
+        .isEqualTo(StreamTableEngine.ApplyResult.UNCHANGED);
+    assertThat(DatabaseObjects.of(db))
+        .as("a reconcile that changes nothing adds no triggers to a WAL source")
+        .noneMatch(o -> o.startsWith("trigger "));
     assertThat(engine.refresh("public", "totals").kind()).isEqualTo(RefreshOutcome.Kind.NO_CHANGES);
 
     db.execute("INSERT INTO facts VALUES (100, 9, 9)");
