@@ -104,10 +104,16 @@ public final class StreamTableEngine {
     List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
-      if (mayNeedNewSlots(definition)) {
+      Optional<StreamTableRecord> current = existing(definition);
+      if (mayNeedNewSlots(definition, current)) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
-        newSlots = wal.prepare(dryRun(definition), definition.immutablePk(), warnings);
+        newSlots =
+            wal.prepare(
+                dryRun(definition),
+                definition.immutablePk(),
+                current.map(StreamTableRecord::id),
+                warnings);
       }
       ApplyResult result =
           Transactions.run(
@@ -146,14 +152,20 @@ public final class StreamTableEngine {
    * need a new slot. Reconciles that change nothing skip the dry run; a slot lost meanwhile is
    * re-created by the next refresh.
    */
-  private boolean mayNeedNewSlots(StreamTableDefinition definition) throws SQLException {
+  private boolean mayNeedNewSlots(
+      StreamTableDefinition definition, Optional<StreamTableRecord> existing) throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       if (definition.effectiveCdcMode() != CdcMode.WAL && !topology.isCitusLoaded(connection)) {
         return false;
       }
-      Optional<StreamTableRecord> existing =
-          StreamTableCatalog.find(connection, definition.schema(), definition.name());
       return existing.isEmpty() || existing.get().contentsDifferFrom(definition);
+    }
+  }
+
+  private Optional<StreamTableRecord> existing(StreamTableDefinition definition)
+      throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      return StreamTableCatalog.find(connection, definition.schema(), definition.name());
     }
   }
 
@@ -287,6 +299,13 @@ public final class StreamTableEngine {
     rejectCycles(connection, record.id(), sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     CaptureSetup.lockSources(connection, sources);
+    if (record.cdcModeDiffersFrom(definition)) {
+      // Another capture mode: let go of the old capture first (the last consumer removes it);
+      // a source other stream tables still capture the old way then refuses the new mode.
+      for (StableName old : StreamTableCatalog.dependencies(connection, record.id())) {
+        capture.detach(connection, record.id(), old, after);
+      }
+    }
     capture.attach(connection, record.id(), plans);
     wal.drain(connection, plans, after);
     Set<StableName> kept = new HashSet<>();

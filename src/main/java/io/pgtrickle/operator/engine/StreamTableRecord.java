@@ -25,7 +25,12 @@ public record StreamTableRecord(
 
   /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
   boolean contentsDifferFrom(StreamTableDefinition definition) {
-    return !query.equals(definition.query());
+    return !query.equals(definition.query()) || cdcModeDiffersFrom(definition);
+  }
+
+  /** Whether the capture mode asked for changed (its capture objects must be replaced). */
+  boolean cdcModeDiffersFrom(StreamTableDefinition definition) {
+    return !cdcMode.equals(definition.cdcMode().name().toLowerCase(java.util.Locale.ROOT));
   }
 
   /** Whether anything stored differs from {@code definition}. */

@@ -78,7 +78,10 @@ final class WalCapture {
    * should the transaction fail; on a failed preflight it drops them itself.
    */
   List<NodeSlot> prepare(
-      List<CapturePlan> plans, boolean immutablePk, java.util.function.Consumer<String> warnings)
+      List<CapturePlan> plans,
+      boolean immutablePk,
+      Optional<Long> streamTableId,
+      java.util.function.Consumer<String> warnings)
       throws SQLException, EngineException {
     List<NodeSlot> created = new ArrayList<>();
     try (Connection coordinator = dataSource.getConnection()) {
@@ -88,7 +91,10 @@ final class WalCapture {
         }
         SourceTable source = plan.source();
         Optional<TrackedSource> tracked = registry.find(coordinator, source.table().stableName());
-        if (tracked.isPresent() && tracked.get().cdcMode() != CdcMode.WAL) {
+        if (tracked.isPresent()
+            && tracked.get().cdcMode() != CdcMode.WAL
+            && tracked.get().consumers().stream()
+                .anyMatch(c -> !streamTableId.equals(Optional.of(c)))) {
           throw new EngineException(
               Reason.InvalidSpec,
               "source "

@@ -121,6 +121,25 @@ class WalStreamTableIT {
   }
 
   @Test
+  void switchingFromTriggersToWalReplacesTheCapture() throws Exception {
+    engine.apply(EngineTestSupport.definition("totals", QUERY), OWNER);
+    assertThat(DatabaseObjects.of(db)).anyMatch(o -> o.startsWith("trigger "));
+
+    assertThat(engine.apply(walDefinition("totals", QUERY), OWNER))
+        .isEqualTo(StreamTableEngine.ApplyResult.REBUILT);
+
+    assertThat(DatabaseObjects.of(db)).noneMatch(o -> o.startsWith("trigger "));
+    assertThat(slotCount()).isEqualTo(1);
+    db.execute("INSERT INTO facts VALUES (500, 5, 5)");
+    awaitApplied();
+    assertMatchesQuery(db, "totals", QUERY);
+    assertThat(
+            db.queryString(
+                "SELECT cdc_mode FROM pgtrickle.pgt_change_tracking WHERE source_table = 'facts'"))
+        .isEqualTo("wal");
+  }
+
+  @Test
   void dropRemovesTheSlotThePublicationAndTheBuffer() throws Exception {
     Set<String> before = DatabaseObjects.of(db);
     engine.apply(walDefinition("totals", QUERY), OWNER);
