@@ -128,12 +128,20 @@ public final class SlotReader {
     return transactions;
   }
 
-  /** Moves the slot past {@code lsn}: the changes before it are released on that node. */
+  /**
+   * Moves the slot past {@code lsn}: the changes before it are released on that node. A slot that
+   * another consumer already moved further is left alone (moving a slot back is an error).
+   */
   public static void advance(Connection node, ObjectNames names, long lsn) throws SQLException {
     try (PreparedStatement advance =
-        node.prepareStatement("SELECT pg_catalog.pg_replication_slot_advance(?, ?::pg_lsn)")) {
-      advance.setString(1, names.replicationSlot());
-      advance.setString(2, LogSequenceNumber.valueOf(lsn).asString());
+        node.prepareStatement(
+            "SELECT pg_catalog.pg_replication_slot_advance(slot_name, ?::pg_lsn)"
+                + " FROM pg_catalog.pg_replication_slots"
+                + " WHERE slot_name = ? AND confirmed_flush_lsn < ?::pg_lsn")) {
+      String target = LogSequenceNumber.valueOf(lsn).asString();
+      advance.setString(1, target);
+      advance.setString(2, names.replicationSlot());
+      advance.setString(3, target);
       advance.execute();
     }
   }
