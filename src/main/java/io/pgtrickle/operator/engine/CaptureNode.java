@@ -1,5 +1,7 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.citus.CitusNode;
+
 /**
  * A node that holds a source's data and gets a slot for it: the server the engine is connected to
  * ({@code local}, node 0 without Citus, or the Citus coordinator), or a Citus worker reached at
@@ -7,4 +9,14 @@ package io.pgtrickle.operator.engine;
  */
 public record CaptureNode(int nodeId, String name, String host, int port, boolean local) {
   public static final CaptureNode LOCAL = new CaptureNode(0, "coordinator", null, 0, true);
+
+  /** A node of pg_dist_node, named host:port; the coordinator is reached as the local node. */
+  static CaptureNode of(CitusNode node) {
+    return new CaptureNode(
+        node.nodeId(),
+        node.host() + ":" + node.port(),
+        node.host(),
+        node.port(),
+        node.isCoordinator());
+  }
 }

@@ -48,35 +48,39 @@ record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<C
                 + placement.kind().catalogValue()
                 + " Citus table; Citus refuses triggers on it, so use cdcMode: wal or auto");
       }
-      List<CaptureNode> nodes = new ArrayList<>();
-      if (placement.kind() == Placement.REFERENCE) {
-        // Reference-table changes are decoded only by a slot on the coordinator.
-        nodes.add(coordinatorNode(coordinator, topology));
-      } else {
-        for (ShardPlacement shards : topology.shardPlacements(coordinator, schema, table)) {
-          CitusNode node = shards.node();
-          nodes.add(
-              new CaptureNode(
-                  node.nodeId(),
-                  node.host() + ":" + node.port(),
-                  node.host(),
-                  node.port(),
-                  node.isCoordinator()));
-        }
-      }
+      List<CaptureNode> nodes = nodesFor(coordinator, topology, placement.kind(), schema, table);
       plans.add(new CapturePlan(source, placement.kind(), CdcMode.WAL, nodes));
     }
     return plans;
   }
 
-  private static CaptureNode coordinatorNode(Connection coordinator, CitusTopology topology)
+  /**
+   * The nodes whose slots see a table's changes: the local node for a plain table, the coordinator
+   * for a reference table (only its slot decodes reference-table changes), and every node holding
+   * shards of a distributed table.
+   */
+  static List<CaptureNode> nodesFor(
+      Connection coordinator,
+      CitusTopology topology,
+      Placement placement,
+      String schema,
+      String table)
       throws SQLException {
-    for (CitusNode node : topology.nodes(coordinator)) {
-      if (node.isCoordinator()) {
-        return new CaptureNode(
-            node.nodeId(), node.host() + ":" + node.port(), node.host(), node.port(), true);
-      }
+    if (placement == Placement.LOCAL) {
+      return List.of(CaptureNode.LOCAL);
     }
-    return CaptureNode.LOCAL;
+    if (placement == Placement.REFERENCE) {
+      for (CitusNode node : topology.nodes(coordinator)) {
+        if (node.isCoordinator()) {
+          return List.of(CaptureNode.of(node));
+        }
+      }
+      return List.of(CaptureNode.LOCAL);
+    }
+    List<CaptureNode> nodes = new ArrayList<>();
+    for (ShardPlacement shards : topology.shardPlacements(coordinator, schema, table)) {
+      nodes.add(CaptureNode.of(shards.node()));
+    }
+    return nodes;
   }
 }

@@ -15,6 +15,15 @@ import javax.sql.DataSource;
 public interface NodeConnector {
   Connection open(CaptureNode node) throws SQLException;
 
+  /**
+   * Where to reach a node named host:port in pg_dist_node: an override of "host:port" or of the
+   * host, else the node's own address.
+   */
+  static String endpoint(Map<String, String> overrides, String host, int port) {
+    String name = host + ":" + port;
+    return overrides.getOrDefault(name, overrides.getOrDefault(host, name));
+  }
+
   /** Only the local node: for a database without Citus. */
   static NodeConnector localOnly(DataSource dataSource) {
     return node -> {
@@ -42,9 +51,7 @@ public interface NodeConnector {
         rs.next();
         database = rs.getString(1);
       }
-      String endpoint =
-          endpoints.getOrDefault(
-              node.name(), endpoints.getOrDefault(node.host(), node.host() + ":" + node.port()));
+      String endpoint = endpoint(endpoints, node.host(), node.port());
       Properties properties = new Properties();
       if (user != null) {
         properties.setProperty("user", user);

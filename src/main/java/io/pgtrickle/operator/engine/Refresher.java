@@ -27,8 +27,8 @@ import javax.sql.DataSource;
  * the old frontier; after it, both new. Nothing is applied twice or lost.
  */
 final class Refresher {
-  /** Trigger capture lives on the server we are connected to; it is the only node for now. */
-  static final int LOCAL_NODE_ID = 0;
+  /** Trigger capture lives on the server we are connected to. */
+  static final int LOCAL_NODE_ID = CaptureNode.LOCAL.nodeId();
 
   private final DataSource dataSource;
   private final RefreshStrategy fullRefresh;

@@ -21,9 +21,6 @@ import javax.sql.DataSource;
 
 /** Reads a stream table's state for status: sources, per-node frontiers and lag, last refresh. */
 final class Reporter {
-  /** The name status gives the node we are connected to. */
-  static final String LOCAL_NODE_NAME = "coordinator";
-
   private final DataSource dataSource;
   private final ChangeTrackingRegistry registry;
 
@@ -60,7 +57,8 @@ final class Reporter {
         List<NodeReport> nodes =
             walCaptured
                 ? wal.report(connection, tracked.get())
-                : List.of(new NodeReport(Refresher.LOCAL_NODE_ID, LOCAL_NODE_NAME, lsn, lag));
+                : List.of(
+                    new NodeReport(Refresher.LOCAL_NODE_ID, CaptureNode.LOCAL.name(), lsn, lag));
         sources.add(
             new SourceReport(
                 tracked

@@ -9,7 +9,6 @@ import io.pgtrickle.operator.cdc.wal.WalConsumer;
 import io.pgtrickle.operator.citus.CapturePreflight;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
-import io.pgtrickle.operator.citus.ShardPlacement;
 import io.pgtrickle.operator.engine.StreamTableReport.NodeReport;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
@@ -286,18 +285,10 @@ final class WalCapture {
     }
   }
 
-  /** Drops created slots (a failed creation); a failure is logged, as a left-over slot pins WAL. */
+  /** Drops created slots (a failed creation). */
   void dropSlots(List<NodeSlot> slots) {
     for (NodeSlot slot : slots) {
-      try (Connection connection = nodes.open(slot.node())) {
-        SlotReader.drop(connection, new ObjectNames(slot.source()));
-      } catch (SQLException e) {
-        LOG.error(
-            "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
-            new ObjectNames(slot.source()).replicationSlot(),
-            slot.node().name(),
-            e.getMessage());
-      }
+      dropOn(slot.node(), new ObjectNames(slot.source()));
     }
   }
 
@@ -307,9 +298,7 @@ final class WalCapture {
     try (Connection coordinator = dataSource.getConnection()) {
       for (CitusNode node : topology.nodes(coordinator)) {
         if (!node.isCoordinator()) {
-          all.add(
-              new CaptureNode(
-                  node.nodeId(), node.host() + ":" + node.port(), node.host(), node.port(), false));
+          all.add(CaptureNode.of(node));
         }
       }
     } catch (SQLException e) {
@@ -317,15 +306,22 @@ final class WalCapture {
           "could not list the nodes to drop slot {}: {}", names.replicationSlot(), e.getMessage());
     }
     for (CaptureNode node : all) {
-      try (Connection connection = nodes.open(node)) {
-        SlotReader.drop(connection, names);
-      } catch (SQLException e) {
-        LOG.error(
-            "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
-            names.replicationSlot(),
-            node.name(),
-            e.getMessage());
-      }
+      dropOn(node, names);
+    }
+  }
+
+  /**
+   * Drops a slot and publication on one node; a failure is logged, as a left-over slot pins WAL.
+   */
+  private void dropOn(CaptureNode node, ObjectNames names) {
+    try (Connection connection = nodes.open(node)) {
+      SlotReader.drop(connection, names);
+    } catch (SQLException e) {
+      LOG.error(
+          "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
+          names.replicationSlot(),
+          node.name(),
+          e.getMessage());
     }
   }
 
@@ -334,36 +330,14 @@ final class WalCapture {
     if (source.placement() == Placement.LOCAL) {
       return List.of(CaptureNode.LOCAL);
     }
-    List<CaptureNode> result = new ArrayList<>();
     try (Connection coordinator = dataSource.getConnection()) {
-      if (source.placement() == Placement.REFERENCE) {
-        for (CitusNode node : topology.nodes(coordinator)) {
-          if (node.isCoordinator()) {
-            result.add(
-                new CaptureNode(
-                    node.nodeId(),
-                    node.host() + ":" + node.port(),
-                    node.host(),
-                    node.port(),
-                    true));
-          }
-        }
-        return result.isEmpty() ? List.of(CaptureNode.LOCAL) : result;
-      }
-      for (ShardPlacement shards :
-          topology.shardPlacements(
-              coordinator, source.table().name().schema(), source.table().name().table())) {
-        CitusNode node = shards.node();
-        result.add(
-            new CaptureNode(
-                node.nodeId(),
-                node.host() + ":" + node.port(),
-                node.host(),
-                node.port(),
-                node.isCoordinator()));
-      }
+      return CapturePlan.nodesFor(
+          coordinator,
+          topology,
+          source.placement(),
+          source.table().name().schema(),
+          source.table().name().table());
     }
-    return result;
   }
 
   private static Map<String, String> frontiers(Connection coordinator, StableName source)

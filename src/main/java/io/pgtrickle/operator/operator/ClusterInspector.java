@@ -8,6 +8,7 @@ import io.pgtrickle.operator.citus.NodePrerequisites;
 import io.pgtrickle.operator.citus.ServerVersions;
 import io.pgtrickle.operator.db.ConnectionSettings;
 import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.NodeConnector;
 import io.pgtrickle.operator.engine.Reason;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -53,8 +54,7 @@ public final class ClusterInspector {
       Map<String, String> overrides = cluster.getSpec().getEndpoints();
       for (CitusNode citusNode : citusNodes) {
         String name = citusNode.host() + ":" + citusNode.port();
-        String endpoint =
-            overrides.getOrDefault(name, overrides.getOrDefault(citusNode.host(), name));
+        String endpoint = NodeConnector.endpoint(overrides, citusNode.host(), citusNode.port());
         if (citusNode.isCoordinator()) {
           nodes.put(
               name,
