@@ -48,17 +48,12 @@ final class Reporter {
         Optional<TrackedSource> tracked = registry.find(connection, source);
         Optional<NodeMark> mark = record.frontier().mark(source, Refresher.LOCAL_NODE_ID);
         boolean walCaptured = tracked.map(t -> t.cdcMode() == CdcMode.WAL).orElse(false);
-        boolean pending =
-            ChangeBuffer.hasUnconsumed(
-                connection, new ObjectNames(source), mark.map(NodeMark::snapshot).orElse(null));
-        String lsn = mark.map(NodeMark::lsn).orElse(null);
-        long lag = pending && lsn != null ? lagBytes(connection, lsn) : 0;
-        // WAL capture: per node, its frontier LSN and the WAL its slot still holds back there.
+        // WAL capture: per node, its frontier LSN and the WAL its slot still holds back there;
+        // triggers: the local node, lagging only while unconsumed changes wait in the buffer.
         List<NodeReport> nodes =
             walCaptured
                 ? wal.report(connection, tracked.get())
-                : List.of(
-                    new NodeReport(Refresher.LOCAL_NODE_ID, CaptureNode.LOCAL.name(), lsn, lag));
+                : List.of(triggerNode(connection, source, mark));
         sources.add(
             new SourceReport(
                 tracked
@@ -88,6 +83,16 @@ final class Reporter {
     } catch (SQLException e) {
       throw StreamTableEngine.unexpected("read the state of " + schema + "." + name, e);
     }
+  }
+
+  private static NodeReport triggerNode(
+      Connection connection, StableName source, Optional<NodeMark> mark) throws SQLException {
+    boolean pending =
+        ChangeBuffer.hasUnconsumed(
+            connection, new ObjectNames(source), mark.map(NodeMark::snapshot).orElse(null));
+    String lsn = mark.map(NodeMark::lsn).orElse(null);
+    long lag = pending && lsn != null ? lagBytes(connection, lsn) : 0;
+    return new NodeReport(Refresher.LOCAL_NODE_ID, CaptureNode.LOCAL.name(), lsn, lag);
   }
 
   private static long lagBytes(Connection connection, String lsn) throws SQLException {

@@ -104,16 +104,12 @@ public final class StreamTableEngine {
     List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
-      Optional<StreamTableRecord> current = existing(definition);
-      if (mayNeedNewSlots(definition, current)) {
+      Optional<Optional<Long>> slotsFor = streamTableNeedingNewSlots(definition);
+      if (slotsFor.isPresent()) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
         newSlots =
-            wal.prepare(
-                dryRun(definition),
-                definition.immutablePk(),
-                current.map(StreamTableRecord::id),
-                warnings);
+            wal.prepare(dryRun(definition), definition.immutablePk(), slotsFor.get(), warnings);
       }
       ApplyResult result =
           Transactions.run(
@@ -147,25 +143,24 @@ public final class StreamTableEngine {
   }
 
   /**
-   * Whether slots may have to be made before the transaction: WAL capture is used when asked for
-   * and for Citus tables (which refuse triggers), and only a new stream table or a new query can
-   * need a new slot. Reconciles that change nothing skip the dry run; a slot lost meanwhile is
-   * re-created by the next refresh.
+   * Whether slots may have to be made before the transaction, and if so the id of the stream table
+   * being changed (empty when it is new): WAL capture is used when asked for and for Citus tables
+   * (which refuse triggers), and only a new stream table, query or capture mode can need a new
+   * slot. Reconciles that change nothing skip the dry run; a slot lost meanwhile is re-created by
+   * the next refresh. One connection, as this runs on every reconcile.
    */
-  private boolean mayNeedNewSlots(
-      StreamTableDefinition definition, Optional<StreamTableRecord> existing) throws SQLException {
-    try (Connection connection = dataSource.getConnection()) {
-      if (definition.effectiveCdcMode() != CdcMode.WAL && !topology.isCitusLoaded(connection)) {
-        return false;
-      }
-      return existing.isEmpty() || existing.get().contentsDifferFrom(definition);
-    }
-  }
-
-  private Optional<StreamTableRecord> existing(StreamTableDefinition definition)
+  private Optional<Optional<Long>> streamTableNeedingNewSlots(StreamTableDefinition definition)
       throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
-      return StreamTableCatalog.find(connection, definition.schema(), definition.name());
+      if (definition.effectiveCdcMode() != CdcMode.WAL && !topology.isCitusLoaded(connection)) {
+        return Optional.empty();
+      }
+      Optional<StreamTableRecord> existing =
+          StreamTableCatalog.find(connection, definition.schema(), definition.name());
+      if (existing.isPresent() && !existing.get().contentsDifferFrom(definition)) {
+        return Optional.empty();
+      }
+      return Optional.of(existing.map(StreamTableRecord::id));
     }
   }
 
