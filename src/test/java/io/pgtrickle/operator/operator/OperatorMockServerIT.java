@@ -169,13 +169,7 @@ class OperatorMockServerIT {
     assertMatchesQuery(db, "totals", newQuery);
 
     // Delete: every object goes, then the resource.
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").delete();
-    await(
-        () ->
-            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").get()
-                    == null
-                ? true
-                : null);
+    deleteAndAwaitGone(StreamTable.class, "totals");
     assertThat(DatabaseObjectsAfterCatalog.of(db)).isEqualTo(before);
   }
 
@@ -193,12 +187,7 @@ class OperatorMockServerIT {
     assertThat(ready.getReason()).isEqualTo("InvalidQuery");
     assertThat(ready.getMessage()).contains("random()");
     assertThat(DatabaseObjectsAfterCatalog.of(db)).isEqualTo(before);
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("bad").delete();
-    await(
-        () ->
-            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("bad").get() == null
-                ? true
-                : null);
+    deleteAndAwaitGone(StreamTable.class, "bad");
   }
 
   @Test
@@ -243,21 +232,9 @@ class OperatorMockServerIT {
         .create();
     await(() -> readyStreamTable("stranded"));
 
-    client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(cluster).delete();
-    await(
-        () ->
-            client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(cluster).get()
-                    == null
-                ? true
-                : null);
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("stranded").delete();
+    deleteAndAwaitGone(CitusCluster.class, cluster);
+    deleteAndAwaitGone(StreamTable.class, "stranded");
 
-    await(
-        () ->
-            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("stranded").get()
-                    == null
-                ? true
-                : null);
     assertThat(client.v1().events().inNamespace(NAMESPACE).list().getItems())
         .anySatisfy(
             event -> {
@@ -307,13 +284,7 @@ class OperatorMockServerIT {
                 "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
         .isEqualTo(1);
 
-    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("walled").delete();
-    await(
-        () ->
-            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("walled").get()
-                    == null
-                ? true
-                : null);
+    deleteAndAwaitGone(StreamTable.class, "walled");
     assertThat(
             db.queryLong(
                 "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
@@ -346,6 +317,18 @@ class OperatorMockServerIT {
   private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
     return http.send(
         HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Deletes a resource and waits until it is gone (its finalizer, if any, has run). */
+  private static void deleteAndAwaitGone(
+      Class<? extends io.fabric8.kubernetes.api.model.HasMetadata> kind, String name)
+      throws Exception {
+    client.resources(kind).inNamespace(NAMESPACE).withName(name).delete();
+    await(
+        () ->
+            client.resources(kind).inNamespace(NAMESPACE).withName(name).get() == null
+                ? true
+                : null);
   }
 
   private StreamTable readyStreamTable(String name) {
