@@ -38,6 +38,26 @@ public final class DatabaseTarget implements AutoCloseable {
   /** A pool on a JDBC URL; user and password come separately so they never sit in the URL. */
   public static DatabaseTarget connect(
       String jdbcUrl, String user, String password, String description) {
+    return open(jdbcUrl, user, password, description, Optional.empty());
+  }
+
+  /** Starts an embedded PostgreSQL and connects to its {@code postgres} database. */
+  public static DatabaseTarget embedded() {
+    EmbeddedPostgresServer server = EmbeddedPostgresServer.start();
+    return open(
+        server.jdbcUrl("postgres"),
+        EmbeddedPostgresServer.SUPERUSER,
+        null,
+        "embedded PostgreSQL on port " + server.port(),
+        Optional.of(server));
+  }
+
+  private static DatabaseTarget open(
+      String jdbcUrl,
+      String user,
+      String password,
+      String description,
+      Optional<EmbeddedPostgresServer> embedded) {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(jdbcUrl);
     if (user != null) {
@@ -49,26 +69,12 @@ public final class DatabaseTarget implements AutoCloseable {
     config.setMaximumPoolSize(6);
     config.setMinimumIdle(0);
     config.setPoolName("pgtrickle-" + description.replaceAll("[^A-Za-z0-9_.-]", "_"));
-    // Fail fast on an unreachable database instead of Hikari's 30 s default; the caller
-    // reports ClusterUnavailable and nothing else is attempted.
+    // The pool starts without connecting; an unreachable database then fails the first use
+    // within 10 s (not Hikari's 30 s), which the caller reports as ClusterUnavailable.
     config.setInitializationFailTimeout(-1);
     config.setConnectionTimeout(10_000);
     config.addDataSourceProperty("ApplicationName", "pg-trickle-operator");
-    return new DatabaseTarget(
-        new HikariDataSource(config), description, Optional.empty(), user, password);
-  }
-
-  /** Starts an embedded PostgreSQL and connects to its {@code postgres} database. */
-  public static DatabaseTarget embedded() {
-    EmbeddedPostgresServer server = EmbeddedPostgresServer.start();
-    DatabaseTarget target =
-        connect(
-            server.jdbcUrl("postgres"),
-            EmbeddedPostgresServer.SUPERUSER,
-            null,
-            "embedded PostgreSQL on port " + server.port());
-    return new DatabaseTarget(
-        target.pool, target.description, Optional.of(server), target.user, target.password);
+    return new DatabaseTarget(new HikariDataSource(config), description, embedded, user, password);
   }
 
   public DataSource dataSource() {
