@@ -253,6 +253,7 @@ public final class StreamTableEngine {
     List<SourceTable> sources = defineQuery(connection, id, definition);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     CaptureSetup.lockSources(connection, sources);
+    WalCapture.lockSlots(connection, plans);
     capture.attach(connection, id, plans);
     wal.drain(connection, plans, after);
     try (Statement statement = connection.createStatement()) {
@@ -294,6 +295,7 @@ public final class StreamTableEngine {
     rejectCycles(connection, record.id(), sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     CaptureSetup.lockSources(connection, sources);
+    WalCapture.lockSlots(connection, plans);
     if (record.cdcModeDiffersFrom(definition)) {
       // Another capture mode: let go of the old capture first (the last consumer removes it);
       // a source other stream tables still capture the old way then refuses the new mode.

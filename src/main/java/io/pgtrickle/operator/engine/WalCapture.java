@@ -4,6 +4,7 @@ import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.TrackedSource;
+import io.pgtrickle.operator.cdc.wal.SlotLock;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.cdc.wal.WalConsumer;
 import io.pgtrickle.operator.citus.CapturePreflight;
@@ -76,6 +77,7 @@ final class WalCapture {
    * publication and slots that are missing. Returns the slots it created, for {@link #dropSlots}
    * should the transaction fail; on a failed preflight it drops them itself.
    */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
   List<NodeSlot> prepare(
       List<CapturePlan> plans,
       boolean immutablePk,
@@ -101,52 +103,84 @@ final class WalCapture {
                   + " is already captured by triggers for other stream tables; use cdcMode: trigger"
                   + " (or auto) for this one too");
         }
-        String schema = source.table().name().schema();
-        String table = source.table().name().table();
-        // A publication made on the Citus coordinator is propagated to every node.
-        boolean newPublication =
-            SlotReader.ensurePublication(coordinator, schema, table, source.names());
-        for (CaptureNode node : plan.nodes()) {
-          try (Connection connection = nodes.open(node)) {
-            boolean exists = SlotReader.slotExists(connection, source.names());
-            CapturePreflight.Result preflight =
-                CapturePreflight.check(
-                    connection,
-                    node.name(),
-                    schema,
-                    table,
-                    immutablePk,
-                    exists,
-                    plan.placement() != Placement.LOCAL);
-            if (!preflight.passed()) {
-              dropSlots(created);
-              if (newPublication) {
-                SlotReader.drop(coordinator, source.names());
-              }
-              throw new EngineException(
-                  Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
-            }
-            preflight.warnings().forEach(warnings);
-            if (!exists) {
-              SlotReader.ensure(connection, schema, table, source.names());
-              created.add(new NodeSlot(source.table().stableName(), node));
-            }
-          } catch (SQLException e) {
-            dropSlots(created);
-            throw new EngineException(
-                Reason.ClusterUnavailable,
-                "cannot set up capture of "
-                    + source.qualifiedName()
-                    + " on "
-                    + node.name()
-                    + ": "
-                    + e.getMessage(),
-                e);
-          }
+        try (SlotLock lock = SlotLock.hold(coordinator, source.table().stableName())) {
+          prepareNodes(coordinator, plan, immutablePk, warnings, created);
         }
       }
     }
     return created;
+  }
+
+  /** The publication and the slot on each of the plan's nodes, under the source's slot lock. */
+  private void prepareNodes(
+      Connection coordinator,
+      CapturePlan plan,
+      boolean immutablePk,
+      java.util.function.Consumer<String> warnings,
+      List<NodeSlot> created)
+      throws SQLException, EngineException {
+    SourceTable source = plan.source();
+    String schema = source.table().name().schema();
+    String table = source.table().name().table();
+    // A publication made on the Citus coordinator is propagated to every node.
+    boolean newPublication =
+        SlotReader.ensurePublication(coordinator, schema, table, source.names());
+    for (CaptureNode node : plan.nodes()) {
+      try (Connection connection = nodes.open(node)) {
+        boolean exists = SlotReader.slotExists(connection, source.names());
+        CapturePreflight.Result preflight =
+            CapturePreflight.check(
+                connection,
+                node.name(),
+                schema,
+                table,
+                immutablePk,
+                exists,
+                plan.placement() != Placement.LOCAL);
+        if (!preflight.passed()) {
+          dropSlots(created);
+          if (newPublication) {
+            SlotReader.drop(coordinator, source.names());
+          }
+          throw new EngineException(
+              Reason.PrerequisitesMissing, String.join("; ", preflight.problems()));
+        }
+        preflight.warnings().forEach(warnings);
+        if (!exists) {
+          SlotReader.ensure(connection, schema, table, source.names());
+          created.add(new NodeSlot(source.table().stableName(), node));
+        }
+      } catch (SQLException e) {
+        dropSlots(created);
+        throw new EngineException(
+            Reason.ClusterUnavailable,
+            "cannot set up capture of "
+                + source.qualifiedName()
+                + " on "
+                + node.name()
+                + ": "
+                + e.getMessage(),
+            e);
+      }
+    }
+  }
+
+  /**
+   * Inside the stream table's transaction, before its sources' tracking rows are touched: holds
+   * their slot locks (in stable-name order) until it ends, so no consumer peeks a slot the
+   * transaction drains.
+   */
+  static void lockSlots(Connection transaction, List<CapturePlan> plans) throws SQLException {
+    List<StableName> sources = new ArrayList<>();
+    for (CapturePlan plan : plans) {
+      if (plan.mode() == CdcMode.WAL) {
+        sources.add(plan.source().table().stableName());
+      }
+    }
+    sources.sort(java.util.Comparator.comparing(StableName::value));
+    for (StableName source : sources) {
+      SlotLock.holdForTransaction(transaction, source);
+    }
   }
 
   /**
@@ -179,6 +213,7 @@ final class WalCapture {
    * ClusterUnavailable naming it; its slot keeps the changes, so nothing is lost and the next
    * refresh after it returns picks them up.
    */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
   void consume(List<TrackedSource> sources) throws SQLException, EngineException {
     Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
     for (TrackedSource source : sources) {
@@ -206,16 +241,20 @@ final class WalCapture {
                 + e.getMessage(),
             e);
       }
-      try (Connection connection = opened) {
+      try (Connection connection = opened;
+          Connection coordinator = dataSource.getConnection()) {
         for (TrackedSource source : entry.getValue()) {
-          ObjectNames names = new ObjectNames(source.stableName());
-          if (!SlotReader.slotExists(connection, names)) {
-            recreateLostSlot(connection, node, source);
+          try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
+            if (!SlotReader.slotExists(connection, new ObjectNames(source.stableName()))) {
+              recreateLostSlot(coordinator, connection, node, source);
+            }
+            WalConsumer.Consumed consumed;
+            do {
+              consumed =
+                  consumer.consumeLocked(
+                      coordinator, connection, node.nodeId(), source.stableName(), BATCH);
+            } while (consumed.rows() >= BATCH);
           }
-          WalConsumer.Consumed consumed;
-          do {
-            consumed = consumer.consume(connection, node.nodeId(), source.stableName(), BATCH);
-          } while (consumed.rows() >= BATCH);
         }
       }
     }
@@ -226,7 +265,8 @@ final class WalCapture {
    * position. It is made again, and a re-sync marker (op R) in the buffer makes every consumer
    * refresh in full, which reads the source itself and so misses nothing.
    */
-  private void recreateLostSlot(Connection node, CaptureNode where, TrackedSource source)
+  private static void recreateLostSlot(
+      Connection coordinator, Connection node, CaptureNode where, TrackedSource source)
       throws SQLException {
     ObjectNames names = new ObjectNames(source.stableName());
     LOG.warn(
@@ -236,14 +276,13 @@ final class WalCapture {
         where.name(),
         source.table().name().sqlName());
     SlotReader.ensure(node, source.table().name().schema(), source.table().name().table(), names);
-    try (Connection coordinator = dataSource.getConnection();
-        PreparedStatement marker =
-            coordinator.prepareStatement(
-                "INSERT INTO "
-                    + names.changeBufferQualified()
-                    + " (xid, lsn, op, origin_node) VALUES"
-                    + " (pg_catalog.pg_current_xact_id()::text::bigint,"
-                    + " pg_catalog.pg_current_wal_insert_lsn(), 'R', ?)")) {
+    try (PreparedStatement marker =
+        coordinator.prepareStatement(
+            "INSERT INTO "
+                + names.changeBufferQualified()
+                + " (xid, lsn, op, origin_node) VALUES"
+                + " (pg_catalog.pg_current_xact_id()::text::bigint,"
+                + " pg_catalog.pg_current_wal_insert_lsn(), 'R', ?)")) {
       marker.setInt(1, where.nodeId());
       marker.executeUpdate();
     }
@@ -270,18 +309,29 @@ final class WalCapture {
   }
 
   /** After commit: advances drained slots and drops those whose last consumer went. */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
   void finish(AfterCommit afterCommit) {
-    for (Map.Entry<NodeSlot, Long> advance : afterCommit.advances.entrySet()) {
-      try (Connection connection = nodes.open(advance.getKey().node())) {
-        SlotReader.advance(
-            connection, new ObjectNames(advance.getKey().source()), advance.getValue());
-      } catch (SQLException e) {
-        // Harmless: the slot stays behind and the node frontier skips what was applied.
-        LOG.warn("could not advance a slot after commit: {}", e.getMessage());
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (Map.Entry<NodeSlot, Long> advance : afterCommit.advances.entrySet()) {
+        NodeSlot slot = advance.getKey();
+        try (SlotLock lock = SlotLock.hold(coordinator, slot.source());
+            Connection connection = nodes.open(slot.node())) {
+          SlotReader.advance(connection, new ObjectNames(slot.source()), advance.getValue());
+        } catch (SQLException e) {
+          // Harmless: the slot stays behind and the node frontier skips what was applied.
+          LOG.warn("could not advance a slot after commit: {}", e.getMessage());
+        }
       }
-    }
-    for (ObjectNames names : afterCommit.drops) {
-      dropEverywhere(names);
+      for (ObjectNames names : afterCommit.drops) {
+        try (SlotLock lock = SlotLock.hold(coordinator, names.stableName())) {
+          dropEverywhere(coordinator, names);
+        }
+      }
+    } catch (SQLException e) {
+      LOG.error(
+          "could not finish capture changes after commit (a slot may be left behind and hold"
+              + " back WAL; it is released when the stream table is deleted): {}",
+          e.getMessage());
     }
   }
 
@@ -293,9 +343,9 @@ final class WalCapture {
   }
 
   /** The slot on every node of the cluster where it exists, then the publication. */
-  private void dropEverywhere(ObjectNames names) {
+  private void dropEverywhere(Connection coordinator, ObjectNames names) {
     List<CaptureNode> all = new ArrayList<>(List.of(CaptureNode.LOCAL));
-    try (Connection coordinator = dataSource.getConnection()) {
+    try {
       for (CitusNode node : topology.nodes(coordinator)) {
         if (!node.isCoordinator()) {
           all.add(CaptureNode.of(node));

@@ -16,7 +16,12 @@ import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -199,6 +204,60 @@ class WalStreamTableIT {
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
         .hasMessageContaining("cdcMode: wal");
+  }
+
+  @Test
+  void consumersOfOneSlotTakeTurns() throws Exception {
+    // Two engines (as two processes) refresh two stream tables over one WAL source while a third
+    // creates and drops a stream table over it: all of them peek, advance or drain the same slot.
+    String other = "SELECT k, max(v) AS top FROM facts GROUP BY k";
+    engine.apply(walDefinition("totals", QUERY), OWNER);
+    engine.apply(walDefinition("tops", other), OWNER);
+    StreamTableEngine second = engine(db);
+    StreamTableEngine third = engine(db);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      for (int round = 0; round < 12; round++) {
+        db.execute(
+            "SET synchronous_commit = on",
+            "INSERT INTO facts SELECT g, g % 5, g FROM generate_series("
+                + (1000 + round * 20)
+                + ", "
+                + (1019 + round * 20)
+                + ") g");
+        int r = round;
+        CyclicBarrier start = new CyclicBarrier(3);
+        List<Future<?>> work =
+            List.of(
+                pool.submit(
+                    () -> {
+                      start.await();
+                      return engine.refresh("public", "totals");
+                    }),
+                pool.submit(
+                    () -> {
+                      start.await();
+                      return second.refresh("public", "tops");
+                    }),
+                pool.submit(
+                    () -> {
+                      start.await();
+                      String name = "churn_" + (r % 2);
+                      third.apply(walDefinition(name, "SELECT count(*) AS n FROM facts"), OWNER);
+                      return third.drop("public", name, OWNER);
+                    }));
+        for (Future<?> done : work) {
+          done.get(); // any "replication slot is active" would surface here
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    engine.refresh("public", "totals");
+    assertMatchesQuery(db, "totals", QUERY);
+    second.refresh("public", "tops");
+    assertMatchesQuery(db, "tops", other);
+    assertThat(slotCount()).isEqualTo(1);
   }
 
   /** Refreshes until a refresh applies (WAL becomes decodable once flushed). */

@@ -57,7 +57,26 @@ public final class WalConsumer {
     this.hook = hook;
   }
 
+  /**
+   * Moves up to {@code maxChanges} changes (whole transactions) of one node's slot into the buffer,
+   * holding the source's {@link SlotLock} from the peek to the advance, so concurrent consumers of
+   * the slot take turns instead of failing on an active slot.
+   */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
   public Consumed consume(Connection node, int nodeId, StableName source, int maxChanges)
+      throws SQLException {
+    try (Connection connection = coordinator.getConnection();
+        SlotLock lock = SlotLock.hold(connection, source)) {
+      return consumeLocked(connection, node, nodeId, source, maxChanges);
+    }
+  }
+
+  /**
+   * As {@link #consume(Connection, int, StableName, int)}, on a coordinator connection (in
+   * auto-commit mode) whose session already holds the source's {@link SlotLock}.
+   */
+  public Consumed consumeLocked(
+      Connection coordinatorSession, Connection node, int nodeId, StableName source, int maxChanges)
       throws SQLException {
     ObjectNames names = new ObjectNames(source);
     List<WalTransaction> transactions = SlotReader.peek(node, names, maxChanges);
@@ -66,16 +85,16 @@ public final class WalConsumer {
     }
     hook.at(Step.READ);
     Consumed consumed;
-    try (Connection connection = coordinator.getConnection()) {
-      connection.setAutoCommit(false);
-      try {
-        consumed = apply(connection, nodeId, source, transactions);
-        hook.at(Step.BUFFERED);
-        connection.commit();
-      } catch (SQLException | RuntimeException e) {
-        connection.rollback();
-        throw e;
-      }
+    coordinatorSession.setAutoCommit(false);
+    try {
+      consumed = apply(coordinatorSession, nodeId, source, transactions);
+      hook.at(Step.BUFFERED);
+      coordinatorSession.commit();
+    } catch (SQLException | RuntimeException e) {
+      coordinatorSession.rollback();
+      throw e;
+    } finally {
+      coordinatorSession.setAutoCommit(true);
     }
     hook.at(Step.COMMITTED);
     SlotReader.advance(node, names, transactions.get(transactions.size() - 1).endLsn());
@@ -84,8 +103,9 @@ public final class WalConsumer {
 
   /**
    * Reads everything the slot holds and applies it inside the caller's coordinator transaction
-   * (used while creating a stream table, under its source locks). The caller advances the slot to
-   * the returned LSN after its commit; -1 when there was nothing.
+   * (used while creating a stream table, under its source locks), which must hold the source's
+   * {@link SlotLock#holdForTransaction}. The caller advances the slot to the returned LSN after its
+   * commit, under the lock again; -1 when there was nothing.
    */
   public static long drainInto(
       Connection coordinatorTransaction, Connection node, int nodeId, StableName source)
