@@ -43,6 +43,25 @@ public final class ChangeBuffer {
   }
 
   /**
+   * Writes a re-sync marker (op R) in the caller's transaction: changes of the source may have been
+   * missed (a lost slot, a moved shard), so every consumer's next refresh must read the source in
+   * full rather than trust the buffer.
+   */
+  public static void markResync(Connection connection, ObjectNames names, int originNode)
+      throws SQLException {
+    try (PreparedStatement marker =
+        connection.prepareStatement(
+            "INSERT INTO "
+                + names.changeBufferQualified()
+                + " (xid, lsn, op, origin_node) VALUES"
+                + " (pg_catalog.pg_current_xact_id()::text::bigint,"
+                + " pg_catalog.pg_current_wal_insert_lsn(), 'R', ?)")) {
+      marker.setInt(1, originNode);
+      marker.executeUpdate();
+    }
+  }
+
+  /**
    * Whether the buffer holds changes of transactions not visible in {@code consumedSnapshot} (null:
    * the consumer has consumed nothing), as seen by the caller's snapshot.
    */

@@ -17,9 +17,10 @@ import java.util.function.LongSupplier;
  * short time so that the check costs a field read on the hot path, not a round trip; {@link
  * #invalidate()} forgets it at once (e.g. when a CitusCluster is reconciled).
  *
- * <p>One instance per database: construct it next to that database's connection source.
+ * <p>One instance per database: construct it next to that database's connection source. Not final:
+ * tests stand plain PostgreSQL servers in for Citus workers by supplying the nodes and placements.
  */
-public final class CitusTopology {
+public class CitusTopology {
   /** How long "is Citus loaded" is trusted before it is asked again. */
   public static final Duration DEFAULT_DETECTION_TTL = Duration.ofSeconds(30);
 
@@ -37,7 +38,8 @@ public final class CitusTopology {
           + " FROM pg_catalog.pg_dist_node";
   private static final String SHARD_PLACEMENTS =
       "SELECT n.nodeid, n.groupid, n.nodename, n.nodeport, n.noderole::text, n.isactive,"
-          + " n.shouldhaveshards, count(*)::int FROM pg_catalog.pg_dist_shard s"
+          + " n.shouldhaveshards, array_agg(s.shardid ORDER BY s.shardid)"
+          + " FROM pg_catalog.pg_dist_shard s"
           + " JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid"
           + " JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'"
           + " WHERE s.logicalrelid = to_regclass(?)"
@@ -136,7 +138,7 @@ public final class CitusTopology {
       statement.setString(1, SqlIdentifiers.qualified(schema, table));
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          placements.add(new ShardPlacement(node(rs), rs.getInt(8)));
+          placements.add(new ShardPlacement(node(rs), List.of((Long[]) rs.getArray(8).getArray())));
         }
       }
     }

@@ -9,7 +9,9 @@ import io.pgtrickle.operator.citus.TablePlacement;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * How one source is captured: its Citus placement, trigger or WAL, and on which nodes. Local tables
@@ -17,7 +19,8 @@ import java.util.List;
  * WAL (Citus refuses triggers on them): a reference table on the coordinator, a distributed table
  * on every node that holds its shards.
  */
-record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<CaptureNode> nodes) {
+record CapturePlan(
+    SourceTable source, Placement placement, CdcMode mode, CaptureTopology topology) {
 
   static List<CapturePlan> of(
       Connection coordinator,
@@ -36,7 +39,7 @@ record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<C
                 source,
                 Placement.LOCAL,
                 definition.effectiveCdcMode(),
-                List.of(CaptureNode.LOCAL)));
+                topologyFor(coordinator, topology, Placement.LOCAL, schema, table)));
         continue;
       }
       if (definition.cdcMode() == io.pgtrickle.operator.api.CdcModeSpec.TRIGGER) {
@@ -48,18 +51,27 @@ record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<C
                 + placement.kind().catalogValue()
                 + " Citus table; Citus refuses triggers on it, so use cdcMode: wal or auto");
       }
-      List<CaptureNode> nodes = nodesFor(coordinator, topology, placement.kind(), schema, table);
-      plans.add(new CapturePlan(source, placement.kind(), CdcMode.WAL, nodes));
+      plans.add(
+          new CapturePlan(
+              source,
+              placement.kind(),
+              CdcMode.WAL,
+              topologyFor(coordinator, topology, placement.kind(), schema, table)));
     }
     return plans;
+  }
+
+  /** The nodes that get a slot, in node-id order. */
+  List<CaptureNode> nodes() {
+    return topology.nodeList();
   }
 
   /**
    * The nodes whose slots see a table's changes: the local node for a plain table, the coordinator
    * for a reference table (only its slot decodes reference-table changes), and every node holding
-   * shards of a distributed table.
+   * shards of a distributed table, with which shards each holds.
    */
-  static List<CaptureNode> nodesFor(
+  static CaptureTopology topologyFor(
       Connection coordinator,
       CitusTopology topology,
       Placement placement,
@@ -67,20 +79,22 @@ record CapturePlan(SourceTable source, Placement placement, CdcMode mode, List<C
       String table)
       throws SQLException {
     if (placement == Placement.LOCAL) {
-      return List.of(CaptureNode.LOCAL);
+      return CaptureTopology.of(List.of(CaptureNode.LOCAL), Map.of());
     }
     if (placement == Placement.REFERENCE) {
       for (CitusNode node : topology.nodes(coordinator)) {
         if (node.isCoordinator()) {
-          return List.of(CaptureNode.of(node));
+          return CaptureTopology.of(List.of(CaptureNode.of(node)), Map.of());
         }
       }
-      return List.of(CaptureNode.LOCAL);
+      return CaptureTopology.of(List.of(CaptureNode.LOCAL), Map.of());
     }
     List<CaptureNode> nodes = new ArrayList<>();
-    for (ShardPlacement shards : topology.shardPlacements(coordinator, schema, table)) {
-      nodes.add(CaptureNode.of(shards.node()));
+    Map<Long, Integer> shards = new HashMap<>();
+    for (ShardPlacement placed : topology.shardPlacements(coordinator, schema, table)) {
+      nodes.add(CaptureNode.of(placed.node()));
+      placed.shardIds().forEach(shard -> shards.put(shard, placed.node().nodeId()));
     }
-    return nodes;
+    return CaptureTopology.of(nodes, shards);
   }
 }

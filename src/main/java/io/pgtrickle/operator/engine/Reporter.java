@@ -62,7 +62,11 @@ final class Reporter {
                 source.value(),
                 tracked.map(t -> t.placement().catalogValue()).orElse("local"),
                 tracked.map(t -> t.cdcMode().catalogValue()).orElse("trigger"),
-                nodes));
+                nodes,
+                walCaptured
+                    ? TopologyFollower.lastChange(connection, source)
+                        .filter(c -> c.at().isAfter(record.createdAt()))
+                    : Optional.empty()));
       }
       Optional<RefreshReport> last =
           record.lastRefreshAt() == null

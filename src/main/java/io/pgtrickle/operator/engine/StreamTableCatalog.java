@@ -19,7 +19,7 @@ final class StreamTableCatalog {
   private static final String COLUMNS =
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
-          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error";
+          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at";
 
   private StreamTableCatalog() {}
 
@@ -264,6 +264,7 @@ final class StreamTableCatalog {
         rs.getString(15),
         (Long) rs.getObject(16),
         (Long) rs.getObject(17),
-        rs.getString(18));
+        rs.getString(18),
+        rs.getObject(19, OffsetDateTime.class));
   }
 }

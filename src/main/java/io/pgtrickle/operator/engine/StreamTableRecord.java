@@ -21,7 +21,8 @@ public record StreamTableRecord(
     String lastRefreshMode,
     Long lastRefreshMillis,
     Long lastRefreshRows,
-    String lastError) {
+    String lastError,
+    OffsetDateTime createdAt) {
 
   /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
   boolean contentsDifferFrom(StreamTableDefinition definition) {

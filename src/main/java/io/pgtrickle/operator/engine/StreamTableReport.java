@@ -13,9 +13,20 @@ public record StreamTableReport(
     Optional<RefreshReport> lastRefresh,
     Optional<String> lastError) {
 
-  /** A source with its frontier on every node that holds its data. */
+  /**
+   * A source with its frontier on every node that holds its data, and the last change of those
+   * nodes or of its shard placement since the stream table was created.
+   */
   public record SourceReport(
-      String table, String stableName, String placement, String cdcMode, List<NodeReport> nodes) {}
+      String table,
+      String stableName,
+      String placement,
+      String cdcMode,
+      List<NodeReport> nodes,
+      Optional<TopologyChange> topologyChange) {}
+
+  /** Nodes joined or left a source, or its shards moved; the source was marked for re-sync. */
+  public record TopologyChange(String description, OffsetDateTime at) {}
 
   /** One node's frontier for one source; lag is 0 when nothing is waiting to be applied. */
   public record NodeReport(int nodeId, String node, String lsn, long lagBytes) {}

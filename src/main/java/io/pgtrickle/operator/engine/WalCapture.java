@@ -4,6 +4,7 @@ import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.TrackedSource;
+import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.wal.SlotLock;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.cdc.wal.WalConsumer;
@@ -43,6 +44,7 @@ final class WalCapture {
   private final ChangeTrackingRegistry registry;
   private final CitusTopology topology;
   private final NodeConnector nodes;
+  private final TopologyFollower follower;
 
   WalCapture(
       DataSource dataSource,
@@ -53,6 +55,7 @@ final class WalCapture {
     this.registry = registry;
     this.topology = topology;
     this.nodes = nodes;
+    this.follower = new TopologyFollower(nodes);
   }
 
   /** A slot of one source on one node. */
@@ -195,6 +198,7 @@ final class WalCapture {
         continue;
       }
       StableName source = plan.source().table().stableName();
+      TopologyFollower.recordInitial(transaction, source, plan.topology());
       for (CaptureNode node : plan.nodes()) {
         try (Connection connection = nodes.open(node)) {
           flushWal(connection);
@@ -211,14 +215,23 @@ final class WalCapture {
    * Moves what the slots of these sources hold into their buffers, node by node, with one
    * connection per node for all its sources. A node that cannot be reached fails with
    * ClusterUnavailable naming it; its slot keeps the changes, so nothing is lost and the next
-   * refresh after it returns picks them up.
+   * refresh after it returns picks them up. Citus sources first follow their topology ({@link
+   * TopologyFollower}).
    */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
   void consume(List<TrackedSource> sources) throws SQLException, EngineException {
     Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
-    for (TrackedSource source : sources) {
-      for (CaptureNode node : nodesOf(source)) {
-        byNode.computeIfAbsent(node, n -> new ArrayList<>()).add(source);
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (TrackedSource source : sources) {
+        CaptureTopology now = topologyOf(coordinator, source);
+        if (source.placement() != Placement.LOCAL) {
+          try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
+            follower.follow(coordinator, source, now);
+          }
+        }
+        for (CaptureNode node : now.nodeList()) {
+          byNode.computeIfAbsent(node, n -> new ArrayList<>()).add(source);
+        }
       }
     }
     WalConsumer consumer = new WalConsumer(dataSource);
@@ -276,16 +289,7 @@ final class WalCapture {
         where.name(),
         source.table().name().sqlName());
     SlotReader.ensure(node, source.table().name().schema(), source.table().name().table(), names);
-    try (PreparedStatement marker =
-        coordinator.prepareStatement(
-            "INSERT INTO "
-                + names.changeBufferQualified()
-                + " (xid, lsn, op, origin_node) VALUES"
-                + " (pg_catalog.pg_current_xact_id()::text::bigint,"
-                + " pg_catalog.pg_current_wal_insert_lsn(), 'R', ?)")) {
-      marker.setInt(1, where.nodeId());
-      marker.executeUpdate();
-    }
+    ChangeBuffer.markResync(coordinator, names, where.nodeId());
   }
 
   /**
@@ -294,7 +298,7 @@ final class WalCapture {
   List<NodeReport> report(Connection coordinator, TrackedSource source) throws SQLException {
     Map<String, String> frontiers = frontiers(coordinator, source.stableName());
     List<NodeReport> reports = new ArrayList<>();
-    for (CaptureNode node : nodesOf(source)) {
+    for (CaptureNode node : topologyOf(coordinator, source).nodeList()) {
       long lag;
       try (Connection connection = nodes.open(node)) {
         lag = slotLag(connection, new ObjectNames(source.stableName()));
@@ -376,18 +380,14 @@ final class WalCapture {
   }
 
   /** Where a tracked WAL source's data lives now. */
-  private List<CaptureNode> nodesOf(TrackedSource source) throws SQLException {
-    if (source.placement() == Placement.LOCAL) {
-      return List.of(CaptureNode.LOCAL);
-    }
-    try (Connection coordinator = dataSource.getConnection()) {
-      return CapturePlan.nodesFor(
-          coordinator,
-          topology,
-          source.placement(),
-          source.table().name().schema(),
-          source.table().name().table());
-    }
+  private CaptureTopology topologyOf(Connection coordinator, TrackedSource source)
+      throws SQLException {
+    return CapturePlan.topologyFor(
+        coordinator,
+        topology,
+        source.placement(),
+        source.table().name().schema(),
+        source.table().name().table());
   }
 
   private static Map<String, String> frontiers(Connection coordinator, StableName source)

@@ -95,6 +95,7 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
         events.warning(resource, SLOT_LAG, lag.getMessage());
       }
       next.setConditions(Conditions.merge(next.getConditions(), lag));
+      announceTopologyChange(resource, previous, report);
     } catch (EngineException e) {
       next = StreamTableStatuses.failed(generation, e, previous, clock.instant());
       if (!sameReadyReason(previous, e.reason().name())) {
@@ -231,6 +232,32 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
                 + String.join("; ", lagging),
             generation,
             clock.instant());
+  }
+
+  /** One warning event per topology change: the condition's message names when it was detected. */
+  private void announceTopologyChange(
+      StreamTable resource, StreamTableStatus previous, StreamTableReport report) {
+    Optional<StreamTableReport.TopologyChange> change =
+        StreamTableStatuses.latestTopologyChange(report);
+    if (change.isEmpty()) {
+      return;
+    }
+    String detected = StreamTableStatuses.detectedMarker(change.get());
+    boolean announced =
+        Conditions.find(
+                previous == null ? null : previous.getConditions(),
+                StreamTableStatuses.TOPOLOGY_CHANGED)
+            .map(c -> c.getMessage() != null && c.getMessage().contains(detected))
+            .orElse(false);
+    if (!announced) {
+      events.warning(
+          resource,
+          StreamTableStatuses.TOPOLOGY_CHANGED,
+          change.get().description()
+              + " ("
+              + detected
+              + "); the stream table is re-synced in full");
+    }
   }
 
   private static boolean sameReadyReason(StreamTableStatus previous, String reason) {

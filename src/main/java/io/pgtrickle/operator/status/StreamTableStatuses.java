@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.status;
 
+import io.fabric8.kubernetes.api.model.Condition;
 import io.pgtrickle.operator.api.LastRefresh;
 import io.pgtrickle.operator.api.NodeFrontier;
 import io.pgtrickle.operator.api.SourceStatus;
@@ -7,7 +8,10 @@ import io.pgtrickle.operator.api.StreamTableStatus;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.StreamTableReport;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Builds a StreamTable's status from what the engine reports or how it failed. Shared by local mode
@@ -16,6 +20,9 @@ import java.util.List;
 public final class StreamTableStatuses {
   /** Reason of Ready=True. */
   public static final String READY_REASON = "Ready";
+
+  /** Condition on stream tables over Citus sources: their nodes or shard placements changed. */
+  public static final String TOPOLOGY_CHANGED = "TopologyChanged";
 
   private StreamTableStatuses() {}
 
@@ -44,7 +51,63 @@ public final class StreamTableStatuses {
                 "stream table is up to date as of its last refresh",
                 generation,
                 now)));
+    topologyChanged(report, generation, now)
+        .ifPresent(c -> status.setConditions(Conditions.merge(status.getConditions(), c)));
     return status;
+  }
+
+  /**
+   * For stream tables over Citus sources: True once the nodes or shards holding a source changed
+   * after the stream table was created (reason ResyncPending until a refresh has re-read the
+   * sources in full, then Resynced); False while they are as when capture began. The message names
+   * the change and when it was detected, which also tells one change from the next.
+   */
+  static Optional<Condition> topologyChanged(
+      StreamTableReport report, long generation, Instant now) {
+    if (report.sources().stream().allMatch(s -> "local".equals(s.placement()))) {
+      return Optional.empty();
+    }
+    Optional<StreamTableReport.TopologyChange> latest = latestTopologyChange(report);
+    if (latest.isEmpty()) {
+      return Optional.of(
+          Conditions.of(
+              TOPOLOGY_CHANGED,
+              false,
+              "Unchanged",
+              "the nodes and shards holding the Citus sources are as when capture began",
+              generation,
+              now));
+    }
+    StreamTableReport.TopologyChange change = latest.get();
+    Optional<OffsetDateTime> resyncedAt =
+        report
+            .lastRefresh()
+            .map(StreamTableReport.RefreshReport::time)
+            .filter(t -> !t.isBefore(change.at()));
+    String detected = change.description() + " (" + detectedMarker(change) + ")";
+    return Optional.of(
+        Conditions.of(
+            TOPOLOGY_CHANGED,
+            true,
+            resyncedAt.isPresent() ? "Resynced" : "ResyncPending",
+            resyncedAt
+                .map(t -> detected + "; re-synced in full by the refresh at " + t.toInstant())
+                .orElse(detected + "; the next refresh re-syncs in full"),
+            generation,
+            now));
+  }
+
+  /** The most recent topology change of any of the stream table's sources. */
+  public static Optional<StreamTableReport.TopologyChange> latestTopologyChange(
+      StreamTableReport report) {
+    return report.sources().stream()
+        .flatMap(s -> s.topologyChange().stream())
+        .max(Comparator.comparing(StreamTableReport.TopologyChange::at));
+  }
+
+  /** Identifies one topology change in the condition's message: "detected <time>". */
+  public static String detectedMarker(StreamTableReport.TopologyChange change) {
+    return "detected " + change.at().toInstant();
   }
 
   /**

@@ -52,14 +52,7 @@ class CitusStreamTableIT {
         "INSERT INTO cst_regions VALUES (1, 'emea'), (2, 'amer')",
         "INSERT INTO cst_labels VALUES (0, 'zero'), (1, 'one'), (2, 'two')",
         "INSERT INTO cst_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 200) g");
-    StreamTableEngine engine =
-        new StreamTableEngine(
-            db.dataSource(),
-            new CitusTopology(),
-            new FullRefresh(),
-            NodeConnector.withCredentials(
-                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
-    engine.migrateCatalog();
+    StreamTableEngine engine = engine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_summary", QUERY)), OWNER);
     assertMatchesQuery(db, "cst_summary", QUERY);
 
@@ -134,20 +127,67 @@ class CitusStreamTableIT {
     }
   }
 
+  @Test
+  void aShardMovedByCitusIsNoticedAndTheStreamTableResynced() throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cst_moved, cst_moved_totals CASCADE",
+        "CREATE TABLE cst_moved (id int PRIMARY KEY, amount int)",
+        "SELECT create_distributed_table('cst_moved', 'id', shard_count := 4)",
+        "ALTER TABLE cst_moved REPLICA IDENTITY FULL",
+        "INSERT INTO cst_moved SELECT g, g FROM generate_series(1, 100) g");
+    String query = "SELECT id % 5 AS k, sum(amount) AS total FROM cst_moved GROUP BY 1";
+    StreamTableEngine engine = engine(db);
+    engine.apply(StreamTableDefinition.from(spec("cst_moved_totals", query)), OWNER);
+    try {
+      // Move one shard to the other worker (block_writes: no logical replication of the move).
+      cluster.onCoordinator(
+          "SELECT citus_move_shard_placement(p.shardid, n.nodename, n.nodeport, o.nodename,"
+              + " o.nodeport, shard_transfer_mode := 'block_writes')"
+              + " FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)"
+              + " JOIN pg_dist_node n ON n.groupid = p.groupid"
+              + " JOIN pg_dist_node o ON o.groupid <> p.groupid AND o.groupid <> 0"
+              + " WHERE s.logicalrelid = 'cst_moved'::regclass"
+              + " ORDER BY s.shardid LIMIT 1");
+      db.execute("UPDATE cst_moved SET amount = amount * 2 WHERE id <= 50");
+
+      refreshUntilEqual(engine, db, "cst_moved_totals", query);
+      StreamTableReport report = engine.report("public", "cst_moved_totals");
+      assertThat(report.sources())
+          .singleElement()
+          .satisfies(
+              s ->
+                  assertThat(s.topologyChange())
+                      .hasValueSatisfying(
+                          c -> assertThat(c.description()).contains("moved from node")));
+    } finally {
+      engine.drop("public", "cst_moved_totals", OWNER);
+    }
+  }
+
   /** WAL written with synchronous_commit off is decodable once flushed: refresh until it shows. */
   private static void refreshUntilEqual(StreamTableEngine engine, TestDatabase db)
       throws Exception {
+    refreshUntilEqual(engine, db, "cst_summary", QUERY);
+  }
+
+  private static void refreshUntilEqual(
+      StreamTableEngine engine, TestDatabase db, String table, String query) throws Exception {
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (true) {
-      engine.refresh("public", "cst_summary");
+      engine.refresh("public", table);
       long differences =
           db.queryLong(
               "SELECT count(*) FROM ((SELECT ROW(q.*)::text FROM ("
-                  + QUERY
+                  + query
                   + ") q EXCEPT ALL"
-                  + " SELECT ROW(s.*)::text FROM cst_summary s) UNION ALL (SELECT ROW(s.*)::text"
-                  + " FROM cst_summary s EXCEPT ALL SELECT ROW(q.*)::text FROM ("
-                  + QUERY
+                  + " SELECT ROW(s.*)::text FROM "
+                  + table
+                  + " s) UNION ALL (SELECT ROW(s.*)::text FROM "
+                  + table
+                  + " s EXCEPT ALL SELECT ROW(q.*)::text FROM ("
+                  + query
                   + ") q)) d");
       if (differences == 0) {
         return;
@@ -157,6 +197,18 @@ class CitusStreamTableIT {
           .isLessThan(deadline);
       Thread.sleep(100);
     }
+  }
+
+  private static StreamTableEngine engine(TestDatabase db) throws EngineException {
+    StreamTableEngine engine =
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.withCredentials(
+                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
+    engine.migrateCatalog();
+    return engine;
   }
 
   private static ObjectNames names(String table) {

@@ -73,15 +73,23 @@ public final class SlotReader {
 
   /** Drops the slot and the publication, if present. */
   public static void drop(Connection node, ObjectNames names) throws SQLException {
+    dropSlot(node, names);
+    try (Statement statement = node.createStatement()) {
+      statement.execute("DROP PUBLICATION IF EXISTS " + SqlIdentifiers.quote(names.publication()));
+    }
+  }
+
+  /**
+   * Drops only the slot, if present: a Citus node that no longer holds a source's shards keeps the
+   * publication Citus propagated to it.
+   */
+  public static void dropSlot(Connection node, ObjectNames names) throws SQLException {
     try (PreparedStatement drop =
         node.prepareStatement(
             "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
                 + " FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
       drop.setString(1, names.replicationSlot());
       drop.execute();
-    }
-    try (Statement statement = node.createStatement()) {
-      statement.execute("DROP PUBLICATION IF EXISTS " + SqlIdentifiers.quote(names.publication()));
     }
   }
 

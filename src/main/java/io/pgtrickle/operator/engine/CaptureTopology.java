@@ -1,0 +1,91 @@
+package io.pgtrickle.operator.engine;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Where a WAL-captured source's data lives: the nodes with its slots (by Citus node id) and, for a
+ * distributed table, which node holds each shard. Recorded in pgt_change_tracking when capture
+ * begins and compared at every refresh: a node that joined or left the source, or a shard that
+ * moved, means changes may have bypassed the slots, so the source is re-synced in full.
+ */
+record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shards) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  CaptureTopology {
+    nodes = Map.copyOf(new TreeMap<>(nodes));
+    shards = Map.copyOf(new TreeMap<>(shards));
+  }
+
+  static CaptureTopology of(List<CaptureNode> nodes, Map<Long, Integer> shards) {
+    Map<Integer, CaptureNode> byId = new TreeMap<>();
+    nodes.forEach(n -> byId.put(n.nodeId(), n));
+    return new CaptureTopology(byId, shards);
+  }
+
+  /** The nodes in node-id order. */
+  List<CaptureNode> nodeList() {
+    return new TreeMap<>(nodes).values().stream().toList();
+  }
+
+  /**
+   * What differs from {@code before}, for people ("node w3:5432 (id 4) added; shard 102009 moved
+   * from node 1 to node 4"); empty when nothing does. Node names may change (an endpoint override)
+   * without the data moving, so only ids count.
+   */
+  String changesSince(CaptureTopology before) {
+    List<String> changes = new ArrayList<>();
+    nodes.forEach(
+        (id, node) -> {
+          if (!before.nodes.containsKey(id)) {
+            changes.add("node " + node.name() + " (id " + id + ") added");
+          }
+        });
+    before.nodes.forEach(
+        (id, node) -> {
+          if (!nodes.containsKey(id)) {
+            changes.add("node " + node.name() + " (id " + id + ") removed");
+          }
+        });
+    List<String> moved = new ArrayList<>();
+    shards.forEach(
+        (shard, node) -> {
+          Integer was = before.shards.get(shard);
+          if (was != null && !Objects.equals(was, node)) {
+            moved.add("shard " + shard + " moved from node " + was + " to node " + node);
+          }
+        });
+    if (moved.size() > 3) {
+      changes.add(
+          moved.size() + " shards moved (" + String.join(", ", moved.subList(0, 3)) + ", …)");
+    } else {
+      changes.addAll(moved);
+    }
+    if (!shards.keySet().equals(before.shards.keySet())) {
+      changes.add("shards split or merged (" + before.shards.size() + " → " + shards.size() + ")");
+    }
+    return String.join("; ", changes);
+  }
+
+  String toJson() {
+    try {
+      return JSON.writeValueAsString(this);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a capture topology: " + e.getMessage(), e);
+    }
+  }
+
+  static CaptureTopology fromJson(String json) {
+    try {
+      return JSON.readValue(json, CaptureTopology.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(
+          "unreadable capture topology in catalog: " + e.getMessage(), e);
+    }
+  }
+}
