@@ -45,7 +45,8 @@ public class StreamTableSpec {
   private RefreshMode refreshMode = RefreshMode.AUTO;
 
   @JsonPropertyDescription(
-      "Where the storage table lives on Citus: auto, local, reference, distributed.")
+      "Where the storage table lives on Citus: auto (distributed when every source is a"
+          + " distributed table, else local), local, reference or distributed (on its row id).")
   @Default("auto")
   private PlacementMode placement = PlacementMode.AUTO;
 

@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
@@ -84,12 +85,18 @@ final class Refresher {
    * frontier taken right after it.
    */
   void load(
-      Connection connection, long id, StreamTableDefinition definition, List<SourceTable> sources)
+      Connection connection,
+      long id,
+      StreamTableDefinition definition,
+      Placement placement,
+      List<SourceTable> sources)
       throws SQLException {
     long started = System.nanoTime();
     long rows =
         fullRefresh.apply(
-            connection, target(connection, id, definition.qualifiedName()), emptyWindow());
+            connection,
+            target(connection, id, definition.qualifiedName(), placement),
+            emptyWindow());
     Frontier frontier = Frontier.empty();
     NodeMark mark = currentMark(connection);
     for (SourceTable source : sources) {
@@ -130,7 +137,11 @@ final class Refresher {
       return RefreshOutcome.noChanges();
     }
     RefreshTarget target =
-        target(connection, record.id(), SqlIdentifiers.qualified(record.schema(), record.name()));
+        target(
+            connection,
+            record.id(),
+            SqlIdentifiers.qualified(record.schema(), record.name()),
+            Placement.fromCatalog(record.placement()));
     long rows = fullRefresh.apply(connection, target, new ChangeWindow(consumed));
     hook.at(Step.APPLIED, connection);
     NodeMark mark = currentMark(connection);
@@ -219,10 +230,16 @@ final class Refresher {
     }
   }
 
-  private static RefreshTarget target(Connection connection, long id, String storage)
-      throws SQLException {
+  private static RefreshTarget target(
+      Connection connection, long id, String storage, Placement placement) throws SQLException {
     String view = StreamTableEngine.viewOf(id);
-    return new RefreshTarget(storage, view, QueryColumns.of(connection, view).quotedNames());
+    return new RefreshTarget(
+        storage,
+        view,
+        QueryColumns.of(connection, view).quotedNames(),
+        placement == Placement.LOCAL
+            ? Optional.empty()
+            : Optional.of(SqlIdentifiers.quote(StorageTable.ROW_ID)));
   }
 
   private static ChangeWindow emptyWindow() {

@@ -19,7 +19,7 @@ final class StreamTableCatalog {
   private static final String COLUMNS =
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
-          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at";
+          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at, placement_spec";
 
   private StreamTableCatalog() {}
 
@@ -78,7 +78,7 @@ final class StreamTableCatalog {
     try (PreparedStatement statement =
         connection.prepareStatement(
             "INSERT INTO pgtrickle.pgt_stream_tables (st_schema, st_name, defining_query,"
-                + " schedule, refresh_mode, st_placement, cdc_mode, immutable_pk, deletion_policy,"
+                + " schedule, refresh_mode, placement_spec, cdc_mode, immutable_pk, deletion_policy,"
                 + " owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
       bindDefinition(statement, definition);
       statement.setString(10, owner);
@@ -94,11 +94,23 @@ final class StreamTableCatalog {
     try (PreparedStatement statement =
         connection.prepareStatement(
             "UPDATE pgtrickle.pgt_stream_tables SET st_schema = ?, st_name = ?,"
-                + " defining_query = ?, schedule = ?, refresh_mode = ?, st_placement = ?,"
+                + " defining_query = ?, schedule = ?, refresh_mode = ?, placement_spec = ?,"
                 + " cdc_mode = ?, immutable_pk = ?, deletion_policy = ?, updated_at = now()"
                 + " WHERE id = ?")) {
       bindDefinition(statement, definition);
       statement.setLong(10, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /** Records where the storage table was placed (the placement asked for, resolved). */
+  static void recordPlacement(Connection connection, long id, Placement placement)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET st_placement = ? WHERE id = ?")) {
+      statement.setString(1, placement.catalogValue());
+      statement.setLong(2, id);
       statement.executeUpdate();
     }
   }
@@ -227,7 +239,7 @@ final class StreamTableCatalog {
     statement.setString(3, d.query());
     statement.setString(4, d.schedule().text());
     statement.setString(5, d.refreshMode().name());
-    statement.setString(6, Placement.LOCAL.catalogValue());
+    statement.setString(6, d.placement().name().toLowerCase(Locale.ROOT));
     statement.setString(7, d.cdcMode().name().toLowerCase(Locale.ROOT));
     statement.setBoolean(8, d.immutablePk());
     statement.setString(9, d.deletionPolicy().name());
@@ -265,6 +277,7 @@ final class StreamTableCatalog {
         (Long) rs.getObject(16),
         (Long) rs.getObject(17),
         rs.getString(18),
-        rs.getObject(19, OffsetDateTime.class));
+        rs.getObject(19, OffsetDateTime.class),
+        rs.getString(20));
   }
 }

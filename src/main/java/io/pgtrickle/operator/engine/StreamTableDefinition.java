@@ -55,13 +55,6 @@ public record StreamTableDefinition(
           Reason.NotSupported, "refreshMode DIFFERENTIAL is not supported yet; use AUTO or FULL");
     }
     PlacementMode placement = orDefault(spec.getPlacement(), PlacementMode.AUTO);
-    if (placement == PlacementMode.REFERENCE || placement == PlacementMode.DISTRIBUTED) {
-      throw new EngineException(
-          Reason.NotSupported,
-          "placement "
-              + placement.name().toLowerCase(java.util.Locale.ROOT)
-              + " is not supported yet; use auto or local");
-    }
     CdcModeSpec cdcMode = orDefault(spec.getCdcMode(), CdcModeSpec.AUTO);
     return new StreamTableDefinition(
         schema,

@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.DeletionPolicy;
 import io.pgtrickle.operator.catalog.CatalogMigrator;
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
@@ -252,19 +253,32 @@ public final class StreamTableEngine {
     long id = StreamTableCatalog.insert(connection, definition, owner);
     List<SourceTable> sources = defineQuery(connection, id, definition);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
+    Placement placement = storagePlacement(connection, id, definition, plans);
     CaptureSetup.lockSources(connection, sources);
     WalCapture.lockSlots(connection, plans);
     capture.attach(connection, id, plans);
     wal.drain(connection, plans, after);
-    try (Statement statement = connection.createStatement()) {
-      statement.execute(
-          "CREATE TABLE "
-              + definition.qualifiedName()
-              + " AS SELECT * FROM "
-              + viewOf(id)
-              + " WITH NO DATA");
+    StorageTable.create(connection, definition.qualifiedName(), viewOf(id), placement);
+    StreamTableCatalog.recordPlacement(connection, id, placement);
+    refresher.load(connection, id, definition, placement, sources);
+  }
+
+  /** Where the storage goes; a query column named like the row id cannot share it. */
+  private Placement storagePlacement(
+      Connection connection, long id, StreamTableDefinition definition, List<CapturePlan> plans)
+      throws SQLException, EngineException {
+    Placement placement = StorageTable.choose(connection, topology, definition.placement(), plans);
+    if (placement != Placement.LOCAL
+        && QueryColumns.of(connection, viewOf(id)).names().contains(StorageTable.ROW_ID)) {
+      throw new EngineException(
+          Reason.InvalidQuery,
+          "the query has a column named "
+              + StorageTable.ROW_ID
+              + ", which "
+              + placement.catalogValue()
+              + " storage uses for its row id; rename it");
     }
-    refresher.load(connection, id, definition, sources);
+    return placement;
   }
 
   private ApplyResult update(
@@ -294,6 +308,7 @@ public final class StreamTableEngine {
     List<SourceTable> sources = defineQuery(connection, record.id(), definition);
     rejectCycles(connection, record.id(), sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
+    Placement placement = storagePlacement(connection, record.id(), definition, plans);
     CaptureSetup.lockSources(connection, sources);
     WalCapture.lockSlots(connection, plans);
     if (record.cdcModeDiffersFrom(definition)) {
@@ -313,22 +328,18 @@ public final class StreamTableEngine {
       }
     }
     QueryColumns wanted = QueryColumns.of(connection, viewOf(record.id()));
-    QueryColumns present = QueryColumns.of(connection, definition.qualifiedName());
-    if (!wanted.equals(present)) {
-      // A different shape cannot be diffed in place: rebuild, still inside this transaction, so
-      // readers wait and then see the new table, never an empty one.
+    QueryColumns present = StorageTable.columns(connection, definition.qualifiedName());
+    if (!wanted.equals(present) || !placement.catalogValue().equals(record.placement())) {
+      // A different shape or placement cannot be diffed in place: rebuild, still inside this
+      // transaction, so readers wait and then see the new table, never an empty one.
       try (Statement statement = connection.createStatement()) {
         statement.execute("DROP TABLE IF EXISTS " + definition.qualifiedName());
-        statement.execute(
-            "CREATE TABLE "
-                + definition.qualifiedName()
-                + " AS SELECT * FROM "
-                + viewOf(record.id())
-                + " WITH NO DATA");
       }
+      StorageTable.create(connection, definition.qualifiedName(), viewOf(record.id()), placement);
     }
     StreamTableCatalog.updateDefinition(connection, record.id(), definition);
-    refresher.load(connection, record.id(), definition, sources);
+    StreamTableCatalog.recordPlacement(connection, record.id(), placement);
+    refresher.load(connection, record.id(), definition, placement, sources);
     return ApplyResult.REBUILT;
   }
 

@@ -2,7 +2,10 @@ package io.pgtrickle.operator.engine;
 
 import java.time.OffsetDateTime;
 
-/** A row of pgtrickle.pgt_stream_tables. */
+/**
+ * A row of pgtrickle.pgt_stream_tables. {@code placement} is where the storage was placed; {@code
+ * placementSpec} what was asked for (auto resolves when the storage is made).
+ */
 public record StreamTableRecord(
     long id,
     String schema,
@@ -22,11 +25,14 @@ public record StreamTableRecord(
     Long lastRefreshMillis,
     Long lastRefreshRows,
     String lastError,
-    OffsetDateTime createdAt) {
+    OffsetDateTime createdAt,
+    String placementSpec) {
 
   /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
   boolean contentsDifferFrom(StreamTableDefinition definition) {
-    return !query.equals(definition.query()) || cdcModeDiffersFrom(definition);
+    return !query.equals(definition.query())
+        || cdcModeDiffersFrom(definition)
+        || !placementSpec.equals(definition.placement().name().toLowerCase(java.util.Locale.ROOT));
   }
 
   /** Whether the capture mode asked for changed (its capture objects must be replaced). */

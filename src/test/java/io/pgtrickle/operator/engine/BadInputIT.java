@@ -186,10 +186,21 @@ class BadInputIT {
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotSupported))
         .hasMessageContaining("not supported yet");
-    StreamTableSpec distributed = spec("st", "SELECT id FROM orders");
-    distributed.setPlacement(io.pgtrickle.operator.api.PlacementMode.DISTRIBUTED);
-    assertThatThrownBy(() -> StreamTableDefinition.from(distributed))
-        .hasMessageContaining("not supported yet");
+  }
+
+  @Test
+  void citusPlacementWithoutCitus() throws Exception {
+    for (var placement :
+        java.util.List.of(
+            io.pgtrickle.operator.api.PlacementMode.DISTRIBUTED,
+            io.pgtrickle.operator.api.PlacementMode.REFERENCE)) {
+      StreamTableSpec spec = spec("st", "SELECT id FROM orders");
+      spec.setPlacement(placement);
+      assertFailsCleanly(
+          () -> engine.apply(StreamTableDefinition.from(spec), OWNER),
+          Reason.InvalidSpec,
+          "needs the citus extension in the database");
+    }
   }
 
   private void assertFailsCleanly(ThrowingCallable call, Reason reason, String... messageParts)

@@ -5,6 +5,8 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.pgtrickle.operator.api.PlacementMode;
+import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
@@ -12,6 +14,7 @@ import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.QualifiedTable;
 import io.pgtrickle.operator.testing.CitusTestCluster;
 import io.pgtrickle.operator.testing.RequiresCitus;
+import io.pgtrickle.operator.testing.StreamTableAssertions;
 import io.pgtrickle.operator.testing.TestDatabase;
 import java.util.ArrayList;
 import java.util.List;
@@ -166,6 +169,71 @@ class CitusStreamTableIT {
     }
   }
 
+  @Test
+  void storageIsPlacedAsAskedAndKeptEqualByRowId() throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cst_events, cst_kinds, cst_buckets, cst_kind_totals CASCADE",
+        "CREATE TABLE cst_kinds (id int PRIMARY KEY, name text)",
+        "SELECT create_reference_table('cst_kinds')",
+        "CREATE TABLE cst_events (tenant int, id int, kind int, amount int,"
+            + " PRIMARY KEY (tenant, id))",
+        "SELECT create_distributed_table('cst_events', 'tenant')",
+        "ALTER TABLE cst_events REPLICA IDENTITY FULL",
+        "ALTER TABLE cst_kinds REPLICA IDENTITY FULL",
+        "INSERT INTO cst_kinds VALUES (0, 'zero'), (1, 'one')",
+        "INSERT INTO cst_events SELECT g, g, g % 2, g % 4 FROM generate_series(1, 60) g");
+    // Duplicate rows on purpose: storage is a multiset.
+    String buckets = "SELECT tenant % 3 AS bucket, amount FROM cst_events";
+    String kinds =
+        "SELECT k.name, count(*) AS n FROM cst_events e JOIN cst_kinds k ON k.id = e.kind"
+            + " GROUP BY k.name";
+    StreamTableEngine engine = engine(db);
+    engine.apply(StreamTableDefinition.from(spec("cst_buckets", buckets)), OWNER);
+    StreamTableSpec reference = spec("cst_kind_totals", kinds);
+    reference.setPlacement(PlacementMode.REFERENCE);
+    engine.apply(StreamTableDefinition.from(reference), OWNER);
+    try {
+      assertThat(partitioning(db, "cst_buckets"))
+          .as("auto: every source distributed, so the storage is distributed on its row id")
+          .isEqualTo("h pgt_row_id");
+      assertThat(partitioning(db, "cst_kind_totals")).isEqualTo("n t");
+      assertThat(engine.report("public", "cst_buckets").placement()).isEqualTo("distributed");
+      assertMatchesQuery(db, "cst_buckets", buckets);
+      assertMatchesQuery(db, "cst_kind_totals", kinds);
+
+      db.execute(
+          "INSERT INTO cst_events SELECT g, g, g % 2, g % 4 FROM generate_series(61, 90) g",
+          "UPDATE cst_events SET amount = amount + 1 WHERE tenant % 5 = 0",
+          "DELETE FROM cst_events WHERE tenant < 10",
+          "UPDATE cst_kinds SET name = 'uno' WHERE id = 1");
+      refreshUntilEqual(engine, db, "cst_buckets", buckets);
+      refreshUntilEqual(engine, db, "cst_kind_totals", kinds);
+
+      // Asking for local storage rebuilds the table as a plain coordinator table.
+      StreamTableSpec local = spec("cst_buckets", buckets);
+      local.setPlacement(PlacementMode.LOCAL);
+      assertThat(engine.apply(StreamTableDefinition.from(local), OWNER))
+          .isEqualTo(StreamTableEngine.ApplyResult.REBUILT);
+      assertThat(partitioning(db, "cst_buckets")).isEmpty();
+      assertMatchesQuery(db, "cst_buckets", buckets);
+    } finally {
+      engine.drop("public", "cst_buckets", OWNER);
+      engine.drop("public", "cst_kind_totals", OWNER);
+    }
+  }
+
+  /** "partmethod repmodel-or-column" of a Citus table, empty for a plain table. */
+  private static String partitioning(TestDatabase db, String table) throws Exception {
+    return db.queryString(
+        "SELECT coalesce((SELECT partmethod::text || ' ' || CASE WHEN partkey IS NULL"
+            + " THEN repmodel::text ELSE column_to_column_name(logicalrelid, partkey) END"
+            + " FROM pg_dist_partition WHERE logicalrelid = '"
+            + table
+            + "'::regclass), '')");
+  }
+
   /** WAL written with synchronous_commit off is decodable once flushed: refresh until it shows. */
   private static void refreshUntilEqual(StreamTableEngine engine, TestDatabase db)
       throws Exception {
@@ -177,18 +245,7 @@ class CitusStreamTableIT {
     long deadline = System.nanoTime() + 20_000_000_000L;
     while (true) {
       engine.refresh("public", table);
-      long differences =
-          db.queryLong(
-              "SELECT count(*) FROM ((SELECT ROW(q.*)::text FROM ("
-                  + query
-                  + ") q EXCEPT ALL"
-                  + " SELECT ROW(s.*)::text FROM "
-                  + table
-                  + " s) UNION ALL (SELECT ROW(s.*)::text FROM "
-                  + table
-                  + " s EXCEPT ALL SELECT ROW(q.*)::text FROM ("
-                  + query
-                  + ") q)) d");
+      long differences = StreamTableAssertions.differences(db, table, query);
       if (differences == 0) {
         return;
       }

@@ -1,11 +1,12 @@
 package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
-import static io.pgtrickle.operator.engine.EngineTestSupport.definition;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.pgtrickle.operator.api.PlacementMode;
+import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -86,7 +87,10 @@ class TopologyChangeIT {
 
   @Test
   void aMovedShardAddsAndDropsSlotsAndResyncsInsteadOfMissingChanges() throws Exception {
-    engine.apply(definition("order_totals", QUERY), OWNER);
+    // Local storage: auto would distribute it (every source is distributed), which needs Citus.
+    StreamTableSpec spec = EngineTestSupport.spec("order_totals", QUERY);
+    spec.setPlacement(PlacementMode.LOCAL);
+    engine.apply(StreamTableDefinition.from(spec), OWNER);
     assertThat(slots(workers.get(0))).isEqualTo(1);
     assertThat(slots(workers.get(1))).as("no shards, no slot").isZero();
 

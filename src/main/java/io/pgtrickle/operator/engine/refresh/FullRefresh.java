@@ -10,11 +10,16 @@ import java.sql.Statement;
  * Recomputes the whole query and applies only the difference to the storage table (as a multiset:
  * duplicate rows are kept with their multiplicity). Rows are compared by their text form, which
  * works for every column type, json included, where equality operators may not exist. Rows that are
- * already right are not touched.
+ * already right are not touched. Local storage is addressed by ctid; Citus storage (reference or
+ * distributed) by its row id, a uuid of the row's text and copy number, with DELETE ... USING and
+ * INSERT ... ON CONFLICT, which Citus plans across shards (it has no ctid across nodes, and its
+ * MERGE is restricted for distributed targets).
  */
 public final class FullRefresh implements RefreshStrategy {
   private static final String NEW_ROWS = "pg_temp.pgt_full_refresh_rows";
   private static final String DIFF = "pg_temp.pgt_full_refresh_diff";
+  private static final String GONE = "pg_temp.pgt_full_refresh_gone";
+  private static final String ADDED = "pg_temp.pgt_full_refresh_added";
 
   @Override
   public RefreshMode mode() {
@@ -29,6 +34,9 @@ public final class FullRefresh implements RefreshStrategy {
       // These are large, simple scans and hash joins: JIT compilation costs more than it saves.
       statement.execute("SET LOCAL jit = off");
       statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
+      if (target.rowIdColumn().isPresent()) {
+        return applyByRowId(statement, target, target.rowIdColumn().get());
+      }
       statement.execute(
           "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
               + columns
@@ -93,6 +101,96 @@ public final class FullRefresh implements RefreshStrategy {
       statement.execute("DROP TABLE " + NEW_ROWS);
       return deleted + inserted;
     }
+  }
+
+  /**
+   * The same difference, by key: a row's id is a function of its contents and copy number, so rows
+   * already right keep their id and are not touched; surplus ids are deleted, missing ones
+   * inserted.
+   */
+  private static long applyByRowId(Statement statement, RefreshTarget target, String rowId)
+      throws SQLException {
+    String columns = String.join(", ", target.columns());
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
+            + columns
+            + ", md5(r.pgt__row || '#' || row_number() OVER (PARTITION BY r.pgt__row))::uuid AS "
+            + rowId
+            + " FROM (SELECT "
+            + prefixed("q", target)
+            + ", "
+            + rowText("q", target)
+            + " AS pgt__row FROM "
+            + target.queryView()
+            + " q) r");
+    String insert =
+        "INSERT INTO "
+            + target.storageTable()
+            + " ("
+            + columns
+            + ", "
+            + rowId
+            + ") SELECT "
+            + prefixed("n", target)
+            + ", n."
+            + rowId
+            + " FROM "
+            + NEW_ROWS
+            + " n";
+    if (isEmpty(statement, target.storageTable())) {
+      return statement.executeUpdate(insert);
+    }
+    statement.execute("ANALYZE " + NEW_ROWS);
+    statement.execute("DROP TABLE IF EXISTS " + GONE);
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_gone ON COMMIT DROP AS SELECT "
+            + rowId
+            + " FROM "
+            + target.storageTable()
+            + " EXCEPT SELECT "
+            + rowId
+            + " FROM "
+            + NEW_ROWS);
+    // A subquery, not the temp table itself: Citus refuses a local table joined to a reference
+    // table in a modification, but plans a subquery over it as an intermediate result.
+    long deleted =
+        statement.executeUpdate(
+            "DELETE FROM "
+                + target.storageTable()
+                + " s USING (SELECT "
+                + rowId
+                + " FROM "
+                + GONE
+                + ") g WHERE s."
+                + rowId
+                + " = g."
+                + rowId);
+    statement.execute("DROP TABLE IF EXISTS " + ADDED);
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_added ON COMMIT DROP AS SELECT "
+            + rowId
+            + " FROM "
+            + NEW_ROWS
+            + " EXCEPT SELECT "
+            + rowId
+            + " FROM "
+            + target.storageTable());
+    long inserted =
+        statement.executeUpdate(
+            insert
+                + " JOIN "
+                + ADDED
+                + " a ON a."
+                + rowId
+                + " = n."
+                + rowId
+                + " ON CONFLICT ("
+                + rowId
+                + ") DO NOTHING");
+    statement.execute("DROP TABLE " + GONE);
+    statement.execute("DROP TABLE " + ADDED);
+    statement.execute("DROP TABLE " + NEW_ROWS);
+    return deleted + inserted;
   }
 
   private static boolean isEmpty(Statement statement, String table) throws SQLException {
