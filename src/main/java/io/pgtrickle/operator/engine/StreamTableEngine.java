@@ -181,10 +181,17 @@ public final class StreamTableEngine {
 
   /**
    * Drops a stream table and every capture object no other stream table uses; keeps the storage
-   * table if its deletion policy is Retain. Returns false if there was nothing to drop.
+   * table if its deletion policy is Retain. Returns false if there was nothing to drop. Slots go
+   * first, on every node: a node that cannot be reached fails the drop (ClusterUnavailable) and
+   * nothing else is dropped, so no slot is left behind to pin its WAL.
    */
   public boolean drop(String schema, String name, String owner) throws EngineException {
     try {
+      Optional<StreamTableRecord> found = find(schema, name);
+      if (found.isPresent()) {
+        requireOwner(found.get(), owner);
+        wal.releaseSlotsOfLastConsumer(found.get().id());
+      }
       AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
       boolean dropped =
           Transactions.run(
@@ -226,6 +233,12 @@ public final class StreamTableEngine {
 
   public StreamTableReport report(String schema, String name) throws EngineException {
     return reporter.report(schema, name);
+  }
+
+  private Optional<StreamTableRecord> find(String schema, String name) throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      return StreamTableCatalog.find(connection, schema, name);
+    }
   }
 
   /** Every stream table in the catalog. */

@@ -120,7 +120,8 @@ final class TopologyFollower {
     }
   }
 
-  private static Optional<CaptureTopology> recorded(Connection coordinator, StableName source)
+  /** The topology recorded for the source, if any. */
+  static Optional<CaptureTopology> recorded(Connection coordinator, StableName source)
       throws SQLException {
     try (PreparedStatement select =
         coordinator.prepareStatement(

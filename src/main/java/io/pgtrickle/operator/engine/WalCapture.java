@@ -312,6 +312,53 @@ final class WalCapture {
     return reports;
   }
 
+  /**
+   * Before stream table {@code streamTableId} is dropped: drops the slots of the WAL sources it is
+   * the last consumer of, on every node that holds or held their data. A node that cannot be
+   * reached fails the deletion with ClusterUnavailable and nothing else is dropped: a slot left
+   * behind would pin that node's WAL for good, so deletion waits (the finalizer stays) and is
+   * retried. Should the drop itself fail afterwards, the sources are still tracked, and the next
+   * refresh makes their slots again and re-syncs in full.
+   */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
+  void releaseSlotsOfLastConsumer(long streamTableId) throws SQLException, EngineException {
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (StableName stableName : StreamTableCatalog.dependencies(coordinator, streamTableId)) {
+        Optional<TrackedSource> tracked = registry.find(coordinator, stableName);
+        if (tracked.isEmpty()
+            || tracked.get().cdcMode() != CdcMode.WAL
+            || !tracked.get().consumers().equals(List.of(streamTableId))) {
+          continue;
+        }
+        Map<Integer, CaptureNode> holders =
+            new java.util.TreeMap<>(topologyOf(coordinator, tracked.get()).nodes());
+        TopologyFollower.recorded(coordinator, stableName)
+            .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
+        ObjectNames names = new ObjectNames(stableName);
+        try (SlotLock lock = SlotLock.hold(coordinator, stableName)) {
+          for (CaptureNode node : holders.values()) {
+            try (Connection connection = nodes.open(node)) {
+              SlotReader.dropSlot(connection, names);
+            } catch (SQLException e) {
+              throw new EngineException(
+                  Reason.ClusterUnavailable,
+                  "cannot drop replication slot "
+                      + names.replicationSlot()
+                      + " on node "
+                      + node.name()
+                      + " (id "
+                      + node.nodeId()
+                      + "): "
+                      + e.getMessage()
+                      + "; deletion waits for the node, as the slot would hold back its WAL",
+                  e);
+            }
+          }
+        }
+      }
+    }
+  }
+
   /** After commit: advances drained slots and drops those whose last consumer went. */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
   void finish(AfterCommit afterCommit) {

@@ -83,4 +83,25 @@ class NodeDownIT {
         .isEqualTo(RefreshOutcome.Kind.NO_CHANGES);
     assertThat(cluster.slots(cluster.workers.get(0))).isEqualTo(1);
   }
+
+  @Test
+  void deletionWaitsForAStoppedNodeSoItsSlotIsNotLeftBehind() throws Exception {
+    StreamTableEngine engine = cluster.engine;
+    StreamTableSpec totals = EngineTestSupport.spec("order_totals", TOTALS);
+    totals.setPlacement(PlacementMode.LOCAL);
+    engine.apply(StreamTableDefinition.from(totals), OWNER);
+    worker.stop();
+
+    assertThatThrownBy(() -> engine.drop("public", "order_totals", OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ClusterUnavailable))
+        .hasMessageContaining("cannot drop replication slot " + cluster.orders.replicationSlot())
+        .hasMessageContaining("deletion waits");
+    assertThat(engine.list()).as("nothing dropped while the node is down").hasSize(1);
+
+    worker.startAgain();
+    assertThat(engine.drop("public", "order_totals", OWNER)).isTrue();
+    assertThat(cluster.slots(cluster.workers.get(0))).isZero();
+    assertThat(engine.list()).isEmpty();
+  }
 }
