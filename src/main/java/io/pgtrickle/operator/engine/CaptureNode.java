@@ -10,6 +10,17 @@ import io.pgtrickle.operator.citus.CitusNode;
 public record CaptureNode(int nodeId, String name, String host, int port, boolean local) {
   public static final CaptureNode LOCAL = new CaptureNode(0, "coordinator", null, 0, true);
 
+  /** "node host:port (id N)", how messages name it. */
+  String label() {
+    return "node " + name + " (id " + nodeId + ")";
+  }
+
+  /** A failure to reach or use this node: ClusterUnavailable naming it, then what failed. */
+  EngineException unavailable(String what, java.sql.SQLException cause) {
+    return new EngineException(
+        Reason.ClusterUnavailable, label() + " " + what + ": " + cause.getMessage(), cause);
+  }
+
   /** A node of pg_dist_node, named host:port; the coordinator is reached as the local node. */
   static CaptureNode of(CitusNode node) {
     return new CaptureNode(

@@ -142,16 +142,10 @@ final class TopologyFollower {
       SlotReader.ensure(
           connection, source.table().name().schema(), source.table().name().table(), names);
     } catch (SQLException e) {
-      throw new EngineException(
-          Reason.ClusterUnavailable,
-          "node "
-              + node.name()
-              + " (id "
-              + node.nodeId()
-              + ") now holds data of "
+      throw node.unavailable(
+          "now holds data of "
               + source.table().name().sqlName()
-              + " but its capture slot cannot be created: "
-              + e.getMessage(),
+              + " but its capture slot cannot be created",
           e);
     }
   }

@@ -155,15 +155,7 @@ final class WalCapture {
         }
       } catch (SQLException e) {
         dropSlots(created);
-        throw new EngineException(
-            Reason.ClusterUnavailable,
-            "cannot set up capture of "
-                + source.qualifiedName()
-                + " on "
-                + node.name()
-                + ": "
-                + e.getMessage(),
-            e);
+        throw node.unavailable("failed setting up capture of " + source.qualifiedName(), e);
       }
     }
   }
@@ -241,17 +233,11 @@ final class WalCapture {
       try {
         opened = nodes.open(node);
       } catch (SQLException e) {
-        throw new EngineException(
-            Reason.ClusterUnavailable,
-            "node "
-                + node.name()
-                + " (id "
-                + node.nodeId()
-                + ") holding "
+        throw node.unavailable(
+            "holding "
                 + String.join(
                     ", ", entry.getValue().stream().map(t -> t.table().name().sqlName()).toList())
-                + " is unreachable: "
-                + e.getMessage(),
+                + " is unreachable",
             e);
       }
       try (Connection connection = opened;
@@ -340,17 +326,10 @@ final class WalCapture {
             try (Connection connection = nodes.open(node)) {
               SlotReader.dropSlot(connection, names);
             } catch (SQLException e) {
-              throw new EngineException(
-                  Reason.ClusterUnavailable,
-                  "cannot drop replication slot "
+              throw node.unavailable(
+                  "cannot be reached to drop replication slot "
                       + names.replicationSlot()
-                      + " on node "
-                      + node.name()
-                      + " (id "
-                      + node.nodeId()
-                      + "): "
-                      + e.getMessage()
-                      + "; deletion waits for the node, as the slot would hold back its WAL",
+                      + " (deletion waits for it, as the slot would hold back its WAL)",
                   e);
             }
           }

@@ -95,7 +95,8 @@ class NodeDownIT {
     assertThatThrownBy(() -> engine.drop("public", "order_totals", OWNER))
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ClusterUnavailable))
-        .hasMessageContaining("cannot drop replication slot " + cluster.orders.replicationSlot())
+        .hasMessageContaining("node localhost:" + worker.port() + " (id 1)")
+        .hasMessageContaining("drop replication slot " + cluster.orders.replicationSlot())
         .hasMessageContaining("deletion waits");
     assertThat(engine.list()).as("nothing dropped while the node is down").hasSize(1);
 
