@@ -234,30 +234,19 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
             clock.instant());
   }
 
-  /** One warning event per topology change: the condition's message names when it was detected. */
+  /** One warning event per topology change. */
   private void announceTopologyChange(
       StreamTable resource, StreamTableStatus previous, StreamTableReport report) {
-    Optional<StreamTableReport.TopologyChange> change =
-        StreamTableStatuses.latestTopologyChange(report);
-    if (change.isEmpty()) {
-      return;
-    }
-    String detected = StreamTableStatuses.detectedMarker(change.get());
-    boolean announced =
-        Conditions.find(
-                previous == null ? null : previous.getConditions(),
-                StreamTableStatuses.TOPOLOGY_CHANGED)
-            .map(c -> c.getMessage() != null && c.getMessage().contains(detected))
-            .orElse(false);
-    if (!announced) {
-      events.warning(
-          resource,
-          StreamTableStatuses.TOPOLOGY_CHANGED,
-          change.get().description()
-              + " ("
-              + detected
-              + "); the stream table is re-synced in full");
-    }
+    StreamTableStatuses.unannouncedTopologyChange(previous, report)
+        .ifPresent(
+            change ->
+                events.warning(
+                    resource,
+                    StreamTableStatuses.TOPOLOGY_CHANGED,
+                    change.description()
+                        + " ("
+                        + StreamTableStatuses.detectedMarker(change)
+                        + "); the stream table is re-synced in full"));
   }
 
   private static boolean sameReadyReason(StreamTableStatus previous, String reason) {

@@ -105,6 +105,22 @@ public final class StreamTableStatuses {
         .max(Comparator.comparing(StreamTableReport.TopologyChange::at));
   }
 
+  /**
+   * The latest topology change, unless the previous status already showed it (its condition's
+   * message names the same detection time): what deserves a warning event, once.
+   */
+  public static Optional<StreamTableReport.TopologyChange> unannouncedTopologyChange(
+      StreamTableStatus previous, StreamTableReport report) {
+    return latestTopologyChange(report)
+        .filter(
+            change ->
+                Conditions.find(
+                        previous == null ? null : previous.getConditions(), TOPOLOGY_CHANGED)
+                    .map(Condition::getMessage)
+                    .filter(m -> m.contains(detectedMarker(change)))
+                    .isEmpty());
+  }
+
   /** Identifies one topology change in the condition's message: "detected <time>". */
   public static String detectedMarker(StreamTableReport.TopologyChange change) {
     return "detected " + change.at().toInstant();

@@ -44,6 +44,24 @@ class StreamTableStatusesTest {
     assertThat(resynced.getMessage()).contains("re-synced in full");
   }
 
+  @Test
+  void eachTopologyChangeIsAnnouncedOnce() {
+    TopologyChange first =
+        new TopologyChange("public.orders: shard 7 moved from node 1 to node 2", T0);
+    StreamTableReport report = report("distributed", Optional.of(first), Optional.of(T0));
+    assertThat(StreamTableStatuses.unannouncedTopologyChange(null, report)).contains(first);
+
+    var shown = StreamTableStatuses.ready(1, report, null, Instant.now());
+    assertThat(StreamTableStatuses.unannouncedTopologyChange(shown, report))
+        .as("already in the status")
+        .isEmpty();
+
+    TopologyChange next =
+        new TopologyChange("public.orders: node w3:5432 (id 3) added", T0.plusMinutes(1));
+    StreamTableReport later = report("distributed", Optional.of(next), Optional.of(T0));
+    assertThat(StreamTableStatuses.unannouncedTopologyChange(shown, later)).contains(next);
+  }
+
   private static Optional<Condition> topology(StreamTableReport report) {
     return Conditions.find(
         StreamTableStatuses.ready(1, report, null, Instant.now()).getConditions(),
