@@ -39,6 +39,7 @@ public final class StreamTableEngine {
   private final CitusTopology topology;
   private final CaptureSetup capture;
   private final WalCapture wal;
+  private final SlotRemoval slots;
   private final Refresher refresher;
   private final Reporter reporter;
 
@@ -69,7 +70,8 @@ public final class StreamTableEngine {
     this.dataSource = dataSource;
     this.topology = topology;
     this.capture = new CaptureSetup(new ChangeTrackingRegistry());
-    this.wal = new WalCapture(dataSource, new ChangeTrackingRegistry(), topology, nodes);
+    this.slots = new SlotRemoval(dataSource, new ChangeTrackingRegistry(), topology, nodes);
+    this.wal = new WalCapture(dataSource, new ChangeTrackingRegistry(), topology, nodes, slots);
     this.refresher = new Refresher(dataSource, fullRefresh, hook, wal);
     this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry(), wal);
   }
@@ -190,7 +192,7 @@ public final class StreamTableEngine {
       Optional<StreamTableRecord> found = find(schema, name);
       if (found.isPresent()) {
         requireOwner(found.get(), owner);
-        wal.releaseSlotsOfLastConsumer(found.get().id());
+        slots.releaseBeforeDrop(found.get().id());
       }
       AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
       boolean dropped =

@@ -9,7 +9,6 @@ import io.pgtrickle.operator.cdc.wal.SlotLock;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.cdc.wal.WalConsumer;
 import io.pgtrickle.operator.citus.CapturePreflight;
-import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.engine.StreamTableReport.NodeReport;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -45,17 +44,20 @@ final class WalCapture {
   private final CitusTopology topology;
   private final NodeConnector nodes;
   private final TopologyFollower follower;
+  private final SlotRemoval removal;
 
   WalCapture(
       DataSource dataSource,
       ChangeTrackingRegistry registry,
       CitusTopology topology,
-      NodeConnector nodes) {
+      NodeConnector nodes,
+      SlotRemoval removal) {
     this.dataSource = dataSource;
     this.registry = registry;
     this.topology = topology;
     this.nodes = nodes;
     this.follower = new TopologyFollower(nodes);
+    this.removal = removal;
   }
 
   /** A slot of one source on one node. */
@@ -298,46 +300,6 @@ final class WalCapture {
     return reports;
   }
 
-  /**
-   * Before stream table {@code streamTableId} is dropped: drops the slots of the WAL sources it is
-   * the last consumer of, on every node that holds or held their data. A node that cannot be
-   * reached fails the deletion with ClusterUnavailable and nothing else is dropped: a slot left
-   * behind would pin that node's WAL for good, so deletion waits (the finalizer stays) and is
-   * retried. Should the drop itself fail afterwards, the sources are still tracked, and the next
-   * refresh makes their slots again and re-syncs in full.
-   */
-  @SuppressWarnings("try") // the slot lock is held by the try block itself
-  void releaseSlotsOfLastConsumer(long streamTableId) throws SQLException, EngineException {
-    try (Connection coordinator = dataSource.getConnection()) {
-      for (StableName stableName : StreamTableCatalog.dependencies(coordinator, streamTableId)) {
-        Optional<TrackedSource> tracked = registry.find(coordinator, stableName);
-        if (tracked.isEmpty()
-            || tracked.get().cdcMode() != CdcMode.WAL
-            || !tracked.get().consumers().equals(List.of(streamTableId))) {
-          continue;
-        }
-        Map<Integer, CaptureNode> holders =
-            new java.util.TreeMap<>(topologyOf(coordinator, tracked.get()).nodes());
-        TopologyFollower.recorded(coordinator, stableName)
-            .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
-        ObjectNames names = new ObjectNames(stableName);
-        try (SlotLock lock = SlotLock.hold(coordinator, stableName)) {
-          for (CaptureNode node : holders.values()) {
-            try (Connection connection = nodes.open(node)) {
-              SlotReader.dropSlot(connection, names);
-            } catch (SQLException e) {
-              throw node.unavailable(
-                  "cannot be reached to drop replication slot "
-                      + names.replicationSlot()
-                      + " (deletion waits for it, as the slot would hold back its WAL)",
-                  e);
-            }
-          }
-        }
-      }
-    }
-  }
-
   /** After commit: advances drained slots and drops those whose last consumer went. */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
   void finish(AfterCommit afterCommit) {
@@ -354,55 +316,20 @@ final class WalCapture {
       }
       for (ObjectNames names : afterCommit.drops) {
         try (SlotLock lock = SlotLock.hold(coordinator, names.stableName())) {
-          dropEverywhere(coordinator, names);
+          removal.dropEverywhere(coordinator, names);
         }
       }
     } catch (SQLException e) {
       LOG.error(
           "could not finish capture changes after commit (a slot may be left behind and hold"
-              + " back WAL; it is released when the stream table is deleted): {}",
+              + " back WAL; the log above names it): {}",
           e.getMessage());
     }
   }
 
   /** Drops created slots (a failed creation). */
   void dropSlots(List<NodeSlot> slots) {
-    for (NodeSlot slot : slots) {
-      dropOn(slot.node(), new ObjectNames(slot.source()));
-    }
-  }
-
-  /** The slot on every node of the cluster where it exists, then the publication. */
-  private void dropEverywhere(Connection coordinator, ObjectNames names) {
-    List<CaptureNode> all = new ArrayList<>(List.of(CaptureNode.LOCAL));
-    try {
-      for (CitusNode node : topology.nodes(coordinator)) {
-        if (!node.isCoordinator()) {
-          all.add(CaptureNode.of(node));
-        }
-      }
-    } catch (SQLException e) {
-      LOG.warn(
-          "could not list the nodes to drop slot {}: {}", names.replicationSlot(), e.getMessage());
-    }
-    for (CaptureNode node : all) {
-      dropOn(node, names);
-    }
-  }
-
-  /**
-   * Drops a slot and publication on one node; a failure is logged, as a left-over slot pins WAL.
-   */
-  private void dropOn(CaptureNode node, ObjectNames names) {
-    try (Connection connection = nodes.open(node)) {
-      SlotReader.drop(connection, names);
-    } catch (SQLException e) {
-      LOG.error(
-          "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
-          names.replicationSlot(),
-          node.name(),
-          e.getMessage());
-    }
+    removal.dropCreated(slots);
   }
 
   /** Where a tracked WAL source's data lives now. */

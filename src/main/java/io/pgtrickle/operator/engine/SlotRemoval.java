@@ -1,0 +1,135 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.CdcMode;
+import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
+import io.pgtrickle.operator.catalog.TrackedSource;
+import io.pgtrickle.operator.cdc.wal.SlotLock;
+import io.pgtrickle.operator.cdc.wal.SlotReader;
+import io.pgtrickle.operator.citus.CitusNode;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Removes WAL capture slots and publications: before a stream table that is a source's last reader
+ * is dropped (waiting for nodes that cannot be reached), after that drop commits, and after a
+ * creation that failed. A slot left behind holds back its node's WAL for good, so every failure is
+ * either refused or logged with the slot's name.
+ */
+final class SlotRemoval {
+  private static final Logger LOG = LoggerFactory.getLogger(SlotRemoval.class);
+
+  private final DataSource dataSource;
+  private final ChangeTrackingRegistry registry;
+  private final CitusTopology topology;
+  private final NodeConnector nodes;
+
+  SlotRemoval(
+      DataSource dataSource,
+      ChangeTrackingRegistry registry,
+      CitusTopology topology,
+      NodeConnector nodes) {
+    this.dataSource = dataSource;
+    this.registry = registry;
+    this.topology = topology;
+    this.nodes = nodes;
+  }
+
+  /**
+   * Before stream table {@code streamTableId} is dropped: drops the slots of the WAL sources it is
+   * the last consumer of, on every node that holds or held their data. A node that cannot be
+   * reached fails the deletion with ClusterUnavailable and nothing else is dropped: a slot left
+   * behind would pin that node's WAL for good, so deletion waits (the finalizer stays) and is
+   * retried. Should the drop itself fail afterwards, the sources are still tracked, and the next
+   * refresh makes their slots again and re-syncs in full.
+   */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
+  void releaseBeforeDrop(long streamTableId) throws SQLException, EngineException {
+    try (Connection coordinator = dataSource.getConnection()) {
+      for (StableName stableName : StreamTableCatalog.dependencies(coordinator, streamTableId)) {
+        Optional<TrackedSource> tracked = registry.find(coordinator, stableName);
+        if (tracked.isEmpty()
+            || tracked.get().cdcMode() != CdcMode.WAL
+            || !tracked.get().consumers().equals(List.of(streamTableId))) {
+          continue;
+        }
+        TrackedSource source = tracked.get();
+        Map<Integer, CaptureNode> holders =
+            new TreeMap<>(
+                CapturePlan.topologyFor(
+                        coordinator,
+                        topology,
+                        source.placement(),
+                        source.table().name().schema(),
+                        source.table().name().table())
+                    .nodes());
+        TopologyFollower.recorded(coordinator, stableName)
+            .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
+        ObjectNames names = new ObjectNames(stableName);
+        try (SlotLock lock = SlotLock.hold(coordinator, stableName)) {
+          for (CaptureNode node : holders.values()) {
+            try (Connection connection = nodes.open(node)) {
+              SlotReader.dropSlot(connection, names);
+            } catch (SQLException e) {
+              throw node.unavailable(
+                  "cannot be reached to drop replication slot "
+                      + names.replicationSlot()
+                      + " (deletion waits for it, as the slot would hold back its WAL)",
+                  e);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Drops slots made for a creation that failed. */
+  void dropCreated(List<WalCapture.NodeSlot> slots) {
+    for (WalCapture.NodeSlot slot : slots) {
+      dropOn(slot.node(), new ObjectNames(slot.source()));
+    }
+  }
+
+  /** The slot on every node of the cluster where it exists, then the publication. */
+  void dropEverywhere(Connection coordinator, ObjectNames names) {
+    List<CaptureNode> all = new ArrayList<>(List.of(CaptureNode.LOCAL));
+    try {
+      for (CitusNode node : topology.nodes(coordinator)) {
+        if (!node.isCoordinator()) {
+          all.add(CaptureNode.of(node));
+        }
+      }
+    } catch (SQLException e) {
+      LOG.warn(
+          "could not list the nodes to drop slot {}: {}", names.replicationSlot(), e.getMessage());
+    }
+    for (CaptureNode node : all) {
+      dropOn(node, names);
+    }
+  }
+
+  /**
+   * Drops a slot and publication on one node; a failure is logged, as a left-over slot pins WAL.
+   */
+  private void dropOn(CaptureNode node, ObjectNames names) {
+    try (Connection connection = nodes.open(node)) {
+      SlotReader.drop(connection, names);
+    } catch (SQLException e) {
+      LOG.error(
+          "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
+          names.replicationSlot(),
+          node.name(),
+          e.getMessage());
+    }
+  }
+}
