@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.Placement;
+import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.citus.ShardPlacement;
@@ -64,6 +65,17 @@ record CapturePlan(
   /** The nodes that get a slot, in node-id order. */
   List<CaptureNode> nodes() {
     return topology.nodeList();
+  }
+
+  /** Where a tracked WAL source's data lives now. */
+  static CaptureTopology topologyOf(
+      Connection coordinator, CitusTopology topology, TrackedSource source) throws SQLException {
+    return topologyFor(
+        coordinator,
+        topology,
+        source.placement(),
+        source.table().name().schema(),
+        source.table().name().table());
   }
 
   /**

@@ -3,6 +3,7 @@ package io.pgtrickle.operator.engine;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -18,17 +19,17 @@ record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shard
   private static final ObjectMapper JSON = new ObjectMapper();
 
   CaptureTopology {
-    nodes = Map.copyOf(new TreeMap<>(nodes));
-    shards = Map.copyOf(new TreeMap<>(shards));
+    nodes = Map.copyOf(nodes);
+    shards = Map.copyOf(shards);
   }
 
   static CaptureTopology of(List<CaptureNode> nodes, Map<Long, Integer> shards) {
-    Map<Integer, CaptureNode> byId = new TreeMap<>();
+    Map<Integer, CaptureNode> byId = new HashMap<>();
     nodes.forEach(n -> byId.put(n.nodeId(), n));
     return new CaptureTopology(byId, shards);
   }
 
-  /** The nodes in node-id order. */
+  /** The nodes in node-id order (the maps themselves keep none). */
   List<CaptureNode> nodeList() {
     return new TreeMap<>(nodes).values().stream().toList();
   }

@@ -63,16 +63,8 @@ final class SlotRemoval {
             || !tracked.get().consumers().equals(List.of(streamTableId))) {
           continue;
         }
-        TrackedSource source = tracked.get();
         Map<Integer, CaptureNode> holders =
-            new TreeMap<>(
-                CapturePlan.topologyFor(
-                        coordinator,
-                        topology,
-                        source.placement(),
-                        source.table().name().schema(),
-                        source.table().name().table())
-                    .nodes());
+            new TreeMap<>(CapturePlan.topologyOf(coordinator, topology, tracked.get()).nodes());
         TopologyFollower.recorded(coordinator, stableName)
             .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
         ObjectNames names = new ObjectNames(stableName);

@@ -217,7 +217,7 @@ final class WalCapture {
     Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
     try (Connection coordinator = dataSource.getConnection()) {
       for (TrackedSource source : sources) {
-        CaptureTopology now = topologyOf(coordinator, source);
+        CaptureTopology now = CapturePlan.topologyOf(coordinator, topology, source);
         if (source.placement() != Placement.LOCAL) {
           try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
             follower.follow(coordinator, source, now);
@@ -286,7 +286,7 @@ final class WalCapture {
   List<NodeReport> report(Connection coordinator, TrackedSource source) throws SQLException {
     Map<String, String> frontiers = frontiers(coordinator, source.stableName());
     List<NodeReport> reports = new ArrayList<>();
-    for (CaptureNode node : topologyOf(coordinator, source).nodeList()) {
+    for (CaptureNode node : CapturePlan.topologyOf(coordinator, topology, source).nodeList()) {
       long lag;
       try (Connection connection = nodes.open(node)) {
         lag = slotLag(connection, new ObjectNames(source.stableName()));
@@ -330,17 +330,6 @@ final class WalCapture {
   /** Drops created slots (a failed creation). */
   void dropSlots(List<NodeSlot> slots) {
     removal.dropCreated(slots);
-  }
-
-  /** Where a tracked WAL source's data lives now. */
-  private CaptureTopology topologyOf(Connection coordinator, TrackedSource source)
-      throws SQLException {
-    return CapturePlan.topologyFor(
-        coordinator,
-        topology,
-        source.placement(),
-        source.table().name().schema(),
-        source.table().name().table());
   }
 
   private static Map<String, String> frontiers(Connection coordinator, StableName source)
