@@ -144,15 +144,7 @@ class CitusStreamTableIT {
     StreamTableEngine engine = engine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_moved_totals", query)), OWNER);
     try {
-      // Move one shard to the other worker (block_writes: no logical replication of the move).
-      cluster.onCoordinator(
-          "SELECT citus_move_shard_placement(p.shardid, n.nodename, n.nodeport, o.nodename,"
-              + " o.nodeport, shard_transfer_mode := 'block_writes')"
-              + " FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)"
-              + " JOIN pg_dist_node n ON n.groupid = p.groupid"
-              + " JOIN pg_dist_node o ON o.groupid <> p.groupid AND o.groupid <> 0"
-              + " WHERE s.logicalrelid = 'cst_moved'::regclass"
-              + " ORDER BY s.shardid LIMIT 1");
+      cluster.moveOneShard("cst_moved");
       db.execute("UPDATE cst_moved SET amount = amount * 2 WHERE id <= 50");
 
       refreshUntilEqual(engine, db, "cst_moved_totals", query);

@@ -17,7 +17,6 @@ import io.pgtrickle.operator.testing.RequiresCitus;
 import io.pgtrickle.operator.testing.TestDatabase;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,16 +47,7 @@ class OperatorCitusIT {
     OperatorTestResources.loadCrds(client);
     try (OperatorRuntime runtime =
         new OperatorRuntime(
-            client,
-            new OperatorSettings(
-                Set.of(),
-                false,
-                "default",
-                false,
-                Duration.ofSeconds(1),
-                Duration.ofSeconds(2),
-                0,
-                1L << 30))) {
+            client, OperatorTestResources.settings(Duration.ofSeconds(2), 1L << 30))) {
       runtime.start();
       client
           .secrets()
@@ -98,13 +88,7 @@ class OperatorCitusIT {
       assertThat(withCondition(StreamTableStatuses.TOPOLOGY_CHANGED, "False")).isPresent();
       assertMatchesQuery(db, "op_totals", QUERY);
 
-      citus.onCoordinator(
-          "SELECT citus_move_shard_placement(p.shardid, n.nodename, n.nodeport, o.nodename,"
-              + " o.nodeport, shard_transfer_mode := 'block_writes')"
-              + " FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)"
-              + " JOIN pg_dist_node n ON n.groupid = p.groupid"
-              + " JOIN pg_dist_node o ON o.groupid <> p.groupid AND o.groupid <> 0"
-              + " WHERE s.logicalrelid = 'op_orders'::regclass ORDER BY s.shardid LIMIT 1");
+      citus.moveOneShard("op_orders");
       Condition moved =
           await(60, () -> withCondition(StreamTableStatuses.TOPOLOGY_CHANGED, "True").orElse(null));
       assertThat(moved.getMessage()).contains("public.op_orders").contains("moved from node");

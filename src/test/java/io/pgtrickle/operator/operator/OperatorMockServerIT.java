@@ -54,16 +54,7 @@ class OperatorMockServerIT {
     OperatorTestResources.loadCrds(client);
     runtime =
         new OperatorRuntime(
-            client,
-            new OperatorSettings(
-                Set.of(),
-                false,
-                "default",
-                false,
-                Duration.ofSeconds(1),
-                Duration.ofSeconds(2),
-                0,
-                SLOT_LAG_LIMIT));
+            client, OperatorTestResources.settings(Duration.ofSeconds(2), SLOT_LAG_LIMIT));
     runtime.start();
   }
 

@@ -14,7 +14,9 @@ import io.pgtrickle.operator.testing.TestDatabase;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -80,6 +82,22 @@ final class OperatorTestResources {
     spec.setSchedule(schedule);
     resource.setSpec(spec);
     return resource;
+  }
+
+  /**
+   * One operator replica without leader election, watching every namespace, writing progress to
+   * status every second, with an ephemeral health port.
+   */
+  static OperatorSettings settings(Duration resyncInterval, long slotLagLimitBytes) {
+    return new OperatorSettings(
+        Set.of(),
+        false,
+        "default",
+        false,
+        Duration.ofSeconds(1),
+        resyncInterval,
+        0,
+        slotLagLimitBytes);
   }
 
   /** Polls until {@code probe} returns non-null, at most {@code seconds}. */

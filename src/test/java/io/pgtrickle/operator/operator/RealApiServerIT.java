@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -90,16 +89,7 @@ class RealApiServerIT {
 
     try (OperatorRuntime runtime =
         new OperatorRuntime(
-            client,
-            new OperatorSettings(
-                Set.of(),
-                false,
-                "default",
-                false,
-                Duration.ofSeconds(1),
-                Duration.ofSeconds(5),
-                0,
-                1L << 30))) {
+            client, OperatorTestResources.settings(Duration.ofSeconds(5), 1L << 30))) {
       runtime.start();
       StreamTable ready =
           await(

@@ -95,6 +95,22 @@ public final class CitusTestCluster {
     }
   }
 
+  /**
+   * Moves the first shard of a distributed table to another worker, as the rebalancer would
+   * (block_writes: copied, not replicated logically).
+   */
+  public void moveOneShard(String table) throws SQLException {
+    onCoordinator(
+        "SELECT citus_move_shard_placement(p.shardid, n.nodename, n.nodeport, o.nodename,"
+            + " o.nodeport, shard_transfer_mode := 'block_writes')"
+            + " FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)"
+            + " JOIN pg_dist_node n ON n.groupid = p.groupid"
+            + " JOIN pg_dist_node o ON o.groupid <> p.groupid AND o.groupid <> 0"
+            + " WHERE s.logicalrelid = '"
+            + table
+            + "'::regclass ORDER BY s.shardid LIMIT 1");
+  }
+
   private static CitusTestCluster start(Path binDir) {
     PostgresServer coordinator = InstalledPostgresServer.start(binDir, SETTINGS);
     List<PostgresServer> workers =
