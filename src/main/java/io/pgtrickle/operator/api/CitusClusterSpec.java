@@ -20,6 +20,21 @@ public class CitusClusterSpec {
           + " names Citus uses.")
   private Map<String, String> endpoints = new LinkedHashMap<>();
 
+  @JsonPropertyDescription(
+      "A database role that owns the stream tables' query views: PostgreSQL checks a view's"
+          + " tables with its owner's privileges, so stream tables read only what this role may"
+          + " read. The operator's role must be a member of it. Unset: the operator's own role.")
+  @Size(min = 1, max = 63)
+  private String queryRole;
+
+  public String getQueryRole() {
+    return queryRole;
+  }
+
+  public void setQueryRole(String queryRole) {
+    this.queryRole = queryRole;
+  }
+
   public Coordinator getCoordinator() {
     return coordinator;
   }

@@ -86,11 +86,17 @@ public final class DatabaseTarget implements AutoCloseable {
    * host:port pg_dist_node gives or at the {@code endpoints} override.
    */
   public StreamTableEngine engine(Map<String, String> endpoints) {
+    return engine(endpoints, Optional.empty());
+  }
+
+  /** As {@link #engine(Map)}, with the query views owned by {@code queryRole} when given. */
+  public StreamTableEngine engine(Map<String, String> endpoints, Optional<String> queryRole) {
     return new StreamTableEngine(
         pool,
         new CitusTopology(),
         new FullRefresh(),
-        NodeConnector.withCredentials(pool, user, password, endpoints));
+        NodeConnector.withCredentials(pool, user, password, endpoints),
+        queryRole);
   }
 
   public String description() {

@@ -56,17 +56,21 @@ final class QueryAnalyzer {
   }
 
   /**
-   * Creates the view for the query. PostgreSQL's own message and error position (relative to the
-   * query, not to our CREATE VIEW) become the exception's message.
+   * Creates the view for the query, which must be one statement ({@link SingleQuery}). PostgreSQL's
+   * own message and error position (relative to the query, not to our CREATE VIEW) become the
+   * exception's message.
    */
   static long createView(
       Connection connection, long streamTableId, String query, StreamTableDefinition definition)
       throws SQLException, EngineException {
+    SingleQuery.require(connection, query);
     String prefix =
         "CREATE VIEW "
             + SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, viewName(streamTableId))
             + " AS ";
     try (Statement statement = connection.createStatement()) {
+      // The text goes to PostgreSQL as written: no JDBC escapes ({fn ...}) rewritten.
+      statement.setEscapeProcessing(false);
       statement.execute("SAVEPOINT pgt_define_query");
       statement.execute(prefix + query);
       statement.execute("RELEASE SAVEPOINT pgt_define_query");

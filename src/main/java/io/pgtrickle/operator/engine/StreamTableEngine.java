@@ -42,6 +42,7 @@ public final class StreamTableEngine {
   private final SlotRemoval slots;
   private final Refresher refresher;
   private final Reporter reporter;
+  private final Optional<String> queryRole;
 
   public StreamTableEngine(DataSource dataSource) {
     this(dataSource, new CitusTopology(), new FullRefresh());
@@ -58,7 +59,20 @@ public final class StreamTableEngine {
       CitusTopology topology,
       RefreshStrategy fullRefresh,
       NodeConnector nodes) {
-    this(dataSource, topology, fullRefresh, nodes, Refresher.StepHook.NONE);
+    this(dataSource, topology, fullRefresh, nodes, Optional.empty());
+  }
+
+  /**
+   * As above; with {@code queryRole}, every query view is owned by that role, so stream tables read
+   * only what it may read ({@link QueryViewOwner}).
+   */
+  public StreamTableEngine(
+      DataSource dataSource,
+      CitusTopology topology,
+      RefreshStrategy fullRefresh,
+      NodeConnector nodes,
+      Optional<String> queryRole) {
+    this(dataSource, topology, fullRefresh, nodes, Refresher.StepHook.NONE, queryRole);
   }
 
   StreamTableEngine(
@@ -66,8 +80,10 @@ public final class StreamTableEngine {
       CitusTopology topology,
       RefreshStrategy fullRefresh,
       NodeConnector nodes,
-      Refresher.StepHook hook) {
+      Refresher.StepHook hook,
+      Optional<String> queryRole) {
     this.dataSource = dataSource;
+    this.queryRole = queryRole;
     this.topology = topology;
     this.capture = new CaptureSetup(new ChangeTrackingRegistry());
     this.slots = new SlotRemoval(dataSource, new ChangeTrackingRegistry(), topology, nodes);
@@ -111,8 +127,13 @@ public final class StreamTableEngine {
       if (slotsFor.isPresent()) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
         // a dry run and prepare their slots first.
-        newSlots =
-            wal.prepare(dryRun(definition), definition.immutablePk(), slotsFor.get(), warnings);
+        List<CapturePlan> plans;
+        try {
+          plans = dryRun(definition);
+        } catch (EngineException e) {
+          throw sourcesGone(definition, e);
+        }
+        newSlots = wal.prepare(plans, definition.immutablePk(), slotsFor.get(), warnings);
       }
       ApplyResult result =
           Transactions.run(
@@ -149,8 +170,9 @@ public final class StreamTableEngine {
    * Whether slots may have to be made before the transaction, and if so the id of the stream table
    * being changed (empty when it is new): WAL capture is used when asked for and for Citus tables
    * (which refuse triggers), and only a new stream table, query or capture mode can need a new
-   * slot. Reconciles that change nothing skip the dry run; a slot lost meanwhile is re-created by
-   * the next refresh. One connection, as this runs on every reconcile.
+   * slot, and a source that was dropped and re-created needs its publication membership back.
+   * Reconciles that change nothing skip the dry run; a slot lost meanwhile is re-created by the
+   * next refresh. One connection, as this runs on every reconcile.
    */
   private Optional<Optional<Long>> streamTableNeedingNewSlots(StreamTableDefinition definition)
       throws SQLException {
@@ -160,7 +182,9 @@ public final class StreamTableEngine {
       }
       Optional<StreamTableRecord> existing =
           StreamTableCatalog.find(connection, definition.schema(), definition.name());
-      if (existing.isPresent() && !existing.get().contentsDifferFrom(definition)) {
+      if (existing.isPresent()
+          && !existing.get().contentsDifferFrom(definition)
+          && QueryHealth.of(connection, existing.get().id()).healthy()) {
         return Optional.empty();
       }
       return Optional.of(existing.map(StreamTableRecord::id));
@@ -228,9 +252,31 @@ public final class StreamTableEngine {
     }
   }
 
-  /** Applies unconsumed changes, if any, exactly once. */
+  /**
+   * Applies unconsumed changes, if any, exactly once. A stream table whose query no longer stands
+   * on its sources (one dropped, renamed or re-created) is first re-applied from its stored
+   * definition: SourceMissing while a source is gone, a full re-sync once it is back.
+   */
   public RefreshOutcome refresh(String schema, String name) throws EngineException {
+    Optional<StreamTableRecord> broken = brokenStreamTable(schema, name);
+    if (broken.isPresent()) {
+      StreamTableRecord record = broken.get();
+      apply(record.definition(), record.owner());
+    }
     return refresher.refresh(schema, name);
+  }
+
+  private Optional<StreamTableRecord> brokenStreamTable(String schema, String name)
+      throws EngineException {
+    try (Connection connection = dataSource.getConnection()) {
+      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
+      if (record.isPresent() && !QueryHealth.of(connection, record.get().id()).healthy()) {
+        return record;
+      }
+      return Optional.empty();
+    } catch (SQLException e) {
+      throw unexpected("check " + SqlIdentifiers.qualified(schema, name), e);
+    }
   }
 
   public StreamTableReport report(String schema, String name) throws EngineException {
@@ -275,7 +321,7 @@ public final class StreamTableEngine {
     wal.drain(connection, plans, after);
     StorageTable.create(connection, definition.qualifiedName(), viewOf(id), placement);
     StreamTableCatalog.recordPlacement(connection, id, placement);
-    refresher.load(connection, id, definition, placement, sources);
+    load(connection, id, definition, placement, sources);
   }
 
   /** Where the storage goes; a query column named like the row id cannot share it. */
@@ -302,7 +348,9 @@ public final class StreamTableEngine {
       StreamTableDefinition definition,
       WalCapture.AfterCommit after)
       throws SQLException, EngineException {
-    if (!record.contentsDifferFrom(definition)) {
+    QueryHealth health = QueryHealth.of(connection, record.id());
+    boolean restoring = !health.healthy() && !record.contentsDifferFrom(definition);
+    if (!record.contentsDifferFrom(definition) && health.healthy()) {
       if (!relationExists(connection, definition.qualifiedName())) {
         throw new EngineException(
             Reason.SourceMissing,
@@ -311,6 +359,7 @@ public final class StreamTableEngine {
                 + " was dropped outside the operator; delete and re-create the stream table");
       }
       repairCapture(connection, record.id());
+      repairQueryRole(connection, record.id());
       if (record.differsFrom(definition)) {
         StreamTableCatalog.updateDefinition(connection, record.id(), definition);
         return ApplyResult.UPDATED;
@@ -320,7 +369,12 @@ public final class StreamTableEngine {
     try (Statement statement = connection.createStatement()) {
       statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
     }
-    List<SourceTable> sources = defineQuery(connection, record.id(), definition);
+    List<SourceTable> sources;
+    try {
+      sources = defineQuery(connection, record.id(), definition);
+    } catch (EngineException e) {
+      throw restoring ? sourcesGone(health, e) : e;
+    }
     rejectCycles(connection, record.id(), sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     Placement placement = storagePlacement(connection, record.id(), definition, plans);
@@ -354,8 +408,65 @@ public final class StreamTableEngine {
     }
     StreamTableCatalog.updateDefinition(connection, record.id(), definition);
     StreamTableCatalog.recordPlacement(connection, record.id(), placement);
-    refresher.load(connection, record.id(), definition, placement, sources);
-    return ApplyResult.REBUILT;
+    load(connection, record.id(), definition, placement, sources);
+    return restoring ? ApplyResult.RESYNCED : ApplyResult.REBUILT;
+  }
+
+  /**
+   * A stream table whose query no longer stands on its sources cannot be re-defined until they are
+   * back: whatever PostgreSQL says about the stored query then means SourceMissing.
+   */
+  private static EngineException sourcesGone(QueryHealth health, EngineException e) {
+    return new EngineException(
+        Reason.SourceMissing,
+        health.describe()
+            + "; the stream table keeps its last contents and is re-synced in full once its"
+            + " sources are back. "
+            + e.getMessage(),
+        e);
+  }
+
+  /** As above, for a failure before the transaction (the WAL dry run), if it is that case. */
+  private EngineException sourcesGone(StreamTableDefinition definition, EngineException e) {
+    try (Connection connection = dataSource.getConnection()) {
+      Optional<StreamTableRecord> existing =
+          StreamTableCatalog.find(connection, definition.schema(), definition.name());
+      if (existing.isPresent() && !existing.get().contentsDifferFrom(definition)) {
+        QueryHealth health = QueryHealth.of(connection, existing.get().id());
+        if (!health.healthy()) {
+          return sourcesGone(health, e);
+        }
+      }
+      return e;
+    } catch (SQLException checkFailed) {
+      e.addSuppressed(checkFailed);
+      return e;
+    }
+  }
+
+  /** The initial load, where the query first reads its tables (with the query role's rights). */
+  private void load(
+      Connection connection,
+      long id,
+      StreamTableDefinition definition,
+      Placement placement,
+      List<SourceTable> sources)
+      throws SQLException, EngineException {
+    try {
+      refresher.load(connection, id, definition, placement, sources);
+    } catch (SQLException e) {
+      if ("42501".equals(e.getSQLState())) {
+        throw new EngineException(
+            Reason.InvalidQuery,
+            "the query reads what it may not: "
+                + e.getMessage()
+                + queryRole
+                    .map(r -> " (stream tables read with the rights of queryRole " + r + ")")
+                    .orElse(""),
+            e);
+      }
+      throw e;
+    }
   }
 
   /** Re-creates trigger-capture objects someone dropped (a trigger, the buffer, the function). */
@@ -378,11 +489,22 @@ public final class StreamTableEngine {
     }
   }
 
-  private static List<SourceTable> defineQuery(
+  private List<SourceTable> defineQuery(
       Connection connection, long id, StreamTableDefinition definition)
       throws SQLException, EngineException {
     long viewOid = QueryAnalyzer.createView(connection, id, definition.query(), definition);
+    if (queryRole.isPresent()) {
+      QueryViewOwner.assign(connection, viewOf(id), queryRole.get());
+    }
     return QueryAnalyzer.analyze(connection, viewOid);
+  }
+
+  /** A query view whose owner is not the query role (the role changed, or someone altered it). */
+  private void repairQueryRole(Connection connection, long id)
+      throws SQLException, EngineException {
+    if (queryRole.isPresent() && !QueryViewOwner.ownedBy(connection, viewOf(id), queryRole.get())) {
+      QueryViewOwner.assign(connection, viewOf(id), queryRole.get());
+    }
   }
 
   private static void rejectCycles(Connection connection, long id, List<SourceTable> sources)
@@ -452,6 +574,8 @@ public final class StreamTableEngine {
   public enum ApplyResult {
     CREATED,
     REBUILT,
+    /** A source came back (re-created, renamed back): capture re-established, re-synced in full. */
+    RESYNCED,
     UPDATED,
     UNCHANGED
   }

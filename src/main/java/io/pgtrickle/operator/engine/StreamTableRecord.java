@@ -40,6 +40,24 @@ public record StreamTableRecord(
     return !cdcMode.equals(definition.cdcMode().name().toLowerCase(java.util.Locale.ROOT));
   }
 
+  /**
+   * The definition this row was made from, for re-applying it without the resource (re-creating
+   * what a dropped source took with it).
+   */
+  StreamTableDefinition definition() throws EngineException {
+    java.util.Locale root = java.util.Locale.ROOT;
+    return new StreamTableDefinition(
+        schema,
+        name,
+        query,
+        Schedule.parse(schedule),
+        io.pgtrickle.operator.api.RefreshMode.valueOf(refreshMode),
+        io.pgtrickle.operator.api.PlacementMode.valueOf(placementSpec.toUpperCase(root)),
+        io.pgtrickle.operator.api.CdcModeSpec.valueOf(cdcMode.toUpperCase(root)),
+        immutablePk,
+        io.pgtrickle.operator.api.DeletionPolicy.valueOf(deletionPolicy));
+  }
+
   /** Whether anything stored differs from {@code definition}. */
   boolean differsFrom(StreamTableDefinition definition) {
     return contentsDifferFrom(definition)

@@ -231,7 +231,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private synchronized StreamTableEngine engineFor(DatabaseTarget target) throws EngineException {
     StreamTableEngine engine = engines.get(target);
     if (engine == null) {
-      engine = target.engine(endpoints());
+      engine = target.engine(endpoints(), queryRole());
       engine.migrateCatalog();
       engines.put(target, engine);
     }
@@ -247,6 +247,14 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       }
     }
     return endpoints;
+  }
+
+  /** The query role the CitusClusters in the files name, if any (they describe one database). */
+  private java.util.Optional<String> queryRole() {
+    return manifests.clusters().stream()
+        .map(c -> c.getSpec() == null ? null : c.getSpec().getQueryRole())
+        .filter(java.util.Objects::nonNull)
+        .findFirst();
   }
 
   private static long generation(Long generation) {

@@ -43,8 +43,9 @@ public final class ClusterConnections implements AutoCloseable {
                     .map(Secret.class::cast),
             Map.of());
     String key = namespace + "/" + cluster.getMetadata().getName();
+    Optional<String> queryRole = Optional.ofNullable(cluster.getSpec().getQueryRole());
     Entry entry = entries.get(key);
-    if (entry != null && entry.settings.equals(settings)) {
+    if (entry != null && entry.settings.equals(settings) && entry.queryRole.equals(queryRole)) {
       return entry.handle;
     }
     if (entry != null) {
@@ -52,7 +53,7 @@ public final class ClusterConnections implements AutoCloseable {
       entry.handle.target().close();
     }
     DatabaseTarget target = settings.connect();
-    StreamTableEngine engine = target.engine(cluster.getSpec().getEndpoints());
+    StreamTableEngine engine = target.engine(cluster.getSpec().getEndpoints(), queryRole);
     try {
       engine.migrateCatalog();
     } catch (EngineException e) {
@@ -66,7 +67,7 @@ public final class ClusterConnections implements AutoCloseable {
           e);
     }
     Handle handle = new Handle(target, engine, settings);
-    entries.put(key, new Entry(settings, handle));
+    entries.put(key, new Entry(settings, queryRole, handle));
     return handle;
   }
 
@@ -88,5 +89,5 @@ public final class ClusterConnections implements AutoCloseable {
   public record Handle(
       DatabaseTarget target, StreamTableEngine engine, ConnectionSettings settings) {}
 
-  private record Entry(ConnectionSettings settings, Handle handle) {}
+  private record Entry(ConnectionSettings settings, Optional<String> queryRole, Handle handle) {}
 }

@@ -24,7 +24,21 @@ final class EngineTestSupport {
             new CitusTopology(),
             new FullRefresh(),
             NodeConnector.localOnly(db.dataSource()),
-            hook);
+            hook,
+            java.util.Optional.empty());
+    engine.migrateCatalog();
+    return engine;
+  }
+
+  /** An engine whose query views are owned by {@code queryRole}. */
+  static StreamTableEngine engine(TestDatabase db, String queryRole) throws EngineException {
+    StreamTableEngine engine =
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.localOnly(db.dataSource()),
+            java.util.Optional.of(queryRole));
     engine.migrateCatalog();
     return engine;
   }

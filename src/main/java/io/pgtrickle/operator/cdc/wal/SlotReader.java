@@ -37,15 +37,29 @@ public final class SlotReader {
 
   /**
    * Creates the publication for the table, if missing (on Citus: on the coordinator, which
-   * propagates it). Returns whether it created it.
+   * propagates it), and puts the table back in it if it is not there (a table dropped and
+   * re-created under its name leaves the publication empty). Returns whether it created it.
    */
   public static boolean ensurePublication(
       Connection node, String schema, String table, ObjectNames names) throws SQLException {
     try (PreparedStatement exists =
-        node.prepareStatement("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = ?")) {
-      exists.setString(1, names.publication());
+        node.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r"
+                + " WHERE r.prpubid = p.oid AND r.prrelid = to_regclass(?))"
+                + " FROM pg_catalog.pg_publication p WHERE p.pubname = ?")) {
+      exists.setString(1, SqlIdentifiers.qualified(schema, table));
+      exists.setString(2, names.publication());
       try (ResultSet rs = exists.executeQuery()) {
         if (rs.next()) {
+          if (!rs.getBoolean(1)) {
+            try (Statement statement = node.createStatement()) {
+              statement.execute(
+                  "ALTER PUBLICATION "
+                      + SqlIdentifiers.quote(names.publication())
+                      + " ADD TABLE "
+                      + SqlIdentifiers.qualified(schema, table));
+            }
+          }
           return false;
         }
       }
