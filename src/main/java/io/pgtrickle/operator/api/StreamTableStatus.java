@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,6 +14,33 @@ public class StreamTableStatus extends ResourceStatus {
   private List<SourceStatus> sources = new ArrayList<>();
   private LastRefresh lastRefresh;
   private Long maxLagBytes;
+
+  @JsonPropertyDescription(
+      "The clock functions the query reads (now(), CURRENT_DATE, ...): its result changes with"
+          + " time alone, so it is refreshed in full on every schedule tick. Absent when the"
+          + " query depends on its sources only.")
+  private List<String> timeDependentOn;
+
+  @JsonPropertyDescription(
+      "Stream tables this one reads (upstream): they are refreshed before it, and it waits"
+          + " for them to exist.")
+  private List<String> dependsOn;
+
+  public List<String> getTimeDependentOn() {
+    return timeDependentOn;
+  }
+
+  public void setTimeDependentOn(List<String> timeDependentOn) {
+    this.timeDependentOn = timeDependentOn;
+  }
+
+  public List<String> getDependsOn() {
+    return dependsOn;
+  }
+
+  public void setDependsOn(List<String> dependsOn) {
+    this.dependsOn = dependsOn;
+  }
 
   /** The largest lag of any source on any node: the printer column's summary. */
   public Long getMaxLagBytes() {

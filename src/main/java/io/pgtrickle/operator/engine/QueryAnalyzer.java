@@ -43,6 +43,19 @@ final class QueryAnalyzer {
   private static final Pattern FUNCTION_REF =
       Pattern.compile(":(?:funcid|opfuncid|aggfnoid|winfnoid) (\\d+)");
   private static final Pattern OPERATOR_REF = Pattern.compile(":opno (\\d+)");
+  // CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIME, ... are not function calls in the tree but
+  // SQL value functions; those of a date/time type read the clock.
+  private static final Pattern SQL_VALUE_FUNCTION =
+      Pattern.compile("\\{SQLVALUEFUNCTION :op \\d+ :type (\\d+)");
+  private static final Set<Long> DATE_TIME_TYPES = Set.of(1082L, 1083L, 1266L, 1114L, 1184L);
+  // Stable built-ins whose result is the transaction's clock: accepted (stable within a refresh),
+  // but the table's contents then change with time alone. age(x) with one argument means
+  // age(current_date, x).
+  private static final String CLOCK_FUNCTIONS =
+      "SELECT DISTINCT p.oid::regprocedure::text FROM pg_catalog.pg_proc p"
+          + " WHERE p.oid = ANY (?::oid[]) AND p.pronamespace = 'pg_catalog'::regnamespace"
+          + " AND (p.proname IN ('now', 'transaction_timestamp', 'statement_timestamp')"
+          + " OR (p.proname = 'age' AND p.pronargs = 1))";
   private static final String VOLATILE_FUNCTIONS =
       "SELECT DISTINCT p.oid::regprocedure::text FROM pg_catalog.pg_proc p"
           + " WHERE p.provolatile = 'v' AND (p.oid = ANY (?::oid[]) OR p.oid IN"
@@ -91,12 +104,19 @@ final class QueryAnalyzer {
   }
 
   /**
+   * What a query reads: its source tables, and the clock functions that make its result change with
+   * time alone (empty when it depends on its sources only).
+   */
+  record AnalyzedQuery(List<SourceTable> sources, List<String> clockReads) {}
+
+  /**
    * The tables the view reads, through nested views, and a check that the query can be maintained:
    * no volatile function, at least one capturable table, none of our own objects.
    */
-  static List<SourceTable> analyze(Connection connection, long viewOid)
+  static AnalyzedQuery analyze(Connection connection, long viewOid)
       throws SQLException, EngineException {
     List<SourceTable> sources = new ArrayList<>();
+    Set<String> clockReads = new TreeSet<>();
     Set<Long> functionIds = new HashSet<>();
     Set<Long> operatorIds = new HashSet<>();
     Set<Long> seen = new HashSet<>();
@@ -107,6 +127,12 @@ final class QueryAnalyzer {
       String tree = ruleTree(connection, view);
       collect(FUNCTION_REF, tree, functionIds);
       collect(OPERATOR_REF, tree, operatorIds);
+      Set<Long> valueFunctionTypes = new HashSet<>();
+      collect(SQL_VALUE_FUNCTION, tree, valueFunctionTypes);
+      valueFunctionTypes.stream()
+          .filter(DATE_TIME_TYPES::contains)
+          .findAny()
+          .ifPresent(t -> clockReads.add("CURRENT_DATE/CURRENT_TIME/LOCALTIMESTAMP"));
       Set<Long> relids = new TreeSet<>();
       collect(RELATION_REF, tree, relids);
       for (long relid : relids) {
@@ -125,6 +151,7 @@ final class QueryAnalyzer {
       }
     }
     rejectVolatile(connection, functionIds, operatorIds);
+    clockReads.addAll(clockFunctions(connection, functionIds));
     for (SourceTable source : sources) {
       rejectUncapturable(source);
     }
@@ -134,7 +161,24 @@ final class QueryAnalyzer {
           "the query reads no table, so there is nothing to capture; a stream table needs at"
               + " least one source table");
     }
-    return sources;
+    return new AnalyzedQuery(sources, List.copyOf(clockReads));
+  }
+
+  private static Set<String> clockFunctions(Connection connection, Set<Long> functions)
+      throws SQLException {
+    Set<String> found = new TreeSet<>();
+    if (functions.isEmpty()) {
+      return found;
+    }
+    try (PreparedStatement statement = connection.prepareStatement(CLOCK_FUNCTIONS)) {
+      statement.setArray(1, connection.createArrayOf("oid", functions.toArray()));
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          found.add(rs.getString(1));
+        }
+      }
+    }
+    return found;
   }
 
   private static String ruleTree(Connection connection, long view) throws SQLException {

@@ -133,6 +133,8 @@ final class Refresher {
       }
       pending |= ChangeBuffer.hasUnconsumed(connection, new ObjectNames(source), snapshot);
     }
+    // A query that reads the clock changes with time alone: refreshed in full on every tick.
+    pending |= !record.timeDependentOn().isEmpty();
     if (!pending) {
       return RefreshOutcome.noChanges();
     }

@@ -83,7 +83,8 @@ final class Reporter {
           record.placement(),
           sources,
           last,
-          Optional.ofNullable(record.lastError()));
+          Optional.ofNullable(record.lastError()),
+          record.timeDependentOn());
     } catch (SQLException e) {
       throw StreamTableEngine.unexpected("read the state of " + schema + "." + name, e);
     }

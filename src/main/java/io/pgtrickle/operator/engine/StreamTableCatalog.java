@@ -19,7 +19,8 @@ final class StreamTableCatalog {
   private static final String COLUMNS =
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
-          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at, placement_spec";
+          + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at, placement_spec,"
+          + " time_dependent_on";
 
   private StreamTableCatalog() {}
 
@@ -104,6 +105,18 @@ final class StreamTableCatalog {
   }
 
   /** Records where the storage table was placed (the placement asked for, resolved). */
+  /** The clock functions the query reads (empty: none), found when it was defined. */
+  static void recordTimeDependence(Connection connection, long id, List<String> clockReads)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET time_dependent_on = ? WHERE id = ?")) {
+      statement.setArray(1, connection.createArrayOf("text", clockReads.toArray()));
+      statement.setLong(2, id);
+      statement.executeUpdate();
+    }
+  }
+
   static void recordPlacement(Connection connection, long id, Placement placement)
       throws SQLException {
     try (PreparedStatement statement =
@@ -278,6 +291,7 @@ final class StreamTableCatalog {
         (Long) rs.getObject(17),
         rs.getString(18),
         rs.getObject(19, OffsetDateTime.class),
-        rs.getString(20));
+        rs.getString(20),
+        java.util.Arrays.asList((String[]) rs.getArray(21).getArray()));
   }
 }

@@ -198,7 +198,7 @@ public final class StreamTableEngine {
       connection.setAutoCommit(false);
       try {
         return CapturePlan.of(
-            connection, topology, defineQuery(connection, 0, definition), definition);
+            connection, topology, defineQuery(connection, 0, definition).sources(), definition);
       } finally {
         connection.rollback();
       }
@@ -312,7 +312,7 @@ public final class StreamTableEngine {
               + " already exists and is not a stream table; choose another name or drop it");
     }
     long id = StreamTableCatalog.insert(connection, definition, owner);
-    List<SourceTable> sources = defineQuery(connection, id, definition);
+    List<SourceTable> sources = defineQuery(connection, id, definition).sources();
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     Placement placement = storagePlacement(connection, id, definition, plans);
     CaptureSetup.lockSources(connection, sources);
@@ -371,7 +371,7 @@ public final class StreamTableEngine {
     }
     List<SourceTable> sources;
     try {
-      sources = defineQuery(connection, record.id(), definition);
+      sources = defineQuery(connection, record.id(), definition).sources();
     } catch (EngineException e) {
       throw restoring ? sourcesGone(health, e) : e;
     }
@@ -489,14 +489,22 @@ public final class StreamTableEngine {
     }
   }
 
-  private List<SourceTable> defineQuery(
+  /**
+   * Creates the query view and learns what it reads; records whether the result also depends on the
+   * clock (such stream tables are refreshed in full on every tick).
+   */
+  private QueryAnalyzer.AnalyzedQuery defineQuery(
       Connection connection, long id, StreamTableDefinition definition)
       throws SQLException, EngineException {
     long viewOid = QueryAnalyzer.createView(connection, id, definition.query(), definition);
     if (queryRole.isPresent()) {
       QueryViewOwner.assign(connection, viewOf(id), queryRole.get());
     }
-    return QueryAnalyzer.analyze(connection, viewOid);
+    QueryAnalyzer.AnalyzedQuery analyzed = QueryAnalyzer.analyze(connection, viewOid);
+    if (id != 0) {
+      StreamTableCatalog.recordTimeDependence(connection, id, analyzed.clockReads());
+    }
+    return analyzed;
   }
 
   /** A query view whose owner is not the query role (the role changed, or someone altered it). */

@@ -26,7 +26,8 @@ public record StreamTableRecord(
     Long lastRefreshRows,
     String lastError,
     OffsetDateTime createdAt,
-    String placementSpec) {
+    String placementSpec,
+    java.util.List<String> timeDependentOn) {
 
   /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
   boolean contentsDifferFrom(StreamTableDefinition definition) {

@@ -11,7 +11,8 @@ public record StreamTableReport(
     String placement,
     List<SourceReport> sources,
     Optional<RefreshReport> lastRefresh,
-    Optional<String> lastError) {
+    Optional<String> lastError,
+    List<String> timeDependentOn) {
 
   /**
    * A source with its frontier on every node that holds its data, and the last change of those

@@ -34,6 +34,8 @@ public final class StreamTableStatuses {
     status.setRefreshMode(report.refreshMode());
     status.setPlacement(report.placement());
     status.setSources(report.sources().stream().map(StreamTableStatuses::source).toList());
+    status.setTimeDependentOn(
+        report.timeDependentOn().isEmpty() ? null : List.copyOf(report.timeDependentOn()));
     report.lastRefresh().ifPresent(r -> status.setLastRefresh(lastRefresh(r)));
     status.setMaxLagBytes(
         report.sources().stream()
@@ -155,6 +157,8 @@ public final class StreamTableStatuses {
     copy.setSources(previous.getSources());
     copy.setLastRefresh(previous.getLastRefresh());
     copy.setMaxLagBytes(previous.getMaxLagBytes());
+    copy.setTimeDependentOn(previous.getTimeDependentOn());
+    copy.setDependsOn(previous.getDependsOn());
     copy.setConditions(previous.getConditions());
     return copy;
   }

@@ -78,6 +78,7 @@ class StreamTableStatusesTest {
             new SourceReport(
                 "public.orders", "0123456789abcdef", placement, "wal", List.of(), change)),
         lastRefresh.map(t -> new RefreshReport(t, "FULL", 1, 1)),
-        Optional.empty());
+        Optional.empty(),
+        List.of());
   }
 }
