@@ -22,5 +22,10 @@ public enum Reason {
   /** A node lacks a setting or privilege that capture needs. */
   PrerequisitesMissing,
   /** Applying changes failed; the table keeps its last good contents. */
-  RefreshFailed
+  RefreshFailed,
+  /**
+   * Other stream tables read this one's storage table, so it cannot be dropped before them (or kept
+   * with deletionPolicy Retain).
+   */
+  DependedOn
 }

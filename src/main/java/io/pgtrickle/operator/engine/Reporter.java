@@ -84,7 +84,8 @@ final class Reporter {
           sources,
           last,
           Optional.ofNullable(record.lastError()),
-          record.timeDependentOn());
+          record.timeDependentOn(),
+          StreamTableGraph.load(connection).upstreamOf(record.schema(), record.name()));
     } catch (SQLException e) {
       throw StreamTableEngine.unexpected("read the state of " + schema + "." + name, e);
     }

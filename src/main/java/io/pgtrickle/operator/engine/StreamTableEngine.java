@@ -232,6 +232,7 @@ public final class StreamTableEngine {
                 }
                 StreamTableRecord record = existing.get();
                 requireOwner(record, owner);
+                requireNoReaders(connection, record);
                 for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
                   capture.detach(connection, record.id(), source, after.get());
                 }
@@ -286,6 +287,15 @@ public final class StreamTableEngine {
   private Optional<StreamTableRecord> find(String schema, String name) throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       return StreamTableCatalog.find(connection, schema, name);
+    }
+  }
+
+  /** Which stream tables read which, as the catalog has it now. */
+  public StreamTableGraph graph() throws EngineException {
+    try (Connection connection = dataSource.getConnection()) {
+      return StreamTableGraph.load(connection);
+    } catch (SQLException e) {
+      throw unexpected("read which stream tables read which", e);
     }
   }
 
@@ -375,7 +385,7 @@ public final class StreamTableEngine {
     } catch (EngineException e) {
       throw restoring ? sourcesGone(health, e) : e;
     }
-    rejectCycles(connection, record.id(), sources);
+    rejectCycles(connection, record, sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     Placement placement = storagePlacement(connection, record.id(), definition, plans);
     CaptureSetup.lockSources(connection, sources);
@@ -515,17 +525,53 @@ public final class StreamTableEngine {
     }
   }
 
-  private static void rejectCycles(Connection connection, long id, List<SourceTable> sources)
+  private static void rejectCycles(
+      Connection connection, StreamTableRecord record, List<SourceTable> sources)
       throws SQLException, EngineException {
+    long id = record.id();
     Long[] relids = sources.stream().map(s -> s.table().oid()).toArray(Long[]::new);
     List<String> cycle = StreamTableCatalog.dependentsAmong(connection, id, relids);
     if (!cycle.isEmpty()) {
+      // Reading itself is a query error; reading a stream table that reads it is a cycle among
+      // the declared resources.
+      boolean readsItself =
+          cycle.size() == 1
+              && sources.stream()
+                  .anyMatch(
+                      s ->
+                          s.table().name().schema().equals(record.schema())
+                              && s.table().name().table().equals(record.name()));
+      Reason reason = readsItself ? Reason.InvalidQuery : Reason.InvalidSpec;
       throw new EngineException(
-          Reason.InvalidQuery,
+          reason,
           "the query reads "
               + String.join(", ", cycle)
               + ", which is this stream table or depends on it; a stream table cannot be"
               + " defined in terms of itself");
+    }
+  }
+
+  /**
+   * A storage table that other stream tables read cannot go first: their query views depend on it.
+   * With deletionPolicy Retain the table stays, so they keep reading it.
+   */
+  private static void requireNoReaders(Connection connection, StreamTableRecord record)
+      throws SQLException, EngineException {
+    if (DeletionPolicy.valueOf(record.deletionPolicy()) != DeletionPolicy.Delete) {
+      return;
+    }
+    List<String> readers =
+        StreamTableGraph.load(connection).downstreamOf(record.schema(), record.name());
+    if (!readers.isEmpty()) {
+      throw new EngineException(
+          Reason.DependedOn,
+          "stream table "
+              + String.join(", ", readers)
+              + " reads "
+              + record.schema()
+              + "."
+              + record.name()
+              + "; delete it first (this one is dropped once nothing reads it)");
     }
   }
 

@@ -12,7 +12,8 @@ public record StreamTableReport(
     List<SourceReport> sources,
     Optional<RefreshReport> lastRefresh,
     Optional<String> lastError,
-    List<String> timeDependentOn) {
+    List<String> timeDependentOn,
+    List<String> dependsOn) {
 
   /**
    * A source with its frontier on every node that holds its data, and the last change of those

@@ -18,8 +18,10 @@ import io.pgtrickle.operator.status.StreamTableStatuses;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -83,34 +85,84 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
 
   /**
    * Creates or updates every StreamTable; with {@code prune}, drops local-mode ones no longer
-   * declared.
+   * declared. A stream table over another one needs that one first, whatever the file order: they
+   * are applied in passes, and one whose source is missing is tried again once another succeeded.
    */
   public void reconcileStreamTables(boolean prune) {
     Map<DatabaseTarget, Set<String>> declared = new HashMap<>();
-    for (StreamTable streamTable : manifests.streamTables()) {
-      String owner = ownerOf(streamTable);
-      long generation = generation(streamTable.getMetadata().getGeneration());
-      try {
-        DatabaseTarget target = targets.forStreamTable(streamTable);
-        declared.computeIfAbsent(target, t -> new HashSet<>()).add(owner);
-        StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
-        StreamTableEngine engine = engineFor(target);
-        engine.apply(definition, owner);
-        byOwner.put(owner, streamTable);
-        record(streamTable, engine, definition.schema(), definition.name());
-      } catch (EngineException e) {
-        statuses.put(
-            owner, StreamTableStatuses.failed(generation, e, statuses.get(owner), clock.instant()));
+    List<StreamTable> pending = manifests.streamTables();
+    while (!pending.isEmpty()) {
+      List<StreamTable> waiting = new ArrayList<>();
+      for (StreamTable streamTable : pending) {
+        if (!reconcile(streamTable, declared)) {
+          waiting.add(streamTable);
+        }
       }
+      if (waiting.size() == pending.size()) {
+        break; // no progress: what waits now waits for something not declared or broken
+      }
+      pending = waiting;
     }
     if (prune) {
       prune(declared);
     }
   }
 
-  /** Refreshes every Ready stream table that has unconsumed changes, once. */
+  /** Applies one StreamTable and records its status; false when a source it reads is missing. */
+  private boolean reconcile(StreamTable streamTable, Map<DatabaseTarget, Set<String>> declared) {
+    String owner = ownerOf(streamTable);
+    long generation = generation(streamTable.getMetadata().getGeneration());
+    try {
+      DatabaseTarget target = targets.forStreamTable(streamTable);
+      declared.computeIfAbsent(target, t -> new HashSet<>()).add(owner);
+      StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
+      StreamTableEngine engine = engineFor(target);
+      engine.apply(definition, owner);
+      byOwner.put(owner, streamTable);
+      record(streamTable, engine, definition.schema(), definition.name());
+      return true;
+    } catch (EngineException e) {
+      statuses.put(
+          owner,
+          StreamTableStatuses.failed(
+              generation, waitingFor(streamTable, e), statuses.get(owner), clock.instant()));
+      return e.reason() != Reason.SourceMissing;
+    }
+  }
+
+  /** A missing source that another StreamTable in the files declares: say that it waits for it. */
+  private EngineException waitingFor(StreamTable streamTable, EngineException failure) {
+    if (failure.reason() != Reason.SourceMissing) {
+      return failure;
+    }
+    for (StreamTable other : manifests.streamTables()) {
+      if (ownerOf(other).equals(ownerOf(streamTable)) || other.getSpec() == null) {
+        continue;
+      }
+      String name = other.getSpec().getName();
+      String qualified = other.getSpec().getSchema() + "." + name;
+      String message = failure.getMessage();
+      if (message.contains("\"" + name + "\"") || message.contains("\"" + qualified + "\"")) {
+        return new EngineException(
+            Reason.SourceMissing,
+            "waits for StreamTable "
+                + other.getMetadata().getName()
+                + " ("
+                + qualified
+                + "), which is not ready yet: "
+                + message,
+            failure);
+      }
+    }
+    return failure;
+  }
+
+  /**
+   * Refreshes every Ready stream table that has unconsumed changes, once, each after the stream
+   * tables it reads: a change reaches the top of a chain in one pass.
+   */
   public void refreshAll() {
-    for (StreamTable streamTable : manifests.streamTables()) {
+    for (StreamTable streamTable : upstreamFirst(manifests.streamTables())) {
       if (!isReady(streamTable)) {
         continue;
       }
@@ -125,6 +177,37 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
         fail(streamTable, e);
       }
     }
+  }
+
+  /** The StreamTables with each after those it reads, per database, else in file order. */
+  private List<StreamTable> upstreamFirst(List<StreamTable> streamTables) {
+    Map<StreamTableEngine, List<StreamTable>> byEngine = new LinkedHashMap<>();
+    List<StreamTable> unreachable = new ArrayList<>();
+    for (StreamTable streamTable : streamTables) {
+      try {
+        byEngine
+            .computeIfAbsent(engineFor(targets.forStreamTable(streamTable)), e -> new ArrayList<>())
+            .add(streamTable);
+      } catch (EngineException e) {
+        unreachable.add(streamTable); // refreshAll reports the failure
+      }
+    }
+    List<StreamTable> ordered = new ArrayList<>();
+    for (Map.Entry<StreamTableEngine, List<StreamTable>> entry : byEngine.entrySet()) {
+      try {
+        ordered.addAll(
+            entry
+                .getKey()
+                .graph()
+                .upstreamFirst(
+                    entry.getValue(),
+                    st -> st.getSpec().getSchema() + "." + st.getSpec().getName()));
+      } catch (EngineException e) {
+        ordered.addAll(entry.getValue());
+      }
+    }
+    ordered.addAll(unreachable);
+    return ordered;
   }
 
   /** Schedules every Ready stream table on its own schedule. */
@@ -214,7 +297,9 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
     for (Map.Entry<DatabaseTarget, Set<String>> entry : declared.entrySet()) {
       try {
         StreamTableEngine engine = engineFor(entry.getKey());
-        for (StreamTableRecord record : engine.list()) {
+        // Readers first: a stream table's storage cannot go while another one reads it.
+        for (StreamTableRecord record :
+            engine.graph().downstreamFirst(engine.list(), r -> r.schema() + "." + r.name())) {
           String owner = record.owner();
           if (owner != null
               && owner.startsWith(OWNER_PREFIX)

@@ -36,6 +36,7 @@ public final class StreamTableStatuses {
     status.setSources(report.sources().stream().map(StreamTableStatuses::source).toList());
     status.setTimeDependentOn(
         report.timeDependentOn().isEmpty() ? null : List.copyOf(report.timeDependentOn()));
+    status.setDependsOn(report.dependsOn().isEmpty() ? null : List.copyOf(report.dependsOn()));
     report.lastRefresh().ifPresent(r -> status.setLastRefresh(lastRefresh(r)));
     status.setMaxLagBytes(
         report.sources().stream()

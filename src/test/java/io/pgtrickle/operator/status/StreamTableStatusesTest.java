@@ -79,6 +79,7 @@ class StreamTableStatusesTest {
                 "public.orders", "0123456789abcdef", placement, "wal", List.of(), change)),
         lastRefresh.map(t -> new RefreshReport(t, "FULL", 1, 1)),
         Optional.empty(),
+        List.of(),
         List.of());
   }
 }
