@@ -119,7 +119,7 @@ final class LocalCommand implements Callable<Integer> {
     }
     for (StreamTable streamTable : manifests.streamTables()) {
       printer.print(streamTable, reconciler.status(streamTable));
-      allReady &= reconciler.isReady(streamTable);
+      allReady &= reconciler.isHealthy(streamTable);
     }
     return allReady;
   }

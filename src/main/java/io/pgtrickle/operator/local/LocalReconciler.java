@@ -41,6 +41,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private final Map<DatabaseTarget, StreamTableEngine> engines = new HashMap<>(); // by identity
   private final Map<String, StreamTableStatus> statuses = new ConcurrentHashMap<>();
   private final Map<String, StreamTable> byOwner = new ConcurrentHashMap<>();
+  private final Map<String, EngineException> lastRefreshFailures = new ConcurrentHashMap<>();
 
   public LocalReconciler(Manifests manifests, TargetResolver targets, Clock clock) {
     this.manifests = manifests;
@@ -172,9 +173,10 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
         String schema = streamTable.getSpec().getSchema();
         String name = streamTable.getSpec().getName();
         engine.refresh(schema, name);
+        lastRefreshFailures.remove(ownerOf(streamTable));
         record(streamTable, engine, schema, name);
       } catch (EngineException e) {
-        fail(streamTable, e);
+        refreshFailed(streamTable, e);
       }
     }
   }
@@ -233,7 +235,8 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   @Override
   public void refreshed(String owner, RefreshOutcome outcome) {
     StreamTable streamTable = byOwner.get(owner);
-    if (streamTable != null && outcome.kind() == RefreshOutcome.Kind.APPLIED) {
+    boolean recovered = lastRefreshFailures.remove(owner) != null;
+    if (streamTable != null && (recovered || outcome.kind() == RefreshOutcome.Kind.APPLIED)) {
       try {
         record(
             streamTable,
@@ -250,7 +253,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   public void failed(String owner, EngineException failure) {
     StreamTable streamTable = byOwner.get(owner);
     if (streamTable != null) {
-      fail(streamTable, failure);
+      refreshFailed(streamTable, failure);
     }
   }
 
@@ -263,6 +266,13 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
     return status != null && Conditions.isTrue(status.getConditions(), Conditions.READY);
   }
 
+  /** Ready, and its latest refresh did not fail (what {@code --once} exits 0 for). */
+  public boolean isHealthy(StreamTable streamTable) {
+    StreamTableStatus status = status(streamTable);
+    return isReady(streamTable)
+        && !Conditions.isTrue(status.getConditions(), StreamTableStatuses.DEGRADED);
+  }
+
   public static String ownerOf(StreamTable streamTable) {
     return OWNER_PREFIX
         + Manifests.namespaceOf(streamTable)
@@ -273,11 +283,29 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private void record(StreamTable streamTable, StreamTableEngine engine, String schema, String name)
       throws EngineException {
     String owner = ownerOf(streamTable);
+    long generation = generation(streamTable.getMetadata().getGeneration());
+    StreamTableStatus status =
+        StreamTableStatuses.ready(
+            generation, engine.report(schema, name), statuses.get(owner), clock.instant());
+    status.setConditions(
+        Conditions.merge(
+            status.getConditions(),
+            StreamTableStatuses.degraded(
+                java.util.Optional.ofNullable(lastRefreshFailures.get(owner)),
+                generation,
+                clock.instant())));
+    statuses.put(owner, status);
+  }
+
+  /** A refresh failed: Degraded=True, and Ready=False unless the failure may pass by itself. */
+  private void refreshFailed(StreamTable streamTable, EngineException e) {
+    String owner = ownerOf(streamTable);
+    lastRefreshFailures.put(owner, e);
     statuses.put(
         owner,
-        StreamTableStatuses.ready(
+        StreamTableStatuses.refreshFailed(
             generation(streamTable.getMetadata().getGeneration()),
-            engine.report(schema, name),
+            e,
             statuses.get(owner),
             clock.instant()));
   }

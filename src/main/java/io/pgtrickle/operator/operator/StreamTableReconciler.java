@@ -31,7 +31,6 @@ import java.util.Optional;
 @ControllerConfiguration(name = "streamtable", finalizerName = StreamTableReconciler.FINALIZER)
 public final class StreamTableReconciler implements Reconciler<StreamTable>, Cleaner<StreamTable> {
   public static final String FINALIZER = "pgtrickle.io/cleanup";
-  static final String DEGRADED = "Degraded";
   static final String SLOT_LAG = "SlotLagHigh";
   private static final String OWNER_PREFIX = "k8s/";
 
@@ -74,7 +73,14 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
               definition,
               ownerOf(resource),
               warning -> events.warning(resource, "CaptureWarning", warning));
-      if (result == StreamTableEngine.ApplyResult.CREATED
+      if (result == StreamTableEngine.ApplyResult.RESYNCED) {
+        events.normal(
+            resource,
+            "Resynced",
+            "the sources of "
+                + definition.qualifiedName()
+                + " are back: capture re-established and the table re-synced in full");
+      } else if (result == StreamTableEngine.ApplyResult.CREATED
           || result == StreamTableEngine.ApplyResult.REBUILT) {
         events.normal(
             resource,
@@ -88,7 +94,10 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
       StreamTableReport report = engine.report(definition.schema(), definition.name());
       tracker.recordLag(key, report);
       next = StreamTableStatuses.ready(generation, report, previous, clock.instant());
-      next.setConditions(Conditions.merge(next.getConditions(), degraded(key, generation)));
+      next.setConditions(
+          Conditions.merge(
+              next.getConditions(),
+              StreamTableStatuses.degraded(tracker.lastFailure(key), generation, clock.instant())));
       Condition lag = slotLag(report, generation);
       if ("True".equals(lag.getStatus())
           && !Conditions.isTrue(previous == null ? null : previous.getConditions(), SLOT_LAG)) {
@@ -181,24 +190,6 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
       return Optional.empty();
     }
     return connections.cluster(resource.getMetadata().getNamespace(), clusterRef);
-  }
-
-  private Condition degraded(String key, long generation) {
-    Optional<EngineException> failure = tracker.lastFailure(key);
-    return failure
-        .map(
-            e ->
-                Conditions.of(
-                    DEGRADED, true, e.reason().name(), e.getMessage(), generation, clock.instant()))
-        .orElseGet(
-            () ->
-                Conditions.of(
-                    DEGRADED,
-                    false,
-                    "RefreshSucceeded",
-                    "the last refresh succeeded",
-                    generation,
-                    clock.instant()));
   }
 
   /** True when a WAL capture slot holds back more than the configured limit on some node. */

@@ -6,6 +6,7 @@ import io.pgtrickle.operator.api.NodeFrontier;
 import io.pgtrickle.operator.api.SourceStatus;
 import io.pgtrickle.operator.api.StreamTableStatus;
 import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
 import io.pgtrickle.operator.engine.StreamTableReport;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -20,6 +21,9 @@ import java.util.Optional;
 public final class StreamTableStatuses {
   /** Reason of Ready=True. */
   public static final String READY_REASON = "Ready";
+
+  /** Condition: the latest refresh failed (True) or succeeded (False). */
+  public static final String DEGRADED = "Degraded";
 
   /** Condition on stream tables over Citus sources: their nodes or shard placements changed. */
   public static final String TOPOLOGY_CHANGED = "TopologyChanged";
@@ -147,6 +151,41 @@ public final class StreamTableStatuses {
                 failure.getMessage(),
                 generation,
                 now)));
+    return status;
+  }
+
+  /**
+   * Degraded=True with the latest refresh failure's reason and message (the table keeps its last
+   * good contents), or False (RefreshSucceeded) when the latest refresh succeeded.
+   */
+  public static Condition degraded(
+      Optional<EngineException> lastRefreshFailure, long generation, Instant now) {
+    return lastRefreshFailure
+        .map(e -> Conditions.of(DEGRADED, true, e.reason().name(), e.getMessage(), generation, now))
+        .orElseGet(
+            () ->
+                Conditions.of(
+                    DEGRADED,
+                    false,
+                    "RefreshSucceeded",
+                    "the last refresh succeeded",
+                    generation,
+                    now));
+  }
+
+  /**
+   * A refresh failed: Degraded=True. A failure that may pass by itself (RefreshFailed,
+   * ClusterUnavailable) leaves Ready as it was: the table is there with its last good contents. Any
+   * other (a source gone, the query no longer valid) also makes Ready=False with its reason.
+   */
+  public static StreamTableStatus refreshFailed(
+      long generation, EngineException failure, StreamTableStatus previous, Instant now) {
+    boolean passing =
+        failure.reason() == Reason.RefreshFailed || failure.reason() == Reason.ClusterUnavailable;
+    StreamTableStatus status =
+        passing && previous != null ? copyOf(previous) : failed(generation, failure, previous, now);
+    status.setConditions(
+        Conditions.merge(status.getConditions(), degraded(Optional.of(failure), generation, now)));
     return status;
   }
 
