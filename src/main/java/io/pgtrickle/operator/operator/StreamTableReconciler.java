@@ -73,7 +73,14 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
               definition,
               ownerOf(resource),
               warning -> events.warning(resource, "CaptureWarning", warning));
-      if (result == StreamTableEngine.ApplyResult.RESYNCED) {
+      // The refresh scheduler may restore a source's stream table before this reconcile does:
+      // a Ready that was SourceMissing and now holds means the same.
+      boolean sourcesWereMissing =
+          Conditions.find(previous == null ? null : previous.getConditions(), Conditions.READY)
+              .map(c -> "False".equals(c.getStatus()) && "SourceMissing".equals(c.getReason()))
+              .orElse(false);
+      if (result == StreamTableEngine.ApplyResult.RESYNCED
+          || (sourcesWereMissing && result != StreamTableEngine.ApplyResult.CREATED)) {
         events.normal(
             resource,
             "Resynced",

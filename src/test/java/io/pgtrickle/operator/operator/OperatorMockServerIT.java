@@ -182,6 +182,78 @@ class OperatorMockServerIT {
   }
 
   @Test
+  void aSourceDroppedAndRecreatedIsSourceMissingThenResynced() throws Exception {
+    String query = "SELECT id, amount FROM orders WHERE amount > 10";
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("lost", cluster, "lost", query))
+        .create();
+    await(() -> readyStreamTable("lost"));
+
+    db.execute("DROP TABLE orders CASCADE");
+    Condition missing =
+        await(
+            () ->
+                readyCondition("lost")
+                    .filter(c -> "SourceMissing".equals(c.getReason()))
+                    .orElse(null));
+    assertThat(missing.getStatus()).isEqualTo("False");
+    assertThat(missing.getMessage()).contains("\"orders\"");
+
+    db.execute(
+        "CREATE TABLE orders (id int PRIMARY KEY, region text, amount numeric)",
+        "INSERT INTO orders VALUES (1, 'r', 100), (2, 'r', 5)");
+    await(() -> readyStreamTable("lost"));
+    await(
+        () ->
+            client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                    .anyMatch(e -> "Resynced".equals(e.getReason()))
+                ? true
+                : null);
+    db.execute("INSERT INTO orders VALUES (3, 'r', 300)");
+    await(() -> db.queryLong("SELECT count(*) FROM lost") == 2 ? true : null);
+    assertMatchesQuery(db, "lost", query);
+    deleteAndAwaitGone(StreamTable.class, "lost");
+  }
+
+  @Test
+  void aStreamTableOverAnotherIsDeletedOnlyAfterItsReader() throws Exception {
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("top", cluster, "top", "SELECT count(*) AS n FROM base"))
+        .create();
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("base", cluster, "base", "SELECT id FROM orders"))
+        .create();
+    StreamTable top = await(() -> readyStreamTable("top"));
+    assertThat(top.getStatus().getDependsOn()).containsExactly("public.base");
+
+    client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("base").delete();
+    await(
+        () ->
+            client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "CleanupFailed".equals(e.getReason())
+                                && e.getMessage().contains("public.top reads public.base"))
+                ? true
+                : null);
+    assertThat(db.queryLong("SELECT count(*) FROM base")).isEqualTo(50);
+    deleteAndAwaitGone(StreamTable.class, "top");
+    await(
+        () ->
+            client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("base").get()
+                    == null
+                ? true
+                : null);
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables")).isZero();
+  }
+
+  @Test
   void aMissingSecretGivesAClearCondition() throws Exception {
     client
         .resources(CitusCluster.class)
