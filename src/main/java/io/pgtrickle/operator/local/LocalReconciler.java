@@ -126,36 +126,12 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       statuses.put(
           owner,
           StreamTableStatuses.failed(
-              generation, waitingFor(streamTable, e), statuses.get(owner), clock.instant()));
+              generation,
+              StreamTableStatuses.waitingFor(e, streamTable, manifests.streamTables()),
+              statuses.get(owner),
+              clock.instant()));
       return e.reason() != Reason.SourceMissing;
     }
-  }
-
-  /** A missing source that another StreamTable in the files declares: say that it waits for it. */
-  private EngineException waitingFor(StreamTable streamTable, EngineException failure) {
-    if (failure.reason() != Reason.SourceMissing) {
-      return failure;
-    }
-    for (StreamTable other : manifests.streamTables()) {
-      if (ownerOf(other).equals(ownerOf(streamTable)) || other.getSpec() == null) {
-        continue;
-      }
-      String name = other.getSpec().getName();
-      String qualified = other.getSpec().getSchema() + "." + name;
-      String message = failure.getMessage();
-      if (message.contains("\"" + name + "\"") || message.contains("\"" + qualified + "\"")) {
-        return new EngineException(
-            Reason.SourceMissing,
-            "waits for StreamTable "
-                + other.getMetadata().getName()
-                + " ("
-                + qualified
-                + "), which is not ready yet: "
-                + message,
-            failure);
-      }
-    }
-    return failure;
   }
 
   /**

@@ -31,6 +31,15 @@ public final class ClusterConnections implements AutoCloseable {
         client.resources(CitusCluster.class).inNamespace(namespace).withName(name).get());
   }
 
+  /** The StreamTables of a namespace (to tell which one another waits for). */
+  public java.util.List<io.pgtrickle.operator.api.StreamTable> streamTables(String namespace) {
+    return client
+        .resources(io.pgtrickle.operator.api.StreamTable.class)
+        .inNamespace(namespace)
+        .list()
+        .getItems();
+  }
+
   /** The engine for the cluster, connected and with its catalog migrated. */
   public synchronized Handle handle(CitusCluster cluster) throws EngineException {
     String namespace = cluster.getMetadata().getNamespace();

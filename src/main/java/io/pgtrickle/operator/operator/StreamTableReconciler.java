@@ -112,7 +112,14 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
       }
       next.setConditions(Conditions.merge(next.getConditions(), lag));
       announceTopologyChange(resource, previous, report);
-    } catch (EngineException e) {
+    } catch (EngineException failure) {
+      EngineException e =
+          failure.reason() == Reason.SourceMissing
+              ? StreamTableStatuses.waitingFor(
+                  failure,
+                  resource,
+                  connections.streamTables(resource.getMetadata().getNamespace()))
+              : failure;
       next = StreamTableStatuses.failed(generation, e, previous, clock.instant());
       if (!sameReadyReason(previous, e.reason().name())) {
         events.warning(resource, e.reason().name(), e.getMessage());

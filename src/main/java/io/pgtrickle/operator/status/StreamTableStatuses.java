@@ -4,12 +4,14 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.pgtrickle.operator.api.LastRefresh;
 import io.pgtrickle.operator.api.NodeFrontier;
 import io.pgtrickle.operator.api.SourceStatus;
+import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.api.StreamTableStatus;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
 import io.pgtrickle.operator.engine.StreamTableReport;
 import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -187,6 +189,40 @@ public final class StreamTableStatuses {
     status.setConditions(
         Conditions.merge(status.getConditions(), degraded(Optional.of(failure), generation, now)));
     return status;
+  }
+
+  /**
+   * A SourceMissing failure whose missing relation is the storage table of another declared
+   * StreamTable ({@code declared}, e.g. those of the namespace): the message then says that this
+   * one waits for it. Any other failure is returned as it is.
+   */
+  public static EngineException waitingFor(
+      EngineException failure, StreamTable self, Collection<StreamTable> declared) {
+    if (failure.reason() != Reason.SourceMissing) {
+      return failure;
+    }
+    String message = failure.getMessage();
+    for (StreamTable other : declared) {
+      if (other.getSpec() == null
+          || other.getSpec().getName() == null
+          || other.getMetadata().getName().equals(self.getMetadata().getName())) {
+        continue;
+      }
+      String name = other.getSpec().getName();
+      String qualified = other.getSpec().getSchema() + "." + name;
+      if (message.contains("\"" + name + "\"") || message.contains("\"" + qualified + "\"")) {
+        return new EngineException(
+            Reason.SourceMissing,
+            "waits for StreamTable "
+                + other.getMetadata().getName()
+                + " ("
+                + qualified
+                + "), which is not ready yet: "
+                + message,
+            failure);
+      }
+    }
+    return failure;
   }
 
   private static StreamTableStatus copyOf(StreamTableStatus previous) {

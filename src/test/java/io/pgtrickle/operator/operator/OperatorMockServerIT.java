@@ -222,13 +222,28 @@ class OperatorMockServerIT {
     client
         .resources(StreamTable.class)
         .inNamespace(NAMESPACE)
-        .resource(streamTable("top", cluster, "top", "SELECT count(*) AS n FROM base"))
+        .resource(streamTable("base", cluster, "base", "SELECT id FROM no_such_table"))
         .create();
     client
         .resources(StreamTable.class)
         .inNamespace(NAMESPACE)
-        .resource(streamTable("base", cluster, "base", "SELECT id FROM orders"))
+        .resource(streamTable("top", cluster, "top", "SELECT count(*) AS n FROM base"))
         .create();
+    Condition waiting =
+        await(
+            () ->
+                readyCondition("top")
+                    .filter(c -> c.getMessage().startsWith("waits for StreamTable base"))
+                    .orElse(null));
+    assertThat(waiting.getReason()).isEqualTo("SourceMissing");
+
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .withName("base")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"spec\":{\"query\":\"SELECT id FROM orders\"}}");
     StreamTable top = await(() -> readyStreamTable("top"));
     assertThat(top.getStatus().getDependsOn()).containsExactly("public.base");
 
