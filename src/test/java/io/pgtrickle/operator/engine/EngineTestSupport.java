@@ -18,6 +18,17 @@ final class EngineTestSupport {
   }
 
   static StreamTableEngine engine(TestDatabase db, Refresher.StepHook hook) throws EngineException {
+    return engine(db, hook, java.util.Optional.empty());
+  }
+
+  /** An engine whose query views are owned by {@code queryRole}. */
+  static StreamTableEngine engine(TestDatabase db, String queryRole) throws EngineException {
+    return engine(db, Refresher.StepHook.NONE, java.util.Optional.of(queryRole));
+  }
+
+  private static StreamTableEngine engine(
+      TestDatabase db, Refresher.StepHook hook, java.util.Optional<String> queryRole)
+      throws EngineException {
     StreamTableEngine engine =
         new StreamTableEngine(
             db.dataSource(),
@@ -25,20 +36,7 @@ final class EngineTestSupport {
             new FullRefresh(),
             NodeConnector.localOnly(db.dataSource()),
             hook,
-            java.util.Optional.empty());
-    engine.migrateCatalog();
-    return engine;
-  }
-
-  /** An engine whose query views are owned by {@code queryRole}. */
-  static StreamTableEngine engine(TestDatabase db, String queryRole) throws EngineException {
-    StreamTableEngine engine =
-        new StreamTableEngine(
-            db.dataSource(),
-            new CitusTopology(),
-            new FullRefresh(),
-            NodeConnector.localOnly(db.dataSource()),
-            java.util.Optional.of(queryRole));
+            queryRole);
     engine.migrateCatalog();
     return engine;
   }
