@@ -5,6 +5,7 @@ import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.RefreshScheduler;
 import io.pgtrickle.operator.local.LocalReconciler;
+import io.pgtrickle.operator.local.ManifestException;
 import io.pgtrickle.operator.local.ManifestReader;
 import io.pgtrickle.operator.local.Manifests;
 import io.pgtrickle.operator.local.StatusPrinter;
@@ -64,7 +65,13 @@ final class LocalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ManifestReader reader = new ManifestReader();
-    Manifests manifests = reader.read(paths);
+    Manifests manifests;
+    try {
+      manifests = reader.read(paths); // every file, before any database is touched
+    } catch (ManifestException e) {
+      err.println("error: " + e.getMessage());
+      return CommandLine.ExitCode.USAGE;
+    }
     reader.skipped().forEach(s -> err.println("warning: skipped " + s));
     try (TargetResolver targets =
         new TargetResolver(

@@ -114,6 +114,37 @@ class LocalModeIT {
   }
 
   @Test
+  void anUnknownFieldFailsNamingFileAndFieldAndNothingIsCreated() throws Exception {
+    write("good.yaml", streamTable("good", "good", "SELECT id FROM orders"));
+    write(
+        "typo.yaml",
+        streamTable("typo", "typo", "SELECT id FROM orders").replace("schedule", "shedule"));
+    var before = DatabaseObjects.of(db);
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("typo.yaml:8").contains("spec.shedule");
+    assertThat(run.out()).isEmpty();
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void aYamlSyntaxErrorNamesTheFileAndLine() throws Exception {
+    write(
+        "broken.yaml",
+        streamTable("good", "good", "SELECT id FROM orders"),
+        "apiVersion: pgtrickle.io/v1alpha1\nkind: StreamTable\nmetadata: {name: [x}\n");
+    var before = DatabaseObjects.of(db);
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
+
+    assertThat(run.err()).contains("broken.yaml:13").contains("not valid YAML");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
   void credentialsComeFromTheClustersSecretAndNeverShow() throws Exception {
     db.execute("CREATE ROLE app_owner LOGIN SUPERUSER PASSWORD 's3cr3t-Pa55'");
     write(
@@ -187,7 +218,7 @@ class LocalModeIT {
 
     CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
 
-    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("broken.yaml").contains("metadata.name");
   }
 
