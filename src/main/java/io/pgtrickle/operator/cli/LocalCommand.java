@@ -57,7 +57,9 @@ final class LocalCommand implements Callable<Integer> {
 
   @Option(
       names = "--prune",
-      description = "drop stream tables declared earlier by local mode but no longer in the files")
+      description =
+          "drop the stream tables local mode declared earlier in the database (--jdbc-url, or"
+              + " the CitusClusters') that are no longer in the files; needs one of them")
   boolean prune;
 
   @Override
@@ -73,6 +75,12 @@ final class LocalCommand implements Callable<Integer> {
       return CommandLine.ExitCode.USAGE;
     }
     reader.skipped().forEach(s -> err.println("warning: skipped " + s));
+    if (prune && jdbcUrl == null && manifests.clusters().isEmpty()) {
+      err.println(
+          "error: --prune needs the database to prune: give --jdbc-url or a CitusCluster in the"
+              + " files (without either, local mode uses a throw-away embedded PostgreSQL)");
+      return CommandLine.ExitCode.USAGE;
+    }
     try (TargetResolver targets =
         new TargetResolver(
             manifests, Optional.ofNullable(jdbcUrl), System.getenv(), DatabaseTarget::embedded)) {
