@@ -5,6 +5,7 @@ import io.pgtrickle.operator.api.StreamTable;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.RefreshScheduler;
 import io.pgtrickle.operator.local.LocalReconciler;
+import io.pgtrickle.operator.local.ManifestException;
 import io.pgtrickle.operator.local.ManifestReader;
 import io.pgtrickle.operator.local.Manifests;
 import io.pgtrickle.operator.local.StatusPrinter;
@@ -56,7 +57,9 @@ final class LocalCommand implements Callable<Integer> {
 
   @Option(
       names = "--prune",
-      description = "drop stream tables declared earlier by local mode but no longer in the files")
+      description =
+          "drop the stream tables local mode declared earlier in the database (--jdbc-url, or"
+              + " the CitusClusters') that are no longer in the files; needs one of them")
   boolean prune;
 
   @Override
@@ -64,8 +67,20 @@ final class LocalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     ManifestReader reader = new ManifestReader();
-    Manifests manifests = reader.read(paths);
+    Manifests manifests;
+    try {
+      manifests = reader.read(paths); // every file, before any database is touched
+    } catch (ManifestException e) {
+      err.println("error: " + e.getMessage());
+      return CommandLine.ExitCode.USAGE;
+    }
     reader.skipped().forEach(s -> err.println("warning: skipped " + s));
+    if (prune && jdbcUrl == null && manifests.clusters().isEmpty()) {
+      err.println(
+          "error: --prune needs the database to prune: give --jdbc-url or a CitusCluster in the"
+              + " files (without either, local mode uses a throw-away embedded PostgreSQL)");
+      return CommandLine.ExitCode.USAGE;
+    }
     try (TargetResolver targets =
         new TargetResolver(
             manifests, Optional.ofNullable(jdbcUrl), System.getenv(), DatabaseTarget::embedded)) {

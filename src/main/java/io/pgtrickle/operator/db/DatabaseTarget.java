@@ -9,7 +9,11 @@ import io.pgtrickle.operator.engine.StreamTableEngine;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
 import javax.sql.DataSource;
+import org.postgresql.Driver;
+import org.postgresql.PGProperty;
 
 /**
  * A database local mode works on, with its connection pool; closes the pool (and the embedded
@@ -19,20 +23,17 @@ public final class DatabaseTarget implements AutoCloseable {
   private final HikariDataSource pool;
   private final String description;
   private final Optional<EmbeddedPostgresServer> embedded;
-  private final String user;
-  private final String password;
+  private final Properties nodeProperties;
 
   private DatabaseTarget(
       HikariDataSource pool,
       String description,
       Optional<EmbeddedPostgresServer> embedded,
-      String user,
-      String password) {
+      Properties nodeProperties) {
     this.pool = pool;
     this.description = description;
     this.embedded = embedded;
-    this.user = user;
-    this.password = password;
+    this.nodeProperties = nodeProperties;
   }
 
   /** A pool on a JDBC URL; user and password come separately so they never sit in the URL. */
@@ -74,7 +75,40 @@ public final class DatabaseTarget implements AutoCloseable {
     config.setInitializationFailTimeout(-1);
     config.setConnectionTimeout(10_000);
     config.addDataSourceProperty("ApplicationName", "pg-trickle-operator");
-    return new DatabaseTarget(new HikariDataSource(config), description, embedded, user, password);
+    return new DatabaseTarget(
+        new HikariDataSource(config),
+        description,
+        embedded,
+        nodeProperties(jdbcUrl, user, password));
+  }
+
+  /**
+   * How the coordinator connects, less where: the URL's parameters (user, password, sslmode, ...),
+   * then {@code user} and {@code password} where the URL has none, the precedence the driver gives
+   * them on the coordinator. Citus workers are reached with these at their own host and port.
+   */
+  static Properties nodeProperties(String jdbcUrl, String user, String password) {
+    Properties properties = new Properties();
+    Properties parsed = Driver.parseURL(jdbcUrl, null);
+    if (parsed != null) {
+      Set<String> where =
+          Set.of(
+              PGProperty.PG_HOST.getName(),
+              PGProperty.PG_PORT.getName(),
+              PGProperty.PG_DBNAME.getName());
+      for (String name : parsed.stringPropertyNames()) {
+        if (!where.contains(name)) {
+          properties.setProperty(name, parsed.getProperty(name));
+        }
+      }
+    }
+    if (user != null && !properties.containsKey(PGProperty.USER.getName())) {
+      properties.setProperty(PGProperty.USER.getName(), user);
+    }
+    if (password != null && !properties.containsKey(PGProperty.PASSWORD.getName())) {
+      properties.setProperty(PGProperty.PASSWORD.getName(), password);
+    }
+    return properties;
   }
 
   public DataSource dataSource() {
@@ -82,20 +116,30 @@ public final class DatabaseTarget implements AutoCloseable {
   }
 
   /**
-   * An engine on this database that reaches Citus workers with the same credentials, at the
-   * host:port pg_dist_node gives or at the {@code endpoints} override.
+   * An engine on this database that reaches Citus workers with the same credentials and connection
+   * parameters, at the host:port pg_dist_node gives or at the {@code endpoints} override.
    */
   public StreamTableEngine engine(Map<String, String> endpoints) {
-    return engine(endpoints, Optional.empty());
+    return engine(endpoints, Optional.empty(), new CitusTopology());
   }
 
   /** As {@link #engine(Map)}, with the query views owned by {@code queryRole} when given. */
   public StreamTableEngine engine(Map<String, String> endpoints, Optional<String> queryRole) {
+    return engine(endpoints, queryRole, new CitusTopology());
+  }
+
+  /** As {@link #engine(Map)}, with the topology given (tests script one on plain PostgreSQL). */
+  StreamTableEngine engine(Map<String, String> endpoints, CitusTopology topology) {
+    return engine(endpoints, Optional.empty(), topology);
+  }
+
+  private StreamTableEngine engine(
+      Map<String, String> endpoints, Optional<String> queryRole, CitusTopology topology) {
     return new StreamTableEngine(
         pool,
-        new CitusTopology(),
+        topology,
         new FullRefresh(),
-        NodeConnector.withCredentials(pool, user, password, endpoints),
+        NodeConnector.withProperties(pool, nodeProperties, endpoints),
         queryRole);
   }
 

@@ -40,6 +40,28 @@ public interface NodeConnector {
    */
   static NodeConnector withCredentials(
       DataSource dataSource, String user, String password, Map<String, String> endpoints) {
+    Properties credentials = new Properties();
+    if (user != null) {
+      credentials.setProperty("user", user);
+    }
+    if (password != null) {
+      credentials.setProperty("password", password);
+    }
+    return withProperties(dataSource, credentials, endpoints);
+  }
+
+  /**
+   * As {@link #withCredentials}, other nodes connected with {@code properties}: the driver's
+   * connection properties (user, password, sslmode, ...) the local node is reached with.
+   */
+  static NodeConnector withProperties(
+      DataSource dataSource, Properties properties, Map<String, String> endpoints) {
+    Properties nodeProperties = new Properties();
+    nodeProperties.setProperty("connectTimeout", "10");
+    nodeProperties.setProperty("ApplicationName", "pg-trickle-operator");
+    properties
+        .stringPropertyNames()
+        .forEach(n -> nodeProperties.setProperty(n, properties.getProperty(n)));
     return node -> {
       if (node.local()) {
         return dataSource.getConnection();
@@ -52,21 +74,12 @@ public interface NodeConnector {
         database = rs.getString(1);
       }
       String endpoint = endpoint(endpoints, node.host(), node.port());
-      Properties properties = new Properties();
-      if (user != null) {
-        properties.setProperty("user", user);
-      }
-      if (password != null) {
-        properties.setProperty("password", password);
-      }
-      properties.setProperty("connectTimeout", "10");
-      properties.setProperty("ApplicationName", "pg-trickle-operator");
       return DriverManager.getConnection(
           "jdbc:postgresql://"
               + endpoint
               + "/"
               + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8),
-          properties);
+          nodeProperties);
     };
   }
 }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -297,23 +298,41 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
             clock.instant()));
   }
 
+  /**
+   * Drops, in every database local mode declares stream tables in (see {@link
+   * TargetResolver#declaredDatabases}; with no StreamTable left in the files too), the stream
+   * tables local mode declared that no StreamTable in the files declares any more. A StreamTable
+   * still in the files keeps its table wherever it is, whether or not its database could be told
+   * this time. Goes on past a failure, then throws one naming each.
+   */
   private void prune(Map<DatabaseTarget, Set<String>> declared) {
-    for (Map.Entry<DatabaseTarget, Set<String>> entry : declared.entrySet()) {
+    List<String> failures = new ArrayList<>();
+    Set<DatabaseTarget> databases =
+        new LinkedHashSet<>(targets.declaredDatabases(e -> failures.add(e.getMessage())));
+    databases.addAll(declared.keySet());
+    Set<String> inTheFiles = new HashSet<>();
+    manifests.streamTables().forEach(streamTable -> inTheFiles.add(ownerOf(streamTable)));
+    for (DatabaseTarget database : databases) {
       try {
-        StreamTableEngine engine = engineFor(entry.getKey());
+        StreamTableEngine engine = engineFor(database);
         // Readers first: a stream table's storage cannot go while another one reads it.
         for (StreamTableRecord record :
             engine.graph().downstreamFirst(engine.list(), r -> r.schema() + "." + r.name())) {
           String owner = record.owner();
-          if (owner != null
-              && owner.startsWith(OWNER_PREFIX)
-              && !entry.getValue().contains(owner)) {
-            engine.drop(record.schema(), record.name(), owner);
+          if (owner != null && owner.startsWith(OWNER_PREFIX) && !inTheFiles.contains(owner)) {
+            try {
+              engine.drop(record.schema(), record.name(), owner);
+            } catch (EngineException e) {
+              failures.add(database.description() + ": " + e.getMessage());
+            }
           }
         }
       } catch (EngineException e) {
-        throw new IllegalStateException("prune failed: " + e.getMessage(), e);
+        failures.add(database.description() + ": " + e.getMessage());
       }
+    }
+    if (!failures.isEmpty()) {
+      throw new IllegalStateException("prune failed: " + String.join("; ", failures));
     }
   }
 

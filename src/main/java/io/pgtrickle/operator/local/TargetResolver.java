@@ -6,9 +6,12 @@ import io.pgtrickle.operator.db.ConnectionSettings;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -36,14 +39,7 @@ public final class TargetResolver implements AutoCloseable {
 
   public DatabaseTarget forStreamTable(StreamTable streamTable) throws EngineException {
     if (jdbcUrl.isPresent()) {
-      return open(
-          "jdbc-url",
-          () ->
-              DatabaseTarget.connect(
-                  jdbcUrl.get(),
-                  environment.get("PGUSER"),
-                  environment.get("PGPASSWORD"),
-                  "--jdbc-url"));
+      return jdbcTarget(jdbcUrl.get());
     }
     String clusterRef =
         streamTable.getSpec() == null ? null : streamTable.getSpec().getClusterRef();
@@ -69,7 +65,7 @@ public final class TargetResolver implements AutoCloseable {
 
   public DatabaseTarget forCluster(CitusCluster cluster) throws EngineException {
     if (jdbcUrl.isPresent()) {
-      return forStreamTable(new StreamTable());
+      return jdbcTarget(jdbcUrl.get());
     }
     String namespace = Manifests.namespaceOf(cluster);
     String key = "cluster " + namespace + "/" + cluster.getMetadata().getName();
@@ -80,6 +76,35 @@ public final class TargetResolver implements AutoCloseable {
     ConnectionSettings settings =
         ConnectionSettings.of(cluster, name -> manifests.secret(namespace, name), environment);
     return open(key, settings::connect);
+  }
+
+  /**
+   * The databases local mode declares stream tables in, the ones {@code --prune} works on: the
+   * --jdbc-url's, else the coordinator of each CitusCluster in the files. Never the embedded
+   * PostgreSQL: it goes with the command, so no earlier run left anything in it. A cluster whose
+   * settings are unusable (no Secret, ...) is left out and reported to {@code unusable}.
+   */
+  public List<DatabaseTarget> declaredDatabases(Consumer<EngineException> unusable) {
+    if (jdbcUrl.isPresent()) {
+      return List.of(jdbcTarget(jdbcUrl.get()));
+    }
+    List<DatabaseTarget> databases = new ArrayList<>();
+    for (CitusCluster cluster : manifests.clusters()) {
+      try {
+        databases.add(forCluster(cluster));
+      } catch (EngineException e) {
+        unusable.accept(e);
+      }
+    }
+    return databases;
+  }
+
+  private DatabaseTarget jdbcTarget(String url) {
+    return open(
+        "jdbc-url",
+        () ->
+            DatabaseTarget.connect(
+                url, environment.get("PGUSER"), environment.get("PGPASSWORD"), "--jdbc-url"));
   }
 
   private DatabaseTarget open(String key, Supplier<DatabaseTarget> opener) {

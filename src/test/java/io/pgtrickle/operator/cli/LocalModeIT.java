@@ -3,6 +3,9 @@ package io.pgtrickle.operator.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.engine.StreamTableDefinition;
+import io.pgtrickle.operator.engine.StreamTableEngine;
 import io.pgtrickle.operator.testing.DatabaseObjects;
 import io.pgtrickle.operator.testing.StreamTableAssertions;
 import io.pgtrickle.operator.testing.TestDatabase;
@@ -114,6 +117,159 @@ class LocalModeIT {
   }
 
   @Test
+  void pruneWithNoStreamTablesLeftDropsEveryOneLocalModeDeclaredThere() throws Exception {
+    write("a.yaml", streamTable("a", "st_a", "SELECT id FROM orders"));
+    write("b.yaml", streamTable("b", "st_b", "SELECT id FROM customers"));
+    assertThat(CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once").exitCode())
+        .isZero();
+    StreamTableEngine operator = new StreamTableEngine(db.dataSource());
+    operator.apply(
+        StreamTableDefinition.from(spec("not_local", "SELECT id FROM orders")), "k8s/default/x");
+    Path nothingLeft = Files.createDirectory(dir.resolve("empty"));
+
+    CliRun run =
+        CliRun.of("local", "-f", nothingLeft.toString(), "--jdbc-url", url(), "--once", "--prune");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(db.queryString("SELECT string_agg(st_name, ',') FROM pgtrickle.pgt_stream_tables"))
+        .as("only what local mode declared is pruned")
+        .isEqualTo("not_local");
+    assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname IN ('st_a', 'st_b')"))
+        .isZero();
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                    + " WHERE c.relname = 'customers' AND NOT t.tgisinternal"))
+        .isZero();
+  }
+
+  @Test
+  void pruneWithOnlyACitusClusterInTheFilesPrunesItsDatabase() throws Exception {
+    write("st.yaml", streamTable("st", "st", "SELECT id FROM orders"));
+    assertThat(CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once").exitCode())
+        .isZero();
+    Files.delete(dir.resolve("st.yaml"));
+    write(
+        "cluster.yaml",
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        stringData: {username: postgres, password: not-checked}
+        ---
+        apiVersion: pgtrickle.io/v1alpha1
+        kind: CitusCluster
+        metadata: {name: local-db}
+        spec:
+          coordinator: {host: 127.0.0.1, port: %d, database: %s, sslMode: disable}
+          credentials: {secretName: creds}
+        """
+            .formatted(db.server().port(), db.name()));
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--once", "--prune");
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables")).isZero();
+    assertThat(db.queryLong("SELECT count(*) FROM pg_class WHERE relname = 'st'")).isZero();
+  }
+
+  @Test
+  void pruneKeepsAStreamTableStillInTheFilesEvenWhenItsClusterCannotBeTold() throws Exception {
+    String cluster =
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        stringData: {username: postgres, password: not-checked}
+        ---
+        apiVersion: pgtrickle.io/v1alpha1
+        kind: CitusCluster
+        metadata: {name: local-db}
+        spec:
+          coordinator: {host: 127.0.0.1, port: %d, database: %s, sslMode: disable}
+          credentials: {secretName: creds}
+        """
+            .formatted(db.server().port(), db.name());
+    String st = streamTable("st", "st", "SELECT id FROM orders");
+    write("all.yaml", cluster, st.replace("spec:", "spec:\n  clusterRef: local-db"));
+    assertThat(CliRun.of("local", "-f", dir.toString(), "--once").exitCode()).isZero();
+    write("all.yaml", cluster, st.replace("spec:", "spec:\n  clusterRef: typo-db"));
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--once", "--prune");
+
+    assertThat(run.exitCode()).as("st is not Ready: its cluster is not in the files").isEqualTo(1);
+    assertThat(db.queryString("SELECT string_agg(st_name, ',') FROM pgtrickle.pgt_stream_tables"))
+        .isEqualTo("st");
+  }
+
+  @Test
+  void pruneWithoutADatabaseToPruneIsBadUsage() throws Exception {
+    write("st.yaml", streamTable("st", "st", "SELECT id FROM no_such_table"));
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--once", "--prune");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("--prune").contains("--jdbc-url").contains("CitusCluster");
+    assertThat(run.out()).as("nothing was reconciled").isEmpty();
+  }
+
+  @Test
+  void aPruneThatFailsExitsNonZeroWithTheReason() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    Path nothingLeft = Files.createDirectory(dir.resolve("empty"));
+
+    CliRun run =
+        CliRun.of(
+            "local",
+            "-f",
+            nothingLeft.toString(),
+            "--jdbc-url",
+            "jdbc:postgresql://127.0.0.1:"
+                + closedPort
+                + "/db?user=postgres&password=pw-x1&connectTimeout=2",
+            "--once",
+            "--prune");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains("prune").contains("--jdbc-url").contains("refused");
+    assertThat(run.out() + run.err()).doesNotContain("pw-x1");
+  }
+
+  @Test
+  void anUnknownFieldFailsNamingFileAndFieldAndNothingIsCreated() throws Exception {
+    write("good.yaml", streamTable("good", "good", "SELECT id FROM orders"));
+    write(
+        "typo.yaml",
+        streamTable("typo", "typo", "SELECT id FROM orders").replace("schedule", "shedule"));
+    var before = DatabaseObjects.of(db);
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("typo.yaml:8").contains("spec.shedule");
+    assertThat(run.out()).isEmpty();
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void aYamlSyntaxErrorNamesTheFileAndLine() throws Exception {
+    write(
+        "broken.yaml",
+        streamTable("good", "good", "SELECT id FROM orders"),
+        "apiVersion: pgtrickle.io/v1alpha1\nkind: StreamTable\nmetadata: {name: [x}\n");
+    var before = DatabaseObjects.of(db);
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
+
+    assertThat(run.err()).contains("broken.yaml:13").contains("not valid YAML");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
   void credentialsComeFromTheClustersSecretAndNeverShow() throws Exception {
     db.execute("CREATE ROLE app_owner LOGIN SUPERUSER PASSWORD 's3cr3t-Pa55'");
     write(
@@ -187,7 +343,7 @@ class LocalModeIT {
 
     CliRun run = CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once");
 
-    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("broken.yaml").contains("metadata.name");
   }
 
@@ -211,6 +367,14 @@ class LocalModeIT {
           schedule: 1s
         """
         .formatted(resource, table, query);
+  }
+
+  private static StreamTableSpec spec(String name, String query) {
+    StreamTableSpec spec = new StreamTableSpec();
+    spec.setName(name);
+    spec.setQuery(query);
+    spec.setSchedule("1s");
+    return spec;
   }
 
   private static String base64(String text) {
