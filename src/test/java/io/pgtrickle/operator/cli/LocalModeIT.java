@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.cli;
 
+import static io.pgtrickle.operator.cli.LocalManifests.streamTable;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -353,20 +354,6 @@ class LocalModeIT {
 
   private void write(String file, String... documents) throws Exception {
     Files.writeString(dir.resolve(file), String.join("\n---\n", documents));
-  }
-
-  private static String streamTable(String resource, String table, String query) {
-    return """
-        apiVersion: pgtrickle.io/v1alpha1
-        kind: StreamTable
-        metadata:
-          name: %s
-        spec:
-          name: %s
-          query: "%s"
-          schedule: 1s
-        """
-        .formatted(resource, table, query);
   }
 
   private static StreamTableSpec spec(String name, String query) {
