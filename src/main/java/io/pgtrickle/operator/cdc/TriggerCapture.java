@@ -3,6 +3,7 @@ package io.pgtrickle.operator.cdc;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.ObjectNames.CaptureEvent;
 import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,43 +30,21 @@ public final class TriggerCapture {
 
   private TriggerCapture() {}
 
+  /**
+   * Marks the function body's version: functions of an older body are replaced on connect ({@link
+   * #upgradeFunctions}). v2 pins the output settings ({@link ChangeText}) and survives source
+   * columns named like the function's variables or aliases.
+   */
+  static final String BODY_VERSION = "-- pg-trickle capture function v2";
+
   /** Creates whatever part of the capture is missing; repairs drift such as a dropped trigger. */
   public static void install(Connection connection, String schema, String table, ObjectNames names)
       throws SQLException {
-    String buffer = names.changeBufferQualified();
     String function = SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction());
     String source = SqlIdentifiers.qualified(schema, table);
     try (Statement statement = connection.createStatement()) {
       ChangeBuffer.create(connection, names);
-      // SECURITY DEFINER: writers of the source need no privilege on the buffer. A fixed
-      // search_path keeps a writer's settings out of the function. The transaction id and WAL
-      // position are read once per statement, not once per row.
-      String insert = "    INSERT INTO " + buffer + " (xid, lsn, op, row_data) ";
-      statement.execute(
-          "CREATE OR REPLACE FUNCTION "
-              + function
-              + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-              + " SET search_path = pg_catalog, pg_temp AS $pgt$\n"
-              + "DECLARE\n"
-              + "  x bigint := pg_current_xact_id()::text::bigint;\n"
-              + "  l pg_lsn := pg_current_wal_insert_lsn();\n"
-              + "BEGIN\n"
-              + "  IF TG_OP = 'INSERT' THEN\n"
-              + insert
-              + "SELECT x, l, 'I', n::text FROM pgt_new n;\n"
-              + "  ELSIF TG_OP = 'UPDATE' THEN\n"
-              + insert
-              + "SELECT x, l, 'D', o::text FROM pgt_old o"
-              + " UNION ALL SELECT x, l, 'I', n::text FROM pgt_new n;\n"
-              + "  ELSIF TG_OP = 'DELETE' THEN\n"
-              + insert
-              + "SELECT x, l, 'D', o::text FROM pgt_old o;\n"
-              + "  ELSE\n"
-              + insert
-              + "VALUES (x, l, 'T', NULL);\n"
-              + "  END IF;\n"
-              + "  RETURN NULL;\n"
-              + "END\n$pgt$");
+      createFunction(connection, names);
       for (CaptureEvent event : CaptureEvent.values()) {
         statement.execute(
             "CREATE OR REPLACE TRIGGER "
@@ -80,6 +59,80 @@ public final class TriggerCapture {
                 + "()");
       }
     }
+  }
+
+  /**
+   * The trigger function writing the source's changed rows into its buffer. SECURITY DEFINER:
+   * writers of the source need no privilege on the buffer. A fixed search_path and the pinned
+   * output settings keep a writer's session out of it: the row text is the same whoever writes. The
+   * transaction id and WAL position are read once per statement, not once per row.
+   */
+  private static void createFunction(Connection connection, ObjectNames names) throws SQLException {
+    String buffer = names.changeBufferQualified();
+    String function = SqlIdentifiers.qualified(ObjectNames.CATALOG_SCHEMA, names.triggerFunction());
+    String insert = "    INSERT INTO " + buffer + " (xid, lsn, op, row_data) ";
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE OR REPLACE FUNCTION "
+              + function
+              + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+              + " SET search_path = pg_catalog, pg_temp"
+              + ChangeText.FUNCTION_SETTINGS
+              + " AS $pgt$\n"
+              // The source's columns share the statements' scope with the variables and aliases:
+              // variables win over a column of the same name, and a whole row is ROW(alias.*),
+              // never a bare alias, which a column named like it would shadow.
+              + "#variable_conflict use_variable\n"
+              + BODY_VERSION
+              + "\n"
+              + "DECLARE\n"
+              + "  x bigint := pg_current_xact_id()::text::bigint;\n"
+              + "  l pg_lsn := pg_current_wal_insert_lsn();\n"
+              + "BEGIN\n"
+              + "  IF TG_OP = 'INSERT' THEN\n"
+              + insert
+              + "SELECT x, l, 'I', ROW(n.*)::text FROM pgt_new n;\n"
+              + "  ELSIF TG_OP = 'UPDATE' THEN\n"
+              + insert
+              + "SELECT x, l, 'D', ROW(o.*)::text FROM pgt_old o"
+              + " UNION ALL SELECT x, l, 'I', ROW(n.*)::text FROM pgt_new n;\n"
+              + "  ELSIF TG_OP = 'DELETE' THEN\n"
+              + insert
+              + "SELECT x, l, 'D', ROW(o.*)::text FROM pgt_old o;\n"
+              + "  ELSE\n"
+              + insert
+              + "VALUES (x, l, 'T', NULL);\n"
+              + "  END IF;\n"
+              + "  RETURN NULL;\n"
+              + "END\n$pgt$");
+    }
+  }
+
+  /**
+   * Replaces every trigger function in the database whose body is older than {@link #BODY_VERSION}
+   * (made by an earlier version of the operator); returns how many. The triggers call the function
+   * by name, so they need no change.
+   */
+  public static int upgradeFunctions(Connection connection) throws SQLException {
+    List<String> stale = new ArrayList<>();
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT substring(p.proname FROM '[0-9a-f]{16}$') FROM pg_catalog.pg_proc p"
+                + " WHERE p.pronamespace = to_regnamespace(?)"
+                + " AND p.proname ~ '^pg_trickle_cdc_fn_[0-9a-f]{16}$'"
+                + " AND strpos(p.prosrc, ?) = 0")) {
+      statement.setString(1, ObjectNames.CATALOG_SCHEMA);
+      statement.setString(2, BODY_VERSION);
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          stale.add(rs.getString(1));
+        }
+      }
+    }
+    for (String stableName : stale) {
+      createFunction(connection, new ObjectNames(new StableName(stableName)));
+    }
+    return stale.size();
   }
 
   /** The capture objects of this source that do not exist (empty when fully installed). */

@@ -92,10 +92,18 @@ public final class StreamTableEngine {
     this.reporter = new Reporter(dataSource, new ChangeTrackingRegistry(), wal);
   }
 
-  /** Creates or upgrades the catalog schemas; call once after connecting. */
+  /**
+   * Creates or upgrades the catalog schemas, and replaces capture functions an earlier version
+   * made; call once after connecting.
+   */
   public void migrateCatalog() throws EngineException {
     try {
       CatalogMigrator.migrate(dataSource);
+      try (Connection connection = dataSource.getConnection()) {
+        io.pgtrickle.operator.cdc.TriggerCapture.upgradeFunctions(connection);
+      }
+    } catch (SQLException e) {
+      throw unexpected("upgrade the capture functions", e);
     } catch (FlywayException e) {
       throw new EngineException(
           Reason.ClusterUnavailable,

@@ -1,0 +1,34 @@
+package io.pgtrickle.operator.cdc;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The output settings under which a changed row is written as text into a change buffer. Row text
+ * depends on the session that prints it (a writer with {@code DateStyle 'SQL, DMY'} prints dates as
+ * 24/11/2026, {@code extra_float_digits -3} drops float digits); buffer rows are data that a
+ * refresh reads back, so they are always printed — and must be read — under these settings.
+ */
+public final class ChangeText {
+  /** Setting → value, the output of every type whose text form depends on the session. */
+  public static final Map<String, String> SETTINGS = settings();
+
+  /** As {@code SET} clauses of a function definition. */
+  static final String FUNCTION_SETTINGS =
+      SETTINGS.entrySet().stream()
+          .map(e -> " SET " + e.getKey() + " = '" + e.getValue() + "'")
+          .collect(Collectors.joining());
+
+  private ChangeText() {}
+
+  private static Map<String, String> settings() {
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("DateStyle", "ISO, YMD");
+    settings.put("IntervalStyle", "postgres");
+    settings.put("TimeZone", "UTC");
+    settings.put("extra_float_digits", "3");
+    settings.put("bytea_output", "hex");
+    return java.util.Collections.unmodifiableMap(settings);
+  }
+}
