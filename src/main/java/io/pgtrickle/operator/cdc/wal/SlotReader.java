@@ -115,7 +115,20 @@ public final class SlotReader {
    */
   public static List<WalTransaction> peek(Connection node, ObjectNames names, int maxChanges)
       throws SQLException {
+    return peekUpTo(node, names, maxChanges).transactions();
+  }
+
+  /**
+   * What one peek read: the whole transactions, and whether it decoded to the end of the WAL that
+   * was flushed when it ran (it returned fewer messages than its limit).
+   */
+  public record Peeked(List<WalTransaction> transactions, boolean reachedEnd) {}
+
+  /** As {@link #peek}, also telling whether the peek reached the end of the flushed WAL. */
+  public static Peeked peekUpTo(Connection node, ObjectNames names, int maxChanges)
+      throws SQLException {
     List<WalTransaction> transactions = new ArrayList<>();
+    long messages = 0;
     List<RowChange> changes = new ArrayList<>();
     try (PreparedStatement peek =
         node.prepareStatement(
@@ -126,6 +139,7 @@ public final class SlotReader {
       peek.setString(3, names.publication());
       try (ResultSet rs = peek.executeQuery()) {
         while (rs.next()) {
+          messages++;
           PgOutputMessage message = PgOutputDecoder.decode(rs.getBytes(1));
           if (message instanceof PgOutputMessage.Begin) {
             changes = new ArrayList<>();
@@ -147,7 +161,20 @@ public final class SlotReader {
         }
       }
     }
-    return transactions;
+    return new Peeked(transactions, messages < maxChanges);
+  }
+
+  /**
+   * The node's flushed WAL position: read before a peek that then reaches the end, every commit
+   * below it that concerns the source was among what the peek returned.
+   */
+  public static long flushedLsn(Connection node) throws SQLException {
+    try (Statement statement = node.createStatement();
+        ResultSet rs =
+            statement.executeQuery("SELECT pg_catalog.pg_current_wal_flush_lsn()::text")) {
+      rs.next();
+      return LogSequenceNumber.valueOf(rs.getString(1)).asLong();
+    }
   }
 
   /**

@@ -79,8 +79,18 @@ public final class WalConsumer {
       Connection coordinatorSession, Connection node, int nodeId, StableName source, int maxChanges)
       throws SQLException {
     ObjectNames names = new ObjectNames(source);
-    List<WalTransaction> transactions = SlotReader.peek(node, names, maxChanges);
+    // An idle source must not pin the WAL other tables write: when the peek decodes to the end,
+    // nothing of this source committed below the flush position read before it, so the slot
+    // may move up to there too (a transaction still open then commits later and is decoded
+    // later: its commit is what counts).
+    long flushed = SlotReader.flushedLsn(node);
+    SlotReader.Peeked peeked = SlotReader.peekUpTo(node, names, maxChanges);
+    List<WalTransaction> transactions = peeked.transactions();
+    long releasable = peeked.reachedEnd() ? flushed : -1;
     if (transactions.isEmpty()) {
+      if (releasable != -1) {
+        SlotReader.advance(node, names, releasable);
+      }
       return new Consumed(0, 0, 0, -1);
     }
     hook.at(Step.READ);
@@ -97,7 +107,11 @@ public final class WalConsumer {
       coordinatorSession.setAutoCommit(true);
     }
     hook.at(Step.COMMITTED);
-    SlotReader.advance(node, names, transactions.get(transactions.size() - 1).endLsn());
+    long end = transactions.get(transactions.size() - 1).endLsn();
+    SlotReader.advance(
+        node,
+        names,
+        Long.compareUnsigned(releasable, end) > 0 && releasable != -1 ? releasable : end);
     return consumed;
   }
 

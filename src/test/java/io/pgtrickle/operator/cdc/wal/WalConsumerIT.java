@@ -191,6 +191,41 @@ class WalConsumerIT {
    * Writes on a worker with synchronous_commit on: logical decoding over SQL reads only flushed
    * WAL, and the embedded test servers run with synchronous_commit off.
    */
+  @Test
+  void anIdleNodesSlotMovesPastWhatOtherTablesWroteThere() throws Exception {
+    write(workers.get(0), "INSERT INTO orders VALUES (1, 'only node 1 has changes', 1)");
+    for (TestDatabase worker : workers) {
+      write(
+          worker,
+          "CREATE TABLE other (id int, payload text)",
+          "INSERT INTO other SELECT g, repeat('x', 500) FROM generate_series(1, 2000) g");
+    }
+    String[] before = new String[2];
+    for (int node = 1; node <= 2; node++) {
+      before[node - 1] =
+          workers.get(node - 1).queryString("SELECT pg_current_wal_flush_lsn()::text");
+    }
+
+    consumeAll(new WalConsumer(coordinator.dataSource()));
+
+    for (int node = 1; node <= 2; node++) {
+      assertThat(
+              workers
+                  .get(node - 1)
+                  .queryString(
+                      "SELECT (confirmed_flush_lsn >= '"
+                          + before[node - 1]
+                          + "'::pg_lsn)::text FROM pg_replication_slots WHERE slot_name = '"
+                          + names.replicationSlot()
+                          + "'"))
+          .as("node %d's slot moved past the other table's writes", node)
+          .isEqualTo("true");
+    }
+    assertThat(bufferRows(1, 'I')).containsExactly("(1,\"only node 1 has changes\",1)");
+    consumeAll(new WalConsumer(coordinator.dataSource()));
+    assertThat(bufferRows(1, 'I')).hasSize(1); // nothing applied twice
+  }
+
   private static void write(TestDatabase worker, String... sql) throws SQLException {
     String[] statements = new String[sql.length + 1];
     statements[0] = "SET synchronous_commit = on";
