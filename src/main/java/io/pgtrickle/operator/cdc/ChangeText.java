@@ -1,5 +1,8 @@
 package io.pgtrickle.operator.cdc;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -21,6 +24,22 @@ public final class ChangeText {
           .collect(Collectors.joining());
 
   private ChangeText() {}
+
+  /**
+   * Pins the settings for the rest of the current transaction of {@code connection} (which must be
+   * in one): pgoutput prints the decoded rows with the session's settings, and pgjdbc connects with
+   * the JVM's time zone.
+   */
+  public static void pinForTransaction(Connection connection) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT pg_catalog.set_config(?, ?, true)")) {
+      for (Map.Entry<String, String> setting : SETTINGS.entrySet()) {
+        statement.setString(1, setting.getKey());
+        statement.setString(2, setting.getValue());
+        statement.execute();
+      }
+    }
+  }
 
   private static Map<String, String> settings() {
     Map<String, String> settings = new LinkedHashMap<>();

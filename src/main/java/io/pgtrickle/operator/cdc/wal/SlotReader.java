@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.cdc.wal;
 
+import io.pgtrickle.operator.cdc.ChangeText;
 import io.pgtrickle.operator.cdc.wal.PgOutputMessage.Value;
 import io.pgtrickle.operator.cdc.wal.WalTransaction.RowChange;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -124,8 +125,33 @@ public final class SlotReader {
    */
   public record Peeked(List<WalTransaction> transactions, boolean reachedEnd) {}
 
-  /** As {@link #peek}, also telling whether the peek reached the end of the flushed WAL. */
+  /**
+   * As {@link #peek}, also telling whether the peek reached the end of the flushed WAL. Rows are
+   * printed under {@link ChangeText}'s settings, as trigger capture prints them, in a transaction
+   * of their own (or the caller's, if it has one).
+   */
   public static Peeked peekUpTo(Connection node, ObjectNames names, int maxChanges)
+      throws SQLException {
+    boolean autoCommit = node.getAutoCommit();
+    node.setAutoCommit(false);
+    try {
+      ChangeText.pinForTransaction(node);
+      Peeked peeked = decode(node, names, maxChanges);
+      if (autoCommit) {
+        node.commit();
+      }
+      return peeked;
+    } catch (SQLException | RuntimeException e) {
+      if (autoCommit) {
+        node.rollback();
+      }
+      throw e;
+    } finally {
+      node.setAutoCommit(autoCommit);
+    }
+  }
+
+  private static Peeked decode(Connection node, ObjectNames names, int maxChanges)
       throws SQLException {
     List<WalTransaction> transactions = new ArrayList<>();
     long messages = 0;
