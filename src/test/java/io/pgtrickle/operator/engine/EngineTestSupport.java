@@ -3,6 +3,7 @@ package io.pgtrickle.operator.engine;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import io.pgtrickle.operator.testing.StreamTableAssertions;
 import io.pgtrickle.operator.testing.TestDatabase;
 
 /** Small builders shared by the engine tests. */
@@ -39,6 +40,23 @@ final class EngineTestSupport {
             queryRole);
     engine.migrateCatalog();
     return engine;
+  }
+
+  /**
+   * Refreshes {@code public.<name>} until it equals {@code query}, within 10 s: WAL changes reach
+   * the buffer only once flushed and decoded.
+   */
+  static void refreshUntilExact(
+      StreamTableEngine engine, TestDatabase db, String name, String query) throws Exception {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    engine.refresh("public", name);
+    while (StreamTableAssertions.differences(db, name, query) != 0) {
+      org.assertj.core.api.Assertions.assertThat(System.nanoTime())
+          .as("%s not equal to its query within 10 s", name)
+          .isLessThan(deadline);
+      Thread.sleep(20);
+      engine.refresh("public", name);
+    }
   }
 
   static StreamTableDefinition definition(String name, String query) throws EngineException {

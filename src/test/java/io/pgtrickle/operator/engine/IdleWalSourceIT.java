@@ -3,7 +3,6 @@ package io.pgtrickle.operator.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
-import static io.pgtrickle.operator.testing.StreamTableAssertions.differences;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgtrickle.operator.api.CdcModeSpec;
@@ -48,9 +47,7 @@ class IdleWalSourceIT {
 
   @AfterEach
   void dropSlot() throws Exception {
-    db.execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-            + " WHERE database = current_database()");
+    db.dropReplicationSlots();
   }
 
   @Test
@@ -96,13 +93,7 @@ class IdleWalSourceIT {
       writer.commit();
     }
     db.execute("UPDATE idle SET v = 'b' WHERE id = 1");
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    engine.refresh("public", "idle_copy");
-    while (differences(db, "idle_copy", QUERY) != 0) {
-      assertThat(System.nanoTime()).as("not equal to its query within 10 s").isLessThan(deadline);
-      Thread.sleep(20);
-      engine.refresh("public", "idle_copy");
-    }
+    EngineTestSupport.refreshUntilExact(engine, db, "idle_copy", QUERY);
     assertThat(db.queryLong("SELECT count(*) FROM idle_copy")).isEqualTo(2);
   }
 

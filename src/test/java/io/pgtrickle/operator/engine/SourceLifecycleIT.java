@@ -4,7 +4,6 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
-import static io.pgtrickle.operator.testing.StreamTableAssertions.differences;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -32,9 +31,7 @@ class SourceLifecycleIT {
   @AfterEach
   void dropSlots() throws Exception {
     if (db != null) {
-      db.execute(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-              + " WHERE database = current_database()");
+      db.dropReplicationSlots();
     }
   }
 
@@ -135,15 +132,8 @@ class SourceLifecycleIT {
         .hasMessageContaining("re-synced in full once");
   }
 
-  /** WAL changes reach the buffer once flushed: refresh until equal, within 10 s. */
   private void refreshUntilExact() throws Exception {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    engine.refresh("public", "st");
-    while (differences(db, "st", QUERY) != 0) {
-      assertThat(System.nanoTime()).as("not equal to its query within 10 s").isLessThan(deadline);
-      Thread.sleep(20);
-      engine.refresh("public", "st");
-    }
+    EngineTestSupport.refreshUntilExact(engine, db, "st", QUERY);
   }
 
   private static StreamTableDefinition definition(CdcModeSpec mode) throws EngineException {

@@ -48,9 +48,7 @@ class WalStreamTableIT {
 
   @AfterEach
   void dropSlot() throws Exception {
-    db.execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-            + " WHERE database = current_database()");
+    db.dropReplicationSlots();
   }
 
   @Test

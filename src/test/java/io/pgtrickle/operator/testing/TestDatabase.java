@@ -31,6 +31,13 @@ public record TestDatabase(PostgresServer server, String name) {
     }
   }
 
+  /** Drops this database's replication slots (a WAL test's clean-up: slots outlive it). */
+  public void dropReplicationSlots() throws SQLException {
+    execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+            + " WHERE database = current_database()");
+  }
+
   /** The first column of the first row, as a long. */
   public long queryLong(String sql) throws SQLException {
     try (Connection connection = connect();
