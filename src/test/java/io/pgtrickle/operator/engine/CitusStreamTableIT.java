@@ -4,6 +4,7 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
@@ -217,6 +218,37 @@ class CitusStreamTableIT {
   }
 
   /** "partmethod repmodel-or-column" of a Citus table, empty for a plain table. */
+  @Test
+  void aDistributedSourceDroppedAndRecreatedIsSourceMissingThenResynced() throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    String query = "SELECT tenant_id, sum(amount) AS total FROM cst_gone GROUP BY tenant_id";
+    String[] create = {
+      "CREATE TABLE cst_gone (tenant_id int, id int, amount numeric, PRIMARY KEY (tenant_id, id))",
+      "SELECT create_distributed_table('cst_gone', 'tenant_id')",
+      "ALTER TABLE cst_gone REPLICA IDENTITY FULL",
+    };
+    cluster.onCoordinator("DROP TABLE IF EXISTS cst_gone, cst_gone_totals CASCADE");
+    cluster.onCoordinator(create);
+    db.execute("INSERT INTO cst_gone SELECT g, g, g FROM generate_series(1, 50) g");
+    StreamTableEngine engine = engine(db);
+    engine.apply(StreamTableDefinition.from(spec("cst_gone_totals", query)), OWNER);
+    assertMatchesQuery(db, "cst_gone_totals", query);
+
+    cluster.onCoordinator("DROP TABLE cst_gone CASCADE");
+    assertThatThrownBy(() -> engine.refresh("public", "cst_gone_totals"))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.SourceMissing))
+        .hasMessageContaining("cst_gone");
+
+    cluster.onCoordinator(create);
+    db.execute("INSERT INTO cst_gone SELECT g, g, 2 * g FROM generate_series(1, 20) g");
+    refreshUntilEqual(engine, db, "cst_gone_totals", query);
+    db.execute("INSERT INTO cst_gone VALUES (7, 700, 1), (40, 400, 1)"); // on both workers
+    refreshUntilEqual(engine, db, "cst_gone_totals", query);
+    engine.drop("public", "cst_gone_totals", OWNER);
+  }
+
   private static String partitioning(TestDatabase db, String table) throws Exception {
     return db.queryString(
         "SELECT coalesce((SELECT partmethod::text || ' ' || CASE WHEN partkey IS NULL"
