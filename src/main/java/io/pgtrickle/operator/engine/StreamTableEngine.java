@@ -224,6 +224,9 @@ public final class StreamTableEngine {
       Optional<StreamTableRecord> found = find(schema, name);
       if (found.isPresent()) {
         requireOwner(found.get(), owner);
+        try (Connection connection = dataSource.getConnection()) {
+          requireNoReaders(connection, found.get()); // before any slot goes
+        }
         slots.releaseBeforeDrop(found.get().id());
       }
       AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();

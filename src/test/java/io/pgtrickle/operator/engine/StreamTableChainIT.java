@@ -79,6 +79,34 @@ class StreamTableChainIT {
   }
 
   @Test
+  void aRefusedDropLeavesTheSlotsOfItsSources() throws Exception {
+    db.execute(
+        "CREATE TABLE facts (id int PRIMARY KEY, v int)",
+        "ALTER TABLE facts REPLICA IDENTITY FULL");
+    StreamTableSpec wal = spec("walbase", "SELECT id, v FROM facts");
+    wal.setCdcMode(io.pgtrickle.operator.api.CdcModeSpec.WAL);
+    engine.apply(StreamTableDefinition.from(wal), OWNER);
+    engine.apply(definition("walreader", "SELECT count(*) AS n FROM walbase"), OWNER);
+    try {
+      assertThatThrownBy(() -> engine.drop("public", "walbase", OWNER))
+          .isInstanceOfSatisfying(
+              EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.DependedOn));
+      assertThat(
+              db.queryLong(
+                  "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
+          .as("the slot of walbase's source is still there")
+          .isEqualTo(1);
+    } finally {
+      engine.drop("public", "walreader", OWNER);
+      engine.drop("public", "walbase", OWNER);
+    }
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
+        .isZero();
+  }
+
+  @Test
   void aRetainedStorageTableMayGoFirst() throws Exception {
     StreamTableSpec retained = spec("base", BASE);
     retained.setDeletionPolicy(DeletionPolicy.Retain);
