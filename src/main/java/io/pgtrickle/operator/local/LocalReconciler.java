@@ -91,7 +91,8 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
    * are applied in passes, and one whose source is missing is tried again once another succeeded.
    */
   public void reconcileStreamTables(boolean prune) {
-    Map<DatabaseTarget, Set<String>> declared = new HashMap<>();
+    // The databases the StreamTables in the files live in: prune looks there too.
+    Set<DatabaseTarget> declared = new HashSet<>();
     List<StreamTable> pending = manifests.streamTables();
     while (!pending.isEmpty()) {
       List<StreamTable> waiting = new ArrayList<>();
@@ -111,12 +112,12 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   }
 
   /** Applies one StreamTable and records its status; false when a source it reads is missing. */
-  private boolean reconcile(StreamTable streamTable, Map<DatabaseTarget, Set<String>> declared) {
+  private boolean reconcile(StreamTable streamTable, Set<DatabaseTarget> declared) {
     String owner = ownerOf(streamTable);
     long generation = generation(streamTable.getMetadata().getGeneration());
     try {
       DatabaseTarget target = targets.forStreamTable(streamTable);
-      declared.computeIfAbsent(target, t -> new HashSet<>()).add(owner);
+      declared.add(target);
       StreamTableDefinition definition = StreamTableDefinition.from(streamTable.getSpec());
       StreamTableEngine engine = engineFor(target);
       engine.apply(definition, owner);
@@ -305,11 +306,11 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
    * still in the files keeps its table wherever it is, whether or not its database could be told
    * this time. Goes on past a failure, then throws one naming each.
    */
-  private void prune(Map<DatabaseTarget, Set<String>> declared) {
+  private void prune(Set<DatabaseTarget> declared) {
     List<String> failures = new ArrayList<>();
     Set<DatabaseTarget> databases =
         new LinkedHashSet<>(targets.declaredDatabases(e -> failures.add(e.getMessage())));
-    databases.addAll(declared.keySet());
+    databases.addAll(declared);
     Set<String> inTheFiles = new HashSet<>();
     manifests.streamTables().forEach(streamTable -> inTheFiles.add(ownerOf(streamTable)));
     for (DatabaseTarget database : databases) {
