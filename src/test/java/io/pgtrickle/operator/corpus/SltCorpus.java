@@ -10,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Pattern;
@@ -35,10 +33,14 @@ final class SltCorpus {
   /** {@code statement ok} (or {@code statement error}: {@code shouldPass} false). */
   record Statement(String sql, boolean shouldPass) implements SltRecord {}
 
-  /** A {@code query}: its position among the file's queries (from 0), which names it. */
-  record Query(String file, int ordinal, String sql) implements SltRecord {
+  /**
+   * A {@code query}, named by its key: its position among the file's queries for PostgreSQL (from
+   * 0), or {@code x<n>} for the n-th query the file excludes from PostgreSQL runs ({@code
+   * excludedBy} is then the condition, else null).
+   */
+  record Query(String file, String key, String sql, String excludedBy) implements SltRecord {
     String id() {
-      return "slt:" + file + "#" + ordinal;
+      return "slt:" + file + "#" + key;
     }
   }
 
@@ -77,27 +79,38 @@ final class SltCorpus {
       if (operation instanceof SltSqlStatement statement) {
         records.add(new Statement(statement.statement, statement.shouldPass));
       } else if (operation instanceof SqlTestQuery query) {
-        records.add(new Query(resource, ordinal++, query.getQuery()));
+        records.add(new Query(resource, Integer.toString(ordinal++), query.getQuery(), null));
       }
     }
     return records;
   }
 
   /**
-   * The query records of the file that its own conditions exclude from a PostgreSQL run (what the
-   * parser drops), counted by the first excluding condition line, its comment included ({@code
-   * skipif postgresql # ...}, {@code onlyif mysql # ...}).
+   * The query records the file's own conditions exclude from a PostgreSQL run (those the parser
+   * drops: {@code skipif postgresql}, {@code onlyif <another database>}), read by a small reader of
+   * the record format, each with its first excluding condition line, comment included, as {@code
+   * excludedBy}; keys {@code x0}, {@code x1}, ... in file order.
    */
-  static Map<String, Integer> excludedQueries(String resource) throws IOException {
-    Map<String, Integer> excluded = new TreeMap<>();
+  static List<Query> excludedQueries(String resource) throws IOException {
+    List<Query> excluded = new ArrayList<>();
     try (InputStream in = loader().getResourceAsStream(resource)) {
       if (in == null) {
         return excluded;
       }
       String reason = null;
+      StringBuilder sql = null;
       for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n", -1)) {
         String trimmed = line.strip();
-        if (trimmed.startsWith("skipif ") || trimmed.startsWith("onlyif ")) {
+        if (sql != null) {
+          if (trimmed.isEmpty() || trimmed.startsWith("----")) {
+            excluded.add(
+                new Query(resource, "x" + excluded.size(), sql.toString().strip(), reason));
+            sql = null;
+            reason = null;
+          } else {
+            sql.append(line).append('\n');
+          }
+        } else if (trimmed.startsWith("skipif ") || trimmed.startsWith("onlyif ")) {
           String database = trimmed.substring(7).split("#", -1)[0].strip();
           boolean excludes =
               trimmed.startsWith("skipif ")
@@ -106,14 +119,14 @@ final class SltCorpus {
           if (excludes && reason == null) {
             reason = trimmed;
           }
-        } else if (trimmed.startsWith("query") || trimmed.startsWith("statement")) {
-          if (reason != null && trimmed.startsWith("query")) {
-            excluded.merge(reason, 1, Integer::sum);
-          }
-          reason = null;
-        } else if (trimmed.isEmpty()) {
+        } else if (trimmed.startsWith("query") && reason != null) {
+          sql = new StringBuilder();
+        } else if (trimmed.isEmpty() || trimmed.startsWith("statement")) {
           reason = null;
         }
+      }
+      if (sql != null) {
+        excluded.add(new Query(resource, "x" + excluded.size(), sql.toString().strip(), reason));
       }
     }
     return excluded;

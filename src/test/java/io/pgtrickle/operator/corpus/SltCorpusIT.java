@@ -20,6 +20,7 @@ import java.util.OptionalInt;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -45,17 +46,20 @@ class SltCorpusIT {
       "^test/(select[1-5]|random/(select|aggregates|groupby)/slt_good_\\d+)\\.test$";
 
   private static final CorpusTally TALLY = new CorpusTally("sqllogictest");
+  private static final CorpusTally EXCLUDED_TALLY =
+      new CorpusTally("sqllogictest, queries the files exclude from PostgreSQL runs");
   private static final int MAX_LOG_LINES = 400;
 
   @AfterAll
   static void report() {
     System.out.println(TALLY.report());
+    System.out.println(EXCLUDED_TALLY.report());
   }
 
   @TestFactory
   Stream<DynamicTest> eachFileStaysEqualToItsQueries() throws Exception {
     long seed = CorpusSettings.seed();
-    Map<String, Set<Integer>> explicit = explicitQueries();
+    Map<String, Set<String>> explicit = explicitQueries();
     Pattern pattern = Pattern.compile(CorpusSettings.string("corpus.slt.files", CORPUS));
     List<String> matched =
         explicit.isEmpty() ? SltCorpus.files(pattern) : new ArrayList<>(explicit.keySet());
@@ -69,6 +73,7 @@ class SltCorpusIT {
                 matched, CorpusSettings.sampleSize("corpus.slt.filesPerDirectory", 2), seed)
             : matched;
     OptionalInt perFile = CorpusSettings.sampleSize("corpus.slt.queriesPerFile", 60);
+    OptionalInt excludedPerFile = CorpusSettings.sampleSize("corpus.slt.excludedPerFile", 10);
     int chunk = CorpusSettings.integer("corpus.slt.chunk", 300);
     int rounds = CorpusSettings.integer("corpus.slt.rounds", 3);
     System.out.printf(
@@ -80,7 +85,7 @@ class SltCorpusIT {
         perFile.isPresent() ? Integer.toString(perFile.getAsInt()) : "all",
         rounds,
         chunk,
-        files);
+        files.size() <= 20 ? files : files.subList(0, 20) + " ...");
     return files.stream()
         .map(
             file ->
@@ -88,11 +93,20 @@ class SltCorpusIT {
                     file,
                     () -> {
                       List<SltRecord> records = SltCorpus.parse(file);
-                      TALLY.excludedByCorpus(SltCorpus.excludedQueries(file));
+                      List<Query> excluded = SltCorpus.excludedQueries(file);
+                      TALLY.excludedByCorpus(
+                          excluded.stream()
+                              .collect(
+                                  Collectors.groupingBy(
+                                      Query::excludedBy,
+                                      TreeMap::new,
+                                      Collectors.summingInt(q -> 1))));
                       TALLY.count(
                           "query records read for PostgreSQL (whole files)",
                           (int) records.stream().filter(Query.class::isInstance).count());
-                      List<Query> queries = sample(file, records, explicit, perFile, seed);
+                      List<Query> queries = new ArrayList<>();
+                      queries.addAll(sample(file, queriesOf(records), explicit, perFile, seed));
+                      queries.addAll(sample(file, excluded, explicit, excludedPerFile, seed));
                       List<String> failures = new ArrayList<>();
                       long started = System.nanoTime();
                       for (int from = 0; from < queries.size(); from += chunk) {
@@ -114,10 +128,10 @@ class SltCorpusIT {
                     }));
   }
 
-  /** {@code corpus.slt.queries=test/a.test#3,test/a.test#9,...}: these and no sampling. */
-  private static Map<String, Set<Integer>> explicitQueries() {
+  /** {@code corpus.slt.queries=test/a.test#3,test/a.test#x9,...}: these and no sampling. */
+  private static Map<String, Set<String>> explicitQueries() {
     String value = CorpusSettings.string("corpus.slt.queries", "");
-    Map<String, Set<Integer>> queries = new TreeMap<>();
+    Map<String, Set<String>> queries = new TreeMap<>();
     for (String id : value.split(",", -1)) {
       String each = id.strip().replaceFirst("^slt:", "");
       if (each.isEmpty()) {
@@ -125,8 +139,8 @@ class SltCorpusIT {
       }
       int hash = each.lastIndexOf('#');
       queries
-          .computeIfAbsent(each.substring(0, hash), f -> new java.util.TreeSet<>())
-          .add(Integer.parseInt(each.substring(hash + 1)));
+          .computeIfAbsent(each.substring(0, hash), f -> new TreeSet<>())
+          .add(each.substring(hash + 1));
     }
     return queries;
   }
@@ -153,38 +167,45 @@ class SltCorpusIT {
     return chosen;
   }
 
-  /** The file's queries to run: the explicit ones, or a sample chosen by the seed, in order. */
-  private static List<Query> sample(
-      String file,
-      List<SltRecord> records,
-      Map<String, Set<Integer>> explicit,
-      OptionalInt perFile,
-      long seed) {
+  private static List<Query> queriesOf(List<SltRecord> records) {
     List<Query> queries = new ArrayList<>();
     for (SltRecord record : records) {
       if (record instanceof Query query) {
         queries.add(query);
       }
     }
+    return queries;
+  }
+
+  /** Of {@code queries}: the explicit ones, or a sample chosen by the seed, in file order. */
+  private static List<Query> sample(
+      String file,
+      List<Query> queries,
+      Map<String, Set<String>> explicit,
+      OptionalInt perFile,
+      long seed) {
     if (!explicit.isEmpty()) {
-      Set<Integer> wanted = explicit.getOrDefault(file, Set.of());
-      return queries.stream().filter(q -> wanted.contains(q.ordinal())).toList();
+      Set<String> wanted = explicit.getOrDefault(file, Set.of());
+      return queries.stream().filter(q -> wanted.contains(q.key())).toList();
     }
     if (perFile.isEmpty() || perFile.getAsInt() >= queries.size()) {
       return queries;
     }
     List<Query> shuffled = new ArrayList<>(queries);
     Collections.shuffle(shuffled, new Random(CorpusSettings.derive(seed, file)));
-    List<Query> chosen = new ArrayList<>(shuffled.subList(0, perFile.getAsInt()));
-    chosen.sort((a, b) -> Integer.compare(a.ordinal(), b.ordinal()));
-    return chosen;
+    Set<String> chosen =
+        shuffled.subList(0, perFile.getAsInt()).stream()
+            .map(Query::key)
+            .collect(Collectors.toSet());
+    return queries.stream().filter(q -> chosen.contains(q.key())).toList();
   }
 
   /** One database: the file's statements, some of its queries as stream tables, the rounds. */
   private static final class FileRun {
     private final String file;
     private final List<SltRecord> records;
-    private final Set<Integer> wanted;
+    private final Set<String> wanted;
+    private final List<Query> excluded;
     private final long seed;
     private final int rounds;
     private final List<String> failures = new ArrayList<>();
@@ -194,7 +215,12 @@ class SltCorpusIT {
     FileRun(String file, List<SltRecord> records, List<Query> queries, long seed, int rounds) {
       this.file = file;
       this.records = records;
-      this.wanted = queries.stream().map(Query::ordinal).collect(Collectors.toSet());
+      this.wanted =
+          queries.stream()
+              .filter(q -> q.excludedBy() == null)
+              .map(Query::key)
+              .collect(Collectors.toSet());
+      this.excluded = queries.stream().filter(q -> q.excludedBy() != null).toList();
       this.seed = seed;
       this.rounds = rounds;
     }
@@ -212,11 +238,16 @@ class SltCorpusIT {
           if (record instanceof Statement statement) {
             runStatement(db, statement);
             setUp += System.nanoTime() - t;
-          } else if (record instanceof Query query && wanted.contains(query.ordinal())) {
+          } else if (record instanceof Query query && wanted.contains(query.key())) {
             admit(db, query);
             admitting += System.nanoTime() - t;
           }
         }
+        long admittingExcluded = System.nanoTime();
+        for (Query query : excluded) {
+          admit(db, query);
+        }
+        admitting += System.nanoTime() - admittingExcluded;
         times.append(
             String.format(
                 Locale.ROOT,
@@ -271,9 +302,9 @@ class SltCorpusIT {
         System.out.println("SKIPPED (known issue) " + query.id() + ": " + known.get());
         return;
       }
-      String name = "slt_" + query.ordinal();
+      String name = "slt_" + query.key();
       Admission admission = db.admit(name, query.sql(), CdcModeSpec.TRIGGER);
-      TALLY.admitted(query.id(), admission);
+      tally(query).admitted(query.id(), admission);
       if (admission.unexpectedEngineRefusal()) {
         failures.add(
             query.id()
@@ -299,7 +330,7 @@ class SltCorpusIT {
                 + " rows differ from the query right after create\n  "
                 + admission.query());
       } else {
-        TALLY.count("equal to its query after create");
+        tally(query).count("equal to its query after create");
       }
     }
 
@@ -307,16 +338,17 @@ class SltCorpusIT {
         throws SQLException {
       String sql = liveQueries.get(name);
       try {
-        db.refresh(name);
+        tally(query).count("rows changed by refreshes", (int) db.refresh(name).rowsChanged());
       } catch (EngineException e) {
         Optional<SQLException> itself = db.queryError(sql);
         if (itself.isPresent()) {
-          TALLY.count(
-              "refresh failed because the query itself fails on the changed data ("
-                  + itself.get().getSQLState()
-                  + " "
-                  + Admission.normalize(itself.get().getMessage())
-                  + ")");
+          tally(query)
+              .count(
+                  "refresh failed because the query itself fails on the changed data ("
+                      + itself.get().getSQLState()
+                      + " "
+                      + Admission.normalize(itself.get().getMessage())
+                      + ")");
         } else {
           failures.add(
               failure(query, round, "refresh failed, the query does not: " + e.getMessage(), log));
@@ -327,8 +359,12 @@ class SltCorpusIT {
       if (differences != 0) {
         failures.add(failure(query, round, differences + " rows differ from the query", log));
       } else {
-        TALLY.count("equal to its query after a round of changes");
+        tally(query).count("equal to its query after a round of changes");
       }
+    }
+
+    private static CorpusTally tally(Query query) {
+      return query.excludedBy() == null ? TALLY : EXCLUDED_TALLY;
     }
 
     private String failure(Query query, int round, String what, List<String> log) {
@@ -340,7 +376,7 @@ class SltCorpusIT {
           + ": "
           + what
           + "\n  query: "
-          + liveQueries.getOrDefault("slt_" + query.ordinal(), query.sql())
+          + liveQueries.getOrDefault("slt_" + query.key(), query.sql())
           + "\n  changes so far"
           + (shown.size() < log.size() ? " (last " + MAX_LOG_LINES + ")" : "")
           + ":\n    "
