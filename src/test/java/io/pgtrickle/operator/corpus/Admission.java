@@ -97,6 +97,7 @@ record Admission(Verdict verdict, String query, String category, String detail) 
       case "42P01" -> "undefined_table";
       case "42704" -> "undefined_object";
       case "42P10" -> "invalid_column_reference";
+      case "42P16" -> "invalid_table_definition";
       case "42P18" -> "indeterminate_datatype";
       case "42846" -> "cannot_coerce";
       case "42P20" -> "windowing_error";
