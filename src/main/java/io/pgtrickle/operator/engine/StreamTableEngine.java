@@ -44,6 +44,9 @@ public final class StreamTableEngine {
   private final Reporter reporter;
   private final Optional<String> queryRole;
 
+  /** The prefix of the operator's own columns in storage tables; query columns may not use it. */
+  static final String RESERVED_PREFIX = "pgt_";
+
   public StreamTableEngine(DataSource dataSource) {
     this(dataSource, new CitusTopology(), new FullRefresh());
   }
@@ -345,20 +348,27 @@ public final class StreamTableEngine {
     load(connection, id, definition, placement, sources);
   }
 
-  /** Where the storage goes; a query column named like the row id cannot share it. */
+  /**
+   * Where the storage goes. Query columns may not start with {@value #RESERVED_PREFIX}: the
+   * operator's own columns do (the row id of Citus storage, the row text a refresh computes), and
+   * the differential engine's hidden state will.
+   */
   private Placement storagePlacement(
       Connection connection, long id, StreamTableDefinition definition, List<CapturePlan> plans)
       throws SQLException, EngineException {
     Placement placement = StorageTable.choose(connection, topology, definition.placement(), plans);
-    if (placement != Placement.LOCAL
-        && QueryColumns.of(connection, viewOf(id)).names().contains(StorageTable.ROW_ID)) {
+    List<String> reserved =
+        QueryColumns.of(connection, viewOf(id)).names().stream()
+            .filter(n -> n.startsWith(RESERVED_PREFIX))
+            .toList();
+    if (!reserved.isEmpty()) {
       throw new EngineException(
           Reason.InvalidQuery,
-          "the query has a column named "
-              + StorageTable.ROW_ID
-              + ", which "
-              + placement.catalogValue()
-              + " storage uses for its row id; rename it");
+          "the query has column(s) "
+              + String.join(", ", reserved)
+              + ": names starting with "
+              + RESERVED_PREFIX
+              + " are reserved for the operator's own columns; rename them with AS");
     }
     return placement;
   }

@@ -179,6 +179,17 @@ class BadInputIT {
   }
 
   @Test
+  void queryColumnsWithTheOperatorsPrefix() throws Exception {
+    assertFailsCleanly(
+        () ->
+            engine.apply(
+                definition("st", "SELECT id AS pgt__row, amount AS pgt_row_id FROM orders"), OWNER),
+        Reason.InvalidQuery,
+        "pgt__row, pgt_row_id",
+        "reserved for the operator's own columns");
+  }
+
+  @Test
   void optionsNotSupportedYet() {
     StreamTableSpec differential = spec("st", "SELECT id FROM orders");
     differential.setRefreshMode(io.pgtrickle.operator.api.RefreshMode.DIFFERENTIAL);
