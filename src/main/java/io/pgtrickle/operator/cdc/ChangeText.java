@@ -23,6 +23,13 @@ public final class ChangeText {
           .map(e -> " SET " + e.getKey() + " = '" + e.getValue() + "'")
           .collect(Collectors.joining());
 
+  /** One round trip: {@code SELECT set_config(?, ?, true), ...} for every setting. */
+  private static final String PIN_FOR_TRANSACTION =
+      "SELECT "
+          + SETTINGS.keySet().stream()
+              .map(k -> "pg_catalog.set_config(?, ?, true)")
+              .collect(Collectors.joining(", "));
+
   private ChangeText() {}
 
   /**
@@ -31,13 +38,13 @@ public final class ChangeText {
    * the JVM's time zone.
    */
   public static void pinForTransaction(Connection connection) throws SQLException {
-    try (PreparedStatement statement =
-        connection.prepareStatement("SELECT pg_catalog.set_config(?, ?, true)")) {
+    try (PreparedStatement statement = connection.prepareStatement(PIN_FOR_TRANSACTION)) {
+      int parameter = 1;
       for (Map.Entry<String, String> setting : SETTINGS.entrySet()) {
-        statement.setString(1, setting.getKey());
-        statement.setString(2, setting.getValue());
-        statement.execute();
+        statement.setString(parameter++, setting.getKey());
+        statement.setString(parameter++, setting.getValue());
       }
+      statement.execute();
     }
   }
 
