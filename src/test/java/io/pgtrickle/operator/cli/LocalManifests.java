@@ -18,4 +18,22 @@ final class LocalManifests {
         """
         .formatted(resource, table, query);
   }
+
+  /** A Secret and a CitusCluster "local-db" naming {@code db} (trust authentication). */
+  static String cluster(io.pgtrickle.operator.testing.TestDatabase db) {
+    return """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        stringData: {username: postgres, password: not-checked}
+        ---
+        apiVersion: pgtrickle.io/v1alpha1
+        kind: CitusCluster
+        metadata: {name: local-db}
+        spec:
+          coordinator: {host: 127.0.0.1, port: %d, database: %s, sslMode: disable}
+          credentials: {secretName: creds}
+        """
+        .formatted(db.server().port(), db.name());
+  }
 }

@@ -150,22 +150,7 @@ class LocalModeIT {
     assertThat(CliRun.of("local", "-f", dir.toString(), "--jdbc-url", url(), "--once").exitCode())
         .isZero();
     Files.delete(dir.resolve("st.yaml"));
-    write(
-        "cluster.yaml",
-        """
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: creds}
-        stringData: {username: postgres, password: not-checked}
-        ---
-        apiVersion: pgtrickle.io/v1alpha1
-        kind: CitusCluster
-        metadata: {name: local-db}
-        spec:
-          coordinator: {host: 127.0.0.1, port: %d, database: %s, sslMode: disable}
-          credentials: {secretName: creds}
-        """
-            .formatted(db.server().port(), db.name()));
+    write("cluster.yaml", LocalManifests.cluster(db));
 
     CliRun run = CliRun.of("local", "-f", dir.toString(), "--once", "--prune");
 
@@ -176,21 +161,7 @@ class LocalModeIT {
 
   @Test
   void pruneKeepsAStreamTableStillInTheFilesEvenWhenItsClusterCannotBeTold() throws Exception {
-    String cluster =
-        """
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: creds}
-        stringData: {username: postgres, password: not-checked}
-        ---
-        apiVersion: pgtrickle.io/v1alpha1
-        kind: CitusCluster
-        metadata: {name: local-db}
-        spec:
-          coordinator: {host: 127.0.0.1, port: %d, database: %s, sslMode: disable}
-          credentials: {secretName: creds}
-        """
-            .formatted(db.server().port(), db.name());
+    String cluster = LocalManifests.cluster(db);
     String st = streamTable("st", "st", "SELECT id FROM orders");
     write("all.yaml", cluster, st.replace("spec:", "spec:\n  clusterRef: local-db"));
     assertThat(CliRun.of("local", "-f", dir.toString(), "--once").exitCode()).isZero();
