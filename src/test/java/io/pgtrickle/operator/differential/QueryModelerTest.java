@@ -139,6 +139,21 @@ class QueryModelerTest {
   }
 
   @Test
+  void anOperatorArgumentAfterDistinctIsFoundInTheCallsParentheses() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT o.customer_id,
+                count(DISTINCT (o.id % 10)) AS d,
+                sum((o.amount * (2)::numeric)) AS s
+               FROM public.orders o
+              GROUP BY o.customer_id""");
+    assertThat(model.grouping().aggregates())
+        .extracting(a -> model.slice(a.argument().orElseThrow()))
+        .containsExactly("(o.id % 10)", "(o.amount * (2)::numeric)");
+  }
+
+  @Test
   void aRegularExpressionLiteralIsNotAWholeRowReference() throws Exception {
     QueryModel model =
         model(" SELECT o.id\n   FROM public.orders o\n  WHERE (o.note ~ '^a.*( SELECT'::text)");

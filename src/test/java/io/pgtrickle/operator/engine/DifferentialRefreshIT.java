@@ -75,6 +75,8 @@ class DifferentialRefreshIT {
         "SELECT upper(region) AS r, count(*) AS n FROM customers GROUP BY upper(region)",
         // one group, also over no rows
         "SELECT count(*) AS n, sum(amount) AS total, min(id) AS first FROM orders WHERE amount > 98",
+        // ... and when every change is filtered out (the corpus found it)
+        "SELECT - count(*) + count(*) AS zero, count(*) AS n FROM items WHERE qty > 100",
         // recomputed groups: HAVING, count(DISTINCT x)
         "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id"
             + " HAVING count(*) > 9",
@@ -162,6 +164,10 @@ class DifferentialRefreshIT {
     assertMatchesQuery(db, "outer_join", query);
     assertThat(lastMode("outer_join")).isEqualTo("FULL");
     assertThat(lastReason("outer_join")).contains("outer join");
+    StreamTableReport.RefreshReport last =
+        engine.report("public", "outer_join").lastRefresh().orElseThrow();
+    assertThat(last.mode()).isEqualTo("FULL");
+    assertThat(last.reason()).hasValueSatisfying(r -> assertThat(r).contains("outer join"));
   }
 
   @ParameterizedTest

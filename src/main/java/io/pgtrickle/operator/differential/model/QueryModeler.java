@@ -444,10 +444,36 @@ public final class QueryModeler {
             && parameters.size() == 1;
     Optional<Span> argument = Optional.empty();
     if (parameters != null && parameters.size() == 1 && !star) {
-      argument = Optional.of(Span.of(parameters.get(0)));
-      requireNoSubquery(argument.get());
+      argument = Optional.of(argumentSpan(parameters.get(0), call));
     }
+    requireNoSubquery(call);
     return Optional.of(new Aggregate(plain ? kind : Aggregate.Kind.OTHER, call, argument));
+  }
+
+  /**
+   * The span of a one-argument call's argument. JSqlParser places most expressions; where it does
+   * not (an operator expression after DISTINCT), the argument is what the call's outer parentheses
+   * hold, after DISTINCT or ALL.
+   */
+  private Span argumentSpan(Expression argument, Span call) throws NotDifferentialException {
+    if (argument.getASTNode() != null) {
+      return Span.of(argument);
+    }
+    int open = text.indexOf('(', call.begin());
+    int close = text.lastIndexOf(')', call.end() - 1);
+    if (open < 0 || close <= open) {
+      throw new NotDifferentialException("an aggregate call it cannot read");
+    }
+    int begin = open + 1;
+    String inside = text.substring(begin, close);
+    String stripped = inside.stripLeading();
+    for (String keyword : List.of("DISTINCT ", "ALL ")) {
+      if (stripped.startsWith(keyword)) {
+        stripped = stripped.substring(keyword.length()).stripLeading();
+      }
+    }
+    begin = close - stripped.length();
+    return new Span(begin, close);
   }
 
   /** Occurrences of a key's text in an item, on identifier boundaries. */

@@ -183,7 +183,8 @@ public final class DeltaSql {
             + String.join(", ", delta)
             + " FROM "
             + CORE_DELTA
-            + (keys.isEmpty() ? "" : " GROUP BY " + String.join(", ", keys)));
+            // Without keys an aggregate returns a row also over no input: not a change.
+            + (keys.isEmpty() ? " HAVING count(*) > 0" : " GROUP BY " + String.join(", ", keys)));
     statements.add(
         "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS SELECT "
             + String.join(", ", next)
