@@ -81,6 +81,22 @@ class DifferentialRefreshIT {
         "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id"
             + " HAVING count(*) > 9",
         "SELECT sku, count(DISTINCT qty) AS qtys FROM items GROUP BY sku",
+        // outer joins: a row padded when its last match goes, unpadded when one comes
+        "SELECT o.id, c.region, c.vip FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+            + " WHERE o.amount > 30",
+        "SELECT c.id, count(o.id) AS n, sum(o.amount) AS total FROM customers c"
+            + " LEFT JOIN orders o ON o.customer_id = c.id AND o.amount > 50 GROUP BY c.id",
+        "SELECT c.id, c.region FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"
+            + " WHERE o.id IS NULL",
+        "SELECT o.id, i.sku, c.region FROM orders o JOIN items i ON i.order_id = o.id"
+            + " LEFT JOIN customers c ON c.id = o.customer_id AND c.vip",
+        // EXISTS and NOT EXISTS, correlated
+        "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
+            + " WHERE o.customer_id = c.id AND o.amount > 90)",
+        "SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o"
+            + " WHERE o.customer_id = c.id AND o.note IS NULL) OR c.vip",
+        "SELECT o.customer_id, count(*) AS n FROM orders o WHERE EXISTS (SELECT 1 FROM items i"
+            + " WHERE i.order_id = o.id AND i.qty > 3) GROUP BY o.customer_id",
         // a subquery in FROM
         "SELECT t.r, count(*) AS n FROM (SELECT c.region AS r, o.amount AS a FROM customers c,"
             + " orders o WHERE c.id = o.customer_id) t WHERE t.a > 20 GROUP BY t.r"
@@ -156,18 +172,35 @@ class DifferentialRefreshIT {
   @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
-        "SELECT c.id, count(o.id) AS n FROM customers c LEFT JOIN orders o"
+        "SELECT c.id, count(o.id) AS n FROM customers c FULL JOIN orders o"
             + " ON o.customer_id = c.id GROUP BY c.id";
     engine.apply(EngineTestSupport.definition("outer_join", query), OWNER);
     db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
     engine.refresh("public", "outer_join");
     assertMatchesQuery(db, "outer_join", query);
     assertThat(lastMode("outer_join")).isEqualTo("FULL");
-    assertThat(lastReason("outer_join")).contains("outer join");
+    assertThat(lastReason("outer_join")).contains("FULL outer join");
     StreamTableReport.RefreshReport last =
         engine.report("public", "outer_join").lastRefresh().orElseThrow();
     assertThat(last.mode()).isEqualTo("FULL");
-    assertThat(last.reason()).hasValueSatisfying(r -> assertThat(r).contains("outer join"));
+    assertThat(last.reason()).hasValueSatisfying(r -> assertThat(r).contains("FULL outer join"));
+  }
+
+  @Test
+  void bothTablesOfTwoOuterJoinsChangingInOneRefreshRunFullAndSayWhy() throws Exception {
+    String query =
+        "SELECT o.id, c.region, i.sku FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+            + " LEFT JOIN items i ON i.order_id = o.id";
+    engine.apply(StreamTableDefinition.from(differential("two_outer", query)), OWNER);
+    db.execute("UPDATE customers SET region = 'x' WHERE id = 4", "DELETE FROM items WHERE qty = 1");
+    engine.refresh("public", "two_outer");
+    assertMatchesQuery(db, "two_outer", query);
+    assertThat(lastMode("two_outer")).isEqualTo("FULL");
+    assertThat(lastReason("two_outer")).contains("more than one table of an outer join");
+    db.execute("DELETE FROM items WHERE qty = 2");
+    engine.refresh("public", "two_outer");
+    assertMatchesQuery(db, "two_outer", query);
+    assertThat(lastMode("two_outer")).isEqualTo("DIFFERENTIAL");
   }
 
   @ParameterizedTest
@@ -175,8 +208,8 @@ class DifferentialRefreshIT {
       strings = {
         "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM orders|window function",
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
-        "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id)"
-            + "|subquery",
+        "SELECT id FROM orders o WHERE id IN (SELECT order_id FROM items)|subquery",
+        "SELECT c.id FROM customers c RIGHT JOIN orders o ON o.customer_id = c.id|RIGHT",
         "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
         "WITH x AS (SELECT id FROM orders) SELECT id FROM x|WITH",
         "SELECT sum(amount::float8) AS f FROM orders|double precision"

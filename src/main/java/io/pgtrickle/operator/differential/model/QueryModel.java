@@ -19,8 +19,15 @@ public record QueryModel(String text, List<Branch> branches, Grouping grouping) 
     return text.substring(span.begin(), span.end());
   }
 
-  /** Every table occurrence of every branch, in text order. */
+  /** Every linear table occurrence of every branch, in text order. */
   public List<TableOccurrence> allTables() {
     return branches.stream().flatMap(b -> b.allTables().stream()).toList();
+  }
+
+  /** Every occurrence, linear or not: the tables a refresh needs the change of. */
+  public List<TableOccurrence> everyTable() {
+    List<TableOccurrence> all = new java.util.ArrayList<>(allTables());
+    branches.forEach(b -> all.addAll(b.nonLinearTables()));
+    return all;
   }
 }

@@ -17,6 +17,7 @@ import net.sf.jsqlparser.expression.ExpressionVisitorAdapter;
 import net.sf.jsqlparser.expression.Function;
 import net.sf.jsqlparser.expression.LongValue;
 import net.sf.jsqlparser.expression.StringValue;
+import net.sf.jsqlparser.expression.operators.relational.ExistsExpression;
 import net.sf.jsqlparser.expression.operators.relational.ExpressionList;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
 import net.sf.jsqlparser.schema.Column;
@@ -160,6 +161,14 @@ public final class QueryModeler {
 
   /** A linear block; nested blocks in FROM must be linear too. */
   private Branch branch(PlainSelect plain) throws NotDifferentialException {
+    return branch(plain, true);
+  }
+
+  /**
+   * A block. At the top ({@code top}), the right side of a LEFT JOIN and EXISTS subqueries in WHERE
+   * may read one table each, non-linearly; blocks nested in FROM or in EXISTS are linear.
+   */
+  private Branch branch(PlainSelect plain, boolean top) throws NotDifferentialException {
     if (plain.getWithItemsList() != null && !plain.getWithItemsList().isEmpty()) {
       throw new NotDifferentialException("WITH (common table expressions)");
     }
@@ -184,29 +193,49 @@ public final class QueryModeler {
         new Span(
             Span.of(selectItems.get(0)).begin(),
             Span.of(selectItems.get(selectItems.size() - 1)).end());
-    List<TableOccurrence> tables = new ArrayList<>();
-    List<Branch.Nested> nested = new ArrayList<>();
-    int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), tables, nested);
+    Parts parts = new Parts(top);
+    int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), parts);
     Optional<Span> where = Optional.empty();
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
-      requireNoSubquery(span);
+      List<Span> sublinks = top ? existsSublinks(plain.getWhere(), parts) : List.of();
+      requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
     }
-    return new Branch(items, expressions, new Span(items.end(), coreEnd), where, tables, nested);
+    return new Branch(
+        items,
+        expressions,
+        new Span(items.end(), coreEnd),
+        fromEnd,
+        where,
+        parts.tables,
+        parts.nested,
+        parts.nonLinear);
+  }
+
+  /** What a block's FROM and WHERE read, collected while walking them. */
+  private static final class Parts {
+    final boolean top;
+    final List<TableOccurrence> tables = new ArrayList<>();
+    final List<Branch.Nested> nested = new ArrayList<>();
+    final List<Branch.NonLinear> nonLinear = new ArrayList<>();
+
+    Parts(boolean top) {
+      this.top = top;
+    }
   }
 
   /** Walks a FROM item and its joins; returns where the FROM clause's text ends. */
-  private int fromItem(
-      FromItem item, List<Join> joins, List<TableOccurrence> tables, List<Branch.Nested> nested)
+  private int fromItem(FromItem item, List<Join> joins, Parts parts)
       throws NotDifferentialException {
-    int end = leaf(item, tables, nested);
+    int end = leaf(item, parts);
     if (joins != null) {
       for (Join join : joins) {
-        if (join.isLeft() || join.isRight() || join.isFull() || join.isOuter()) {
-          throw new NotDifferentialException("an outer join (LEFT, RIGHT or FULL JOIN)");
+        boolean left = join.isLeft() && !join.isRight() && !join.isFull();
+        if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
+          throw new NotDifferentialException("a RIGHT or FULL outer join");
         }
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
           throw new NotDifferentialException("this kind of join");
@@ -215,7 +244,11 @@ public final class QueryModeler {
           // USING merges the join columns into one whose reference cannot be re-qualified.
           throw new NotDifferentialException("JOIN ... USING");
         }
-        end = Math.max(end, leaf(join.getRightItem(), tables, nested));
+        if (left) {
+          end = Math.max(end, leftJoin(join, parts));
+          continue;
+        }
+        end = Math.max(end, leaf(join.getRightItem(), parts));
         for (Expression on : join.getOnExpressions()) {
           Span span = Span.of(on);
           requireNoSubquery(span);
@@ -226,15 +259,91 @@ public final class QueryModeler {
     return end;
   }
 
-  private int leaf(FromItem item, List<TableOccurrence> tables, List<Branch.Nested> nested)
-      throws NotDifferentialException {
+  /**
+   * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
+   * condition only. A subquery or a join tree on the right is not supported.
+   */
+  private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (!(join.getRightItem() instanceof Table table)
+        || join.getOnExpressions() == null
+        || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException(
+          "a LEFT JOIN whose right side is not one table joined ON a condition");
+    }
+    TableOccurrence occurrence = occurrence(table);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            occurrence,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * The EXISTS subqueries of a WHERE condition (NOT EXISTS too: NOT stays outside), each over one
+   * table without grouping; returns their spans ({@code EXISTS ( SELECT ... )}).
+   */
+  private List<Span> existsSublinks(Expression where, Parts parts) throws NotDifferentialException {
+    List<ExistsExpression> found = new ArrayList<>();
+    where.accept(
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(ExistsExpression exists, S context) {
+            found.add(exists);
+            return null;
+          }
+        },
+        null);
+    List<Span> spans = new ArrayList<>();
+    for (ExistsExpression exists : found) {
+      if (!(exists.getRightExpression() instanceof ParenthesedSelect subquery)
+          || !(subquery.getSelect() instanceof PlainSelect plain)) {
+        throw new NotDifferentialException("an EXISTS it cannot read");
+      }
+      Span parenthesized = Span.of(subquery);
+      int keyword = text.lastIndexOf("EXISTS", parenthesized.begin());
+      if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
+        throw new NotDifferentialException("an EXISTS it cannot locate");
+      }
+      if (plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null
+          || hasAggregates(plain)) {
+        throw new NotDifferentialException("an EXISTS subquery with DISTINCT or aggregates");
+      }
+      requireNoLimits(plain);
+      Branch branch = branch(plain, false);
+      if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+        throw new NotDifferentialException("an EXISTS subquery over more than one table");
+      }
+      Span sublink = new Span(keyword, parenthesized.end());
+      parts.nonLinear.add(
+          new Branch.NonLinear(
+              Branch.NonLinear.Kind.EXISTS,
+              branch.tables().get(0),
+              branch.where(),
+              Optional.of(sublink),
+              Optional.of(branch)));
+      spans.add(sublink);
+    }
+    return spans;
+  }
+
+  private int leaf(FromItem item, Parts parts) throws NotDifferentialException {
     if (item instanceof Table table) {
       TableOccurrence occurrence = occurrence(table);
-      tables.add(occurrence);
+      parts.tables.add(occurrence);
       return occurrence.span().end();
     }
     if (item instanceof ParenthesedFromItem parenthesed) {
-      int end = fromItem(parenthesed.getFromItem(), parenthesed.getJoins(), tables, nested);
+      int end = fromItem(parenthesed.getFromItem(), parenthesed.getJoins(), parts);
       return Math.max(end, Span.of(parenthesed).end());
     }
     if (item instanceof ParenthesedSelect subquery) {
@@ -253,8 +362,8 @@ public final class QueryModeler {
       }
       requireNoLimits(plain);
       requireNoAggregates(plain);
-      Branch branch = branch(plain);
-      nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
+      Branch branch = branch(plain, false);
+      parts.nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
       return Span.of(subquery).end();
     }
     throw new NotDifferentialException(
@@ -552,7 +661,18 @@ public final class QueryModeler {
   }
 
   private void requireNoSubquery(Span span) throws NotDifferentialException {
-    String expression = withoutLiterals(text.substring(span.begin(), span.end()));
+    requireNoSubquery(span, List.of());
+  }
+
+  /** As above, past the modelled EXISTS subqueries {@code allowed} inside the span. */
+  private void requireNoSubquery(Span span, List<Span> allowed) throws NotDifferentialException {
+    StringBuilder blanked = new StringBuilder(text.substring(span.begin(), span.end()));
+    for (Span sublink : allowed) {
+      for (int i = sublink.begin(); i < sublink.end(); i++) {
+        blanked.setCharAt(i - span.begin(), ' ');
+      }
+    }
+    String expression = withoutLiterals(blanked.toString());
     if (expression.contains(".*")) {
       // A whole-row reference would carry the engine's weight column along with the row.
       throw new NotDifferentialException("a whole-row reference (alias.*)");
