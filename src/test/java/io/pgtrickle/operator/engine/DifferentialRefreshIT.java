@@ -90,6 +90,8 @@ class DifferentialRefreshIT {
             + " WHERE o.id IS NULL",
         "SELECT o.id, i.sku, c.region FROM orders o JOIN items i ON i.order_id = o.id"
             + " LEFT JOIN customers c ON c.id = o.customer_id AND c.vip",
+        "SELECT c.region, o.id FROM customers c RIGHT JOIN orders o ON o.customer_id = c.id"
+            + " AND c.vip",
         // EXISTS and NOT EXISTS, correlated
         "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
             + " WHERE o.customer_id = c.id AND o.amount > 90)",
@@ -209,7 +211,7 @@ class DifferentialRefreshIT {
         "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM orders|window function",
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
         "SELECT id FROM orders o WHERE id IN (SELECT order_id FROM items)|subquery",
-        "SELECT c.id FROM customers c RIGHT JOIN orders o ON o.customer_id = c.id|RIGHT",
+        "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
         "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
         "WITH x AS (SELECT id FROM orders) SELECT id FROM x|WITH",
         "SELECT sum(amount::float8) AS f FROM orders|double precision"

@@ -232,10 +232,19 @@ public final class QueryModeler {
       throws NotDifferentialException {
     int end = leaf(item, parts);
     if (joins != null) {
-      for (Join join : joins) {
+      for (int j = 0; j < joins.size(); j++) {
+        Join join = joins.get(j);
         boolean left = join.isLeft() && !join.isRight() && !join.isFull();
+        boolean right = join.isRight() && !join.isLeft() && !join.isFull();
+        if (right && j == 0 && item instanceof Table) {
+          end = Math.max(end, rightJoin(join, parts));
+          continue;
+        }
         if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
-          throw new NotDifferentialException("a RIGHT or FULL outer join");
+          throw new NotDifferentialException(
+              join.isFull()
+                  ? "a FULL outer join"
+                  : "a RIGHT JOIN whose left side is not one table");
         }
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
           throw new NotDifferentialException("this kind of join");
@@ -284,6 +293,31 @@ public final class QueryModeler {
             Optional.empty(),
             Optional.empty()));
     return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * {@code A RIGHT JOIN B ON p} with one table A: A is the nullable side, as B would be in {@code B
+   * LEFT JOIN A}; B is read linearly.
+   */
+  private int rightJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (join.getOnExpressions() == null || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException("a RIGHT JOIN without one ON condition");
+    }
+    TableOccurrence nullable = parts.tables.remove(parts.tables.size() - 1);
+    int end = leaf(join.getRightItem(), parts);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            nullable,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(end, on.end());
   }
 
   /**
