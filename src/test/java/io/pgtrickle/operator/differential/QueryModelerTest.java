@@ -122,7 +122,7 @@ class QueryModelerTest {
                   + "  GROUP BY c.id|neither grouped nor inside an aggregate",
               " SELECT to_jsonb(o.*) AS j\n   FROM public.orders o|whole-row",
               " WITH x AS (\n         SELECT orders.id\n           FROM public.orders\n        )\n"
-                  + " SELECT x.id\n   FROM x|WITH"
+                  + " SELECT a.id\n   FROM x a, x b|read more than once"
             })
         .map(
             t -> {

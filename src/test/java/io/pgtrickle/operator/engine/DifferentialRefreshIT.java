@@ -99,6 +99,11 @@ class DifferentialRefreshIT {
             + " WHERE o.customer_id = c.id AND o.note IS NULL) OR c.vip",
         "SELECT o.customer_id, count(*) AS n FROM orders o WHERE EXISTS (SELECT 1 FROM items i"
             + " WHERE i.order_id = o.id AND i.qty > 3) GROUP BY o.customer_id",
+        // WITH queries, each read once
+        "WITH big AS (SELECT id, customer_id, amount FROM orders WHERE amount > 40),"
+            + " v AS MATERIALIZED (SELECT id, region FROM customers WHERE vip)"
+            + " SELECT v.region, count(*) AS n, sum(b.amount) AS total FROM big b"
+            + " JOIN v ON v.id = b.customer_id GROUP BY v.region",
         // a subquery in FROM
         "SELECT t.r, count(*) AS n FROM (SELECT c.region AS r, o.amount AS a FROM customers c,"
             + " orders o WHERE c.id = o.customer_id) t WHERE t.a > 20 GROUP BY t.r"
@@ -213,7 +218,9 @@ class DifferentialRefreshIT {
         "SELECT id FROM orders o WHERE id IN (SELECT order_id FROM items)|subquery",
         "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
         "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
-        "WITH x AS (SELECT id FROM orders) SELECT id FROM x|WITH",
+        "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)"
+            + " SELECT o.id FROM orders o JOIN r ON r.n = o.id|WITH",
         "SELECT sum(amount::float8) AS f FROM orders|double precision"
       })
   void explicitDifferentialOutsideTheClassIsInvalidSpecAndCreatesNothing(String queryAndConstruct)

@@ -59,8 +59,19 @@ public record Branch(
     }
   }
 
-  /** A block in FROM: its SELECT (inside the parentheses) and the alias the outer block uses. */
-  public record Nested(Span select, String alias, Branch branch) {}
+  /**
+   * A block in FROM: its SELECT and the alias the outer block uses. For a subquery in FROM the
+   * SELECT is replaced where it stands (inside its parentheses); for a WITH query the reference
+   * ({@code name [alias]}) is replaced by {@code ( SELECT ... ) alias}.
+   *
+   * @param replaced the text a rendering replaces
+   * @param wrap whether the rendering is wrapped as {@code (...) alias}
+   */
+  public record Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
+    Nested(Span select, String alias, Branch branch) {
+      this(select, alias, branch, select, false);
+    }
+  }
 
   /** Every non-linear table of this block (not of blocks nested in FROM). */
   public List<TableOccurrence> nonLinearTables() {

@@ -34,6 +34,7 @@ import net.sf.jsqlparser.statement.select.SelectItem;
 import net.sf.jsqlparser.statement.select.SetOperation;
 import net.sf.jsqlparser.statement.select.SetOperationList;
 import net.sf.jsqlparser.statement.select.UnionOp;
+import net.sf.jsqlparser.statement.select.WithItem;
 
 /**
  * Reads PostgreSQL's deparse of a query ({@code pg_get_viewdef}) into a {@link QueryModel}, or says
@@ -60,6 +61,9 @@ public final class QueryModeler {
   private final String text;
   private final Map<List<String>, StableName> sources;
   private final Predicate<String> isAggregate;
+  private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
+  private final java.util.Set<String> withUsed = new java.util.HashSet<>();
+  private List<WithItem<?>> topWith;
 
   /**
    * @param sources the captured source tables by raw {@code [schema, table]}
@@ -92,9 +96,7 @@ public final class QueryModeler {
     if (!(statement instanceof Select select)) {
       throw new NotDifferentialException("not a query");
     }
-    if (select.getWithItemsList() != null && !select.getWithItemsList().isEmpty()) {
-      throw new NotDifferentialException("WITH (common table expressions)");
-    }
+    withQueries(select);
     if (select instanceof SetOperationList setOperations) {
       return setOperation(setOperations);
     }
@@ -159,6 +161,36 @@ public final class QueryModeler {
         Optional.empty());
   }
 
+  /**
+   * The query's WITH queries, by name: each must be a plain linear block, not recursive, and is
+   * read where it is referenced, once, as a subquery in FROM would be.
+   */
+  private void withQueries(Select select) throws NotDifferentialException {
+    topWith = select.getWithItemsList();
+    if (topWith == null) {
+      return;
+    }
+    for (WithItem<?> with : topWith) {
+      if (with.isRecursive()) {
+        throw new NotDifferentialException("WITH RECURSIVE");
+      }
+      if (!(with.getSelect().getSelect() instanceof PlainSelect plain)
+          || plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null) {
+        throw new NotDifferentialException(
+            "a WITH query that is not a plain SELECT ... FROM ... WHERE");
+      }
+      requireNoLimits(plain);
+      requireNoAggregates(plain);
+      withBodies.put(unquoted(with.getAliasName()), plain);
+    }
+  }
+
+  private static String unquoted(String name) {
+    return SqlIdentifiers.splitQualified(name).get(0);
+  }
+
   /** A linear block; nested blocks in FROM must be linear too. */
   private Branch branch(PlainSelect plain) throws NotDifferentialException {
     return branch(plain, true);
@@ -169,7 +201,9 @@ public final class QueryModeler {
    * may read one table each, non-linearly; blocks nested in FROM or in EXISTS are linear.
    */
   private Branch branch(PlainSelect plain, boolean top) throws NotDifferentialException {
-    if (plain.getWithItemsList() != null && !plain.getWithItemsList().isEmpty()) {
+    if (plain.getWithItemsList() != null
+        && !plain.getWithItemsList().isEmpty()
+        && plain.getWithItemsList() != topWith) {
       throw new NotDifferentialException("WITH (common table expressions)");
     }
     if (plain.getFromItem() == null) {
@@ -371,6 +405,20 @@ public final class QueryModeler {
   }
 
   private int leaf(FromItem item, Parts parts) throws NotDifferentialException {
+    if (item instanceof Table table
+        && table.getSchemaName() == null
+        && withBodies.containsKey(unquoted(table.getName()))) {
+      String name = unquoted(table.getName());
+      if (!withUsed.add(name)) {
+        throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
+      }
+      PlainSelect body = withBodies.get(name);
+      Branch branch = branch(body, false);
+      String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
+      Span reference = Span.of(table);
+      parts.nested.add(new Branch.Nested(Span.of(body), alias, branch, reference, true));
+      return reference.end();
+    }
     if (item instanceof Table table) {
       TableOccurrence occurrence = occurrence(table);
       parts.tables.add(occurrence);

@@ -102,7 +102,11 @@ final class BranchSql {
     for (Branch.Nested nested : branch.nested()) {
       Branch inner = nested.branch();
       String list = items(inner) + ", " + weight(inner, states) + " AS " + ChangedSources.WEIGHT;
-      edits.add(new Edit(nested.select(), render(inner, list, states)));
+      String rendered = render(inner, list, states);
+      edits.add(
+          new Edit(
+              nested.replaced(),
+              nested.wrap() ? "(" + rendered + ") " + nested.alias() : rendered));
     }
     edits.addAll(extra);
     edits.removeIf(e -> !(span.begin() <= e.span().begin() && e.span().end() <= span.end()));
