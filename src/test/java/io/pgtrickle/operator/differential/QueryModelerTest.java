@@ -112,8 +112,8 @@ class QueryModelerTest {
               " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
                   + " public.customers c, public.orders x\n          WHERE (c.id = o.customer_id)))"
                   + "|more than one table",
-              " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT c.id\n"
-                  + "           FROM public.customers c))|subquery",
+              " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT v.id\n"
+                  + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",
               " SELECT o.id\n   FROM public.orders o\n LIMIT 5|LIMIT",
               " SELECT o.id\n   FROM public.orders o\nEXCEPT\n SELECT c.id\n   FROM public.customers c|EXCEPT",
@@ -177,6 +177,22 @@ class QueryModelerTest {
         .startsWith("EXISTS ( SELECT 1")
         .endsWith("(o2.id <> o.id)))");
     assertThat(model.everyTable()).hasSize(3);
+  }
+
+  @Test
+  void tablesReadInSubqueriesOfExpressionsAreFrozen() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT o.id,
+                ( SELECT count(*) AS count
+                       FROM public.customers c) AS n
+               FROM public.orders o
+              WHERE (o.customer_id IN ( SELECT c.id
+                       FROM public.customers c
+                      WHERE (c.region = 'x'::text)))""");
+    assertThat(model.frozen()).containsExactly(CUSTOMERS);
+    assertThat(model.allTables()).extracting(TableOccurrence::source).containsExactly(ORDERS);
   }
 
   @Test

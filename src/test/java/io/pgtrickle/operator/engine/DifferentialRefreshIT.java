@@ -39,7 +39,8 @@ class DifferentialRefreshIT {
         "INSERT INTO orders SELECT g, g % 20 + 1, (g * 7 % 100) + 0.25,"
             + " CASE WHEN g % 4 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, 200) g",
         "INSERT INTO items SELECT g % 200 + 1, 's' || (g % 7), g % 5 FROM generate_series(1, 400) g",
-        "INSERT INTO items SELECT order_id, sku, qty FROM items WHERE order_id < 20");
+        "INSERT INTO items SELECT order_id, sku, qty FROM items WHERE order_id < 20",
+        "CREATE VIEW vip_customers AS SELECT id FROM customers WHERE vip");
     engine = engine(db);
   }
 
@@ -215,7 +216,8 @@ class DifferentialRefreshIT {
       strings = {
         "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM orders|window function",
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
-        "SELECT id FROM orders o WHERE id IN (SELECT order_id FROM items)|subquery",
+        "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM vip_customers)"
+            + "|not a captured table",
         "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
         "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
         "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
@@ -237,6 +239,33 @@ class DifferentialRefreshIT {
               assertThat(e.getMessage()).contains(construct);
             });
     assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void subqueriesInExpressionsKeepItDifferentialUntilTheirTablesChange() throws Exception {
+    String query =
+        "SELECT o.id, o.amount, (SELECT count(*) FROM customers c WHERE c.vip) AS vips"
+            + " FROM orders o WHERE o.customer_id IN (SELECT c.id FROM customers c"
+            + " WHERE c.region = 'r1') AND o.customer_id NOT IN (SELECT i.qty FROM items i)";
+    engine.apply(StreamTableDefinition.from(differential("frozen", query)), OWNER);
+    db.execute(
+        "UPDATE orders SET customer_id = 4 WHERE id < 30", "DELETE FROM orders WHERE id > 190");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
+
+    db.execute(
+        "UPDATE customers SET region = 'r1' WHERE id = 5",
+        "INSERT INTO items VALUES (1, 'x', NULL)");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("FULL");
+    assertThat(lastReason("frozen")).contains("subquery");
+
+    db.execute("UPDATE orders SET amount = amount * 2 WHERE id % 3 = 0");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test

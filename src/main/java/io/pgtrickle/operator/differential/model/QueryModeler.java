@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import net.sf.jsqlparser.JSQLParserException;
 import net.sf.jsqlparser.expression.AnalyticExpression;
@@ -44,8 +45,7 @@ import net.sf.jsqlparser.statement.select.WithItem;
  */
 public final class QueryModeler {
   // A subquery anywhere in an expression (EXISTS, IN, scalar, ARRAY(...)): PostgreSQL prints each
-  // as "( SELECT". Its tables are not read linearly, so the query is not differential. A string
-  // literal holding that text only makes us refuse a query we could have kept.
+  // as "( SELECT" (string literals are blanked before searching).
   private static final Pattern SUBQUERY = Pattern.compile("\\(\\s*(SELECT|VALUES|WITH)\\b");
   private static final Map<String, Aggregate.Kind> ALGEBRAIC =
       Map.of(
@@ -63,6 +63,7 @@ public final class QueryModeler {
   private final Predicate<String> isAggregate;
   private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
   private final java.util.Set<String> withUsed = new java.util.HashSet<>();
+  private final java.util.Set<StableName> frozen = new java.util.LinkedHashSet<>();
   private List<WithItem<?>> topWith;
 
   /**
@@ -113,10 +114,10 @@ public final class QueryModeler {
         throw new NotDifferentialException("DISTINCT with GROUP BY");
       }
       requireNoAggregates(plain);
-      return new QueryModel(text, List.of(branch), distinct(branch));
+      return new QueryModel(text, List.of(branch), distinct(branch), frozen);
     }
     Grouping grouping = grouping(plain, branch);
-    return new QueryModel(text, List.of(branch), grouping);
+    return new QueryModel(text, List.of(branch), grouping, frozen);
   }
 
   private QueryModel setOperation(SetOperationList list) throws NotDifferentialException {
@@ -148,7 +149,7 @@ public final class QueryModeler {
       branches.add(branch(plain));
     }
     Grouping grouping = all ? Grouping.none() : distinct(branches.get(0));
-    return new QueryModel(text, branches, grouping);
+    return new QueryModel(text, branches, grouping, frozen);
   }
 
   private static Grouping distinct(Branch branch) {
@@ -759,10 +760,57 @@ public final class QueryModeler {
       // A whole-row reference would carry the engine's weight column along with the row.
       throw new NotDifferentialException("a whole-row reference (alias.*)");
     }
-    if (SUBQUERY.matcher(expression).find()) {
-      throw new NotDifferentialException(
-          "a subquery in an expression (EXISTS, IN, NOT IN or a scalar subquery)");
+    Matcher subquery = SUBQUERY.matcher(expression);
+    int from = 0;
+    while (subquery.find(from)) {
+      int open = subquery.start();
+      int close = closing(expression, open);
+      freeze(text.substring(span.begin() + open + 1, span.begin() + close));
+      from = close + 1;
     }
+  }
+
+  /**
+   * A subquery in an expression (IN, NOT IN, a scalar subquery, an EXISTS not modelled as
+   * non-linear): while the tables it reads do not change, it is a fixed function of the row it is
+   * evaluated for, and the query stays linear around it. Its tables are recorded; a refresh in
+   * which one of them changed runs FULL.
+   */
+  private void freeze(String subquery) throws NotDifferentialException {
+    java.util.Set<String> tables;
+    try {
+      tables = net.sf.jsqlparser.util.TablesNamesFinder.findTables(subquery);
+    } catch (JSQLParserException | RuntimeException e) {
+      throw new NotDifferentialException("a subquery it cannot read");
+    }
+    for (String table : tables) {
+      List<String> name;
+      try {
+        name = SqlIdentifiers.splitQualified(table);
+      } catch (IllegalArgumentException e) {
+        throw new NotDifferentialException("a subquery reading " + table);
+      }
+      StableName source = name.size() == 2 ? sources.get(name) : null;
+      if (source == null) {
+        throw new NotDifferentialException(
+            "a subquery reading " + table + ", which is not a captured table");
+      }
+      frozen.add(source);
+    }
+  }
+
+  /** The index of the parenthesis closing the one at {@code open} (literals already blanked). */
+  private static int closing(String expression, int open) throws NotDifferentialException {
+    int depth = 0;
+    for (int i = open; i < expression.length(); i++) {
+      char c = expression.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')' && --depth == 0) {
+        return i;
+      }
+    }
+    throw new NotDifferentialException("an unbalanced subquery");
   }
 
   private static void requireNoWindow(Expression expression) throws NotDifferentialException {

@@ -56,10 +56,16 @@ public final class DeltaSql {
    * before its own as they are now and those after it as they were. Rows of weight 0 (a preserved
    * row whose padding did not change) are left out.
    *
-   * @throws FullRefreshNeeded when two non-linear tables of one branch changed: the second's state
-   *     before the change would be needed as a true bag, which is not kept
+   * @throws FullRefreshNeeded when two non-linear tables of one branch changed (the second's state
+   *     before the change would be needed as a true bag, which is not kept), or a table read by a
+   *     subquery of an expression
    */
   public Optional<String> coreDelta() {
+    for (var source : model.frozen()) {
+      if (sources.changed(source)) {
+        throw new FullRefreshNeeded("a table read by a subquery of an expression changed");
+      }
+    }
     List<String> terms = new ArrayList<>();
     for (Branch branch : model.branches()) {
       List<Branch.NonLinear> changedNonLinear =

@@ -125,6 +125,7 @@ public final class DifferentialRefresh implements RefreshStrategy {
     for (TableOccurrence table : target.model().everyTable()) {
       sources.add(table.source());
     }
+    sources.addAll(target.model().frozen());
     Set<StableName> changed = new LinkedHashSet<>();
     for (StableName source : sources) {
       String temp = ChangedSources.deltaTable(source);
