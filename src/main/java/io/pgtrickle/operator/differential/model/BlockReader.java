@@ -130,7 +130,8 @@ final class BlockReader {
         where,
         parts.tables,
         parts.nested,
-        parts.nonLinear);
+        parts.nonLinear,
+        Optional.empty());
   }
 
   /** What a block's FROM and WHERE read, collected while walking them. */

@@ -67,7 +67,7 @@ final class ExpressionScan {
    * evaluated for, and the query stays linear around it. Its tables are recorded; a refresh in
    * which one of them changed runs FULL.
    */
-  private void freeze(String subquery) throws NotDifferentialException {
+  void freeze(String subquery) throws NotDifferentialException {
     java.util.Set<String> tables;
     try {
       tables = net.sf.jsqlparser.util.TablesNamesFinder.findTables(subquery);

@@ -9,6 +9,9 @@ import java.util.function.Predicate;
 import net.sf.jsqlparser.JSQLParserException;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
 import net.sf.jsqlparser.statement.Statement;
+import net.sf.jsqlparser.statement.select.ExceptOp;
+import net.sf.jsqlparser.statement.select.IntersectOp;
+import net.sf.jsqlparser.statement.select.MinusOp;
 import net.sf.jsqlparser.statement.select.PlainSelect;
 import net.sf.jsqlparser.statement.select.Select;
 import net.sf.jsqlparser.statement.select.SetOperation;
@@ -89,6 +92,9 @@ public final class QueryModeler {
     if (list.getOrderByElements() != null || list.getLimit() != null || list.getOffset() != null) {
       throw new NotDifferentialException("ORDER BY with LIMIT or OFFSET on a set operation");
     }
+    if (list.getOperations().size() == 1 && !(list.getOperations().get(0) instanceof UnionOp)) {
+      return filteredBySecond(list);
+    }
     boolean all = true;
     boolean distinct = true;
     for (SetOperation operation : list.getOperations()) {
@@ -115,6 +121,59 @@ public final class QueryModeler {
     }
     Grouping grouping = all ? Grouping.none() : distinct(branches.get(0));
     return new QueryModel(text, branches, grouping, scan.frozen());
+  }
+
+  /**
+   * {@code A EXCEPT B} and {@code A INTERSECT B}: the distinct rows of A with (without) an equal
+   * row in B (NULLs equal, as the set operations compare). B is read as a subquery, so its tables
+   * are frozen: differential for changes to A, FULL when B's tables change.
+   */
+  private QueryModel filteredBySecond(SetOperationList list) throws NotDifferentialException {
+    SetOperation operation = list.getOperations().get(0);
+    boolean except = operation instanceof ExceptOp || operation instanceof MinusOp;
+    if (!except && !(operation instanceof IntersectOp)) {
+      throw new NotDifferentialException(operation.toString().trim());
+    }
+    if (operation.toString().toUpperCase(java.util.Locale.ROOT).contains("ALL")) {
+      throw new NotDifferentialException("INTERSECT ALL or EXCEPT ALL");
+    }
+    if (!(list.getSelects().get(0) instanceof PlainSelect first)
+        || first.getDistinct() != null
+        || first.getGroupBy() != null
+        || first.getHaving() != null) {
+      throw new NotDifferentialException(
+          "INTERSECT or EXCEPT whose first query is not a plain SELECT ... FROM ... WHERE");
+    }
+    BlockReader.requireNoLimits(first);
+    aggregates.requireNoAggregates(first);
+    Branch branch = blocks.branch(first);
+    Span other = Span.of(list.getSelects().get(1));
+    String second = text.substring(other.begin(), other.end());
+    scan.freeze(second);
+    List<String> columns = new java.util.ArrayList<>();
+    List<String> equal = new java.util.ArrayList<>();
+    for (int i = 0; i < branch.itemExpressions().size(); i++) {
+      String column = "pgt_c" + (i + 1);
+      columns.add(column);
+      equal.add(
+          "pgt_other."
+              + column
+              + " IS NOT DISTINCT FROM ("
+              + text.substring(
+                  branch.itemExpressions().get(i).begin(), branch.itemExpressions().get(i).end())
+              + ")");
+    }
+    String condition =
+        (except ? "NOT " : "")
+            + "EXISTS (SELECT 1 FROM ("
+            + second
+            + ") pgt_other("
+            + String.join(", ", columns)
+            + ") WHERE "
+            + String.join(" AND ", equal)
+            + ")";
+    Branch filtered = branch.withCondition(condition);
+    return new QueryModel(text, List.of(filtered), distinct(filtered), scan.frozen());
   }
 
   private static Grouping distinct(Branch branch) {
