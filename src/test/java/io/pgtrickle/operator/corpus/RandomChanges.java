@@ -14,9 +14,9 @@ import java.util.Random;
  * join and group keys, deletes, copies of rows), and transactions that change the same rows more
  * than once: rows deleted and re-inserted as they were (in one statement and in two), rows
  * inserted, updated and deleted again, rows updated twice, updates that change nothing, duplicate
- * inserts, and now and then a TRUNCATE. Rows are chosen by predicates over values, never by
- * physical position, so a seed replays the same changes. A statement the table refuses (a key
- * taken) is logged and skipped, its transaction rolled back.
+ * inserts, and now and then a TRUNCATE or a DELETE of every row. Rows are chosen by predicates over
+ * values, never by physical position, so a seed replays the same changes. A statement the table
+ * refuses (a key taken) is logged and skipped, its transaction rolled back.
  */
 final class RandomChanges {
   /** The rows this transaction wrote: those inserted or updated by it, in the table's heap. */
@@ -248,12 +248,15 @@ final class RandomChanges {
     transaction(statements.toArray(String[]::new));
   }
 
-  /** TRUNCATE, alone now and then, mostly with new rows in the same transaction. */
+  /**
+   * Every row gone: TRUNCATE alone, or with new rows in the same transaction, or every row deleted
+   * one by one ({@code DELETE} without WHERE).
+   */
   private void truncate(Table table) {
-    if (random.nextInt(4) == 0) {
-      run("TRUNCATE " + table.name());
-    } else {
-      transaction("TRUNCATE " + table.name(), insert(table, Math.max(1, rows / 2)));
+    switch (random.nextInt(5)) {
+      case 0 -> run("TRUNCATE " + table.name());
+      case 1 -> run("DELETE FROM " + table.name());
+      default -> transaction("TRUNCATE " + table.name(), insert(table, Math.max(1, rows / 2)));
     }
   }
 

@@ -51,7 +51,11 @@ final class RandomSchema {
     }
   }
 
-  private static final String[] TEXTS = {"a", "b", "c", "ab", "B", ""};
+  /** Mostly plain; some need quoting in a row's text form: a comma, quotes, parentheses, NULL. */
+  private static final String[] TEXTS = {
+    "a", "b", "c", "ab", "B", "", "a", "b", "a,b", "it's \"x\"", "(c)", "NULL"
+  };
+
   private static final String[] NUMERICS = {"0.00", "1.00", "2.00", "1.50", "2.25", "-0.50"};
   private static final int DOMAIN = 5;
 
@@ -173,7 +177,7 @@ final class RandomSchema {
       case INT -> Integer.toString(random.nextInt(DOMAIN));
       case BIGINT -> random.nextInt(DOMAIN) + "::bigint";
       case NUMERIC -> NUMERICS[random.nextInt(NUMERICS.length)];
-      case TEXT -> "'" + TEXTS[random.nextInt(TEXTS.length)] + "'";
+      case TEXT -> "'" + TEXTS[random.nextInt(TEXTS.length)].replace("'", "''") + "'";
       case BOOL -> random.nextBoolean() ? "true" : "false";
       case DATE -> "DATE '2024-01-0" + (1 + random.nextInt(DOMAIN)) + "'";
     };
