@@ -87,6 +87,33 @@ public final class ChangeBuffer {
   }
 
   /**
+   * A condition on buffer rows (alias {@code b}) selecting the window after {@code
+   * consumedSnapshot} (null: everything), as {@link #hasUnconsumed} judges it. The snapshot is our
+   * own catalog's value, checked against pg_snapshot's text form before it is inlined (statements
+   * such as CREATE TABLE AS take no parameters).
+   */
+  public static String unconsumed(String alias, String consumedSnapshot) {
+    if (consumedSnapshot == null) {
+      return "true";
+    }
+    if (!SNAPSHOT.matcher(consumedSnapshot).matches()) {
+      throw new IllegalArgumentException("not a snapshot: " + consumedSnapshot);
+    }
+    String literal = "'" + consumedSnapshot + "'::pg_catalog.pg_snapshot";
+    return alias
+        + ".xid >= pg_catalog.pg_snapshot_xmin("
+        + literal
+        + ")::text::bigint AND NOT pg_catalog.pg_visible_in_snapshot("
+        + alias
+        + ".xid::text::xid8, "
+        + literal
+        + ")";
+  }
+
+  private static final java.util.regex.Pattern SNAPSHOT =
+      java.util.regex.Pattern.compile("\\d+:\\d+:[\\d,]*");
+
+  /**
    * Deletes rows every consumer has passed: those whose transaction id is below the smallest xmin
    * of the consumers' snapshots (such a transaction is visible to all, or aborted). Returns the
    * number of rows deleted.

@@ -185,16 +185,26 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** Whether the table's own columns (not the operator's pgt_ ones) equal the query's rows. */
   private static boolean matches(Connection connection, String table, String query)
       throws SQLException {
+    String columns =
+        scalar(
+            connection,
+            "SELECT string_agg('s.' || quote_ident(attname), ', ' ORDER BY attnum)"
+                + " FROM pg_attribute WHERE attrelid = '"
+                + table
+                + "'::regclass AND attnum > 0 AND NOT attisdropped"
+                + " AND attname NOT LIKE 'pgt\\_%'");
+    String stored = "SELECT ROW(" + columns + ")::text FROM " + table + " s";
     String sql =
         "SELECT (SELECT count(*) FROM (SELECT ROW(q.*)::text FROM ("
             + query
-            + ") q EXCEPT ALL SELECT ROW(s.*)::text FROM "
-            + table
-            + " s) a) + (SELECT count(*) FROM (SELECT ROW(s.*)::text FROM "
-            + table
-            + " s EXCEPT ALL SELECT ROW(q.*)::text FROM ("
+            + ") q EXCEPT ALL "
+            + stored
+            + ") a) + (SELECT count(*) FROM ("
+            + stored
+            + " EXCEPT ALL SELECT ROW(q.*)::text FROM ("
             + query
             + ") q) b)";
     return "0".equals(scalar(connection, sql));

@@ -1,8 +1,12 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
+import io.pgtrickle.operator.cdc.ChangeText;
+import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
+import io.pgtrickle.operator.engine.refresh.DifferentialRefresh;
 import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
 import io.pgtrickle.operator.engine.refresh.RefreshTarget;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -31,8 +35,11 @@ final class Refresher {
   /** Trigger capture lives on the server we are connected to. */
   static final int LOCAL_NODE_ID = CaptureNode.LOCAL.nodeId();
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Refresher.class);
+
   private final DataSource dataSource;
   private final RefreshStrategy fullRefresh;
+  private final RefreshStrategy differentialRefresh;
   private final StepHook hook;
 
   private final WalCapture wal;
@@ -40,6 +47,8 @@ final class Refresher {
   Refresher(DataSource dataSource, RefreshStrategy fullRefresh, StepHook hook, WalCapture wal) {
     this.dataSource = dataSource;
     this.fullRefresh = fullRefresh;
+    this.differentialRefresh =
+        new DifferentialRefresh(connection -> hook.at(Step.DELTA_COMPUTED, connection));
     this.hook = hook;
     this.wal = wal;
   }
@@ -47,6 +56,8 @@ final class Refresher {
   /** The points of a refresh transaction, in order; tests fail or kill the session at each. */
   enum Step {
     LOCKED,
+    /** Inside a differential refresh: the query's change computed, not yet applied. */
+    DELTA_COMPUTED,
     APPLIED,
     FRONTIER_RECORDED,
     COMPACTED
@@ -89,13 +100,15 @@ final class Refresher {
       long id,
       StreamTableDefinition definition,
       Placement placement,
-      List<SourceTable> sources)
+      List<SourceTable> sources,
+      boolean differentialStorage)
       throws SQLException {
     long started = System.nanoTime();
+    ChangeText.pinForTransaction(connection);
     long rows =
         fullRefresh.apply(
             connection,
-            target(connection, id, definition.qualifiedName(), placement),
+            target(connection, id, definition.qualifiedName(), placement, differentialStorage),
             emptyWindow());
     Frontier frontier = Frontier.empty();
     NodeMark mark = currentMark(connection);
@@ -103,7 +116,7 @@ final class Refresher {
       frontier = frontier.with(source.table().stableName(), LOCAL_NODE_ID, mark);
     }
     StreamTableCatalog.recordRefresh(
-        connection, id, frontier, fullRefresh.mode().name(), millisSince(started), rows);
+        connection, id, frontier, fullRefresh.mode().name(), null, millisSince(started), rows);
   }
 
   private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
@@ -138,13 +151,26 @@ final class Refresher {
     if (!pending) {
       return RefreshOutcome.noChanges();
     }
+    // Row text (row ids, buffer rows read back) and the query's own results do not depend on
+    // which session refreshes.
+    ChangeText.pinForTransaction(connection);
     RefreshTarget target =
         target(
             connection,
             record.id(),
             SqlIdentifiers.qualified(record.schema(), record.name()),
-            Placement.fromCatalog(record.placement()));
-    long rows = fullRefresh.apply(connection, target, new ChangeWindow(consumed));
+            Placement.fromCatalog(record.placement()),
+            record.differentialStorage());
+    ChangeWindow window = new ChangeWindow(consumed);
+    RefreshChoice choice = RefreshChoice.choose(connection, record, sources, consumed);
+    Applied applied =
+        choice.differential()
+            ? differential(connection, record.id(), sources, target, window)
+            : new Applied(
+                fullRefresh.apply(connection, target, window),
+                fullRefresh.mode(),
+                choice.reason().orElse(null));
+    long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
     NodeMark mark = currentMark(connection);
     Frontier frontier = record.frontier().retainOnly(sources);
@@ -153,13 +179,77 @@ final class Refresher {
     }
     long millis = millisSince(started);
     StreamTableCatalog.recordRefresh(
-        connection, record.id(), frontier, fullRefresh.mode().name(), millis, rows);
+        connection, record.id(), frontier, applied.mode().name(), applied.reason(), millis, rows);
     hook.at(Step.FRONTIER_RECORDED, connection);
     for (StableName source : sources) {
       compact(connection, source);
     }
     hook.at(Step.COMPACTED, connection);
     return new RefreshOutcome(RefreshOutcome.Kind.APPLIED, rows, millis);
+  }
+
+  /** What a refresh applied: rows changed, the mode that ran, why FULL ran when it did. */
+  private record Applied(long rows, RefreshMode mode, String reason) {}
+
+  /**
+   * Applies the change differentially, under a savepoint: if that fails for a reason other than the
+   * connection or the transaction itself, it is rolled back to the savepoint and the refresh runs
+   * FULL in the same transaction, so the table is never left stale; the reason is recorded.
+   */
+  private Applied differential(
+      Connection connection,
+      long id,
+      List<StableName> sources,
+      RefreshTarget target,
+      ChangeWindow window)
+      throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("SAVEPOINT pgt_differential");
+      try {
+        RefreshTarget withPlan =
+            new RefreshTarget(
+                target.storageTable(),
+                target.queryView(),
+                target.columns(),
+                target.rowIdColumn(),
+                Optional.of(DifferentialStorage.target(connection, id, sources)));
+        long rows = differentialRefresh.apply(connection, withPlan, window);
+        statement.execute("RELEASE SAVEPOINT pgt_differential");
+        return new Applied(rows, differentialRefresh.mode(), null);
+      } catch (SQLException e) {
+        if (!recoverable(e)) {
+          throw e;
+        }
+        statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
+        LOG.warn(
+            "differential refresh of stream table {} failed, refreshing in full: {}",
+            id,
+            e.getMessage());
+        return new Applied(
+            fullRefresh.apply(connection, target, window),
+            fullRefresh.mode(),
+            "the differential refresh failed (" + e.getMessage() + "); ran FULL");
+      } catch (NotDifferentialException e) {
+        statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
+        return new Applied(
+            fullRefresh.apply(connection, target, window),
+            fullRefresh.mode(),
+            "the query no longer models differentially (" + e.getMessage() + "); ran FULL");
+      }
+    }
+  }
+
+  /**
+   * Whether FULL can take over after a failure: not when the connection, the transaction
+   * (serialization, deadlock), the server (shutdown, cancel) or its resources failed.
+   */
+  private static boolean recoverable(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    return !(state.startsWith("08")
+        || state.startsWith("40")
+        || state.startsWith("53")
+        || state.startsWith("57")
+        || state.startsWith("58"));
   }
 
   /**
@@ -232,9 +322,19 @@ final class Refresher {
     }
   }
 
+  /**
+   * The storage and what it must equal: the query view, or for a differential layout the state view
+   * (the query's columns and the hidden state), which FULL then recomputes as a whole.
+   */
   private static RefreshTarget target(
-      Connection connection, long id, String storage, Placement placement) throws SQLException {
-    String view = StreamTableEngine.viewOf(id);
+      Connection connection,
+      long id,
+      String storage,
+      Placement placement,
+      boolean differentialStorage)
+      throws SQLException {
+    String view =
+        differentialStorage ? DifferentialStorage.stateViewOf(id) : StreamTableEngine.viewOf(id);
     return new RefreshTarget(
         storage,
         view,

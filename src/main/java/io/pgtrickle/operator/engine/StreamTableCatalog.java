@@ -20,7 +20,8 @@ final class StreamTableCatalog {
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
           + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at, placement_spec,"
-          + " time_dependent_on";
+          + " time_dependent_on, differential_blocker, differential_storage, storage_format,"
+          + " last_refresh_reason";
 
   private StreamTableCatalog() {}
 
@@ -128,12 +129,16 @@ final class StreamTableCatalog {
     }
   }
 
-  /** Records a refresh that applied changes, in the same transaction as the apply. */
+  /**
+   * Records a refresh that applied changes, in the same transaction as the apply: the mode that ran
+   * and, when it ran FULL though the stream table could run DIFFERENTIAL, why.
+   */
   static void recordRefresh(
       Connection connection,
       long id,
       Frontier frontier,
       String mode,
+      String reason,
       long durationMillis,
       long rowsChanged)
       throws SQLException {
@@ -141,13 +146,33 @@ final class StreamTableCatalog {
         connection.prepareStatement(
             "UPDATE pgtrickle.pgt_stream_tables SET frontier = ?::jsonb, status = 'ACTIVE',"
                 + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
-                + " last_refresh_ms = ?, last_refresh_rows = ?, last_error = NULL,"
-                + " updated_at = now() WHERE id = ?")) {
+                + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
+                + " last_error = NULL, updated_at = now() WHERE id = ?")) {
       statement.setString(1, frontier.toJson());
       statement.setString(2, mode);
-      statement.setLong(3, durationMillis);
-      statement.setLong(4, rowsChanged);
-      statement.setLong(5, id);
+      statement.setString(3, reason);
+      statement.setLong(4, durationMillis);
+      statement.setLong(5, rowsChanged);
+      statement.setLong(6, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /**
+   * Records how the storage was made: with a differential layout or not, and why the query is not
+   * differential ({@code blocker}, null when it is), in the current storage format.
+   */
+  static void recordDifferential(
+      Connection connection, long id, boolean differentialStorage, String blocker)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET differential_storage = ?,"
+                + " differential_blocker = ?, storage_format = ? WHERE id = ?")) {
+      statement.setBoolean(1, differentialStorage);
+      statement.setString(2, blocker);
+      statement.setInt(3, StreamTableRecord.STORAGE_FORMAT);
+      statement.setLong(4, id);
       statement.executeUpdate();
     }
   }
@@ -292,6 +317,10 @@ final class StreamTableCatalog {
         rs.getString(18),
         rs.getObject(19, OffsetDateTime.class),
         rs.getString(20),
-        java.util.Arrays.asList((String[]) rs.getArray(21).getArray()));
+        java.util.Arrays.asList((String[]) rs.getArray(21).getArray()),
+        rs.getString(22),
+        rs.getBoolean(23),
+        rs.getInt(24),
+        rs.getString(25));
   }
 }

@@ -50,10 +50,6 @@ public record StreamTableDefinition(
       throw new EngineException(Reason.InvalidSpec, "query is missing");
     }
     RefreshMode refreshMode = orDefault(spec.getRefreshMode(), RefreshMode.AUTO);
-    if (refreshMode == RefreshMode.DIFFERENTIAL) {
-      throw new EngineException(
-          Reason.NotSupported, "refreshMode DIFFERENTIAL is not supported yet; use AUTO or FULL");
-    }
     PlacementMode placement = orDefault(spec.getPlacement(), PlacementMode.AUTO);
     CdcModeSpec cdcMode = orDefault(spec.getCdcMode(), CdcModeSpec.AUTO);
     return new StreamTableDefinition(
@@ -78,11 +74,6 @@ public record StreamTableDefinition(
     return cdcMode == CdcModeSpec.WAL
         ? io.pgtrickle.operator.catalog.CdcMode.WAL
         : io.pgtrickle.operator.catalog.CdcMode.TRIGGER;
-  }
-
-  /** The refresh mode actually used: AUTO is FULL until the differential engine lands. */
-  public RefreshMode effectiveRefreshMode() {
-    return RefreshMode.FULL;
   }
 
   private static String requireName(String field, String value) throws EngineException {

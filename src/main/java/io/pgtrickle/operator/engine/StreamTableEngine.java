@@ -250,6 +250,7 @@ public final class StreamTableEngine {
                 for (StableName source : StreamTableCatalog.dependencies(connection, record.id())) {
                   capture.detach(connection, record.id(), source, after.get());
                 }
+                DifferentialStorage.dropStateView(connection, record.id());
                 try (Statement statement = connection.createStatement()) {
                   statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
                   if (DeletionPolicy.valueOf(record.deletionPolicy()) == DeletionPolicy.Delete) {
@@ -336,16 +337,41 @@ public final class StreamTableEngine {
               + " already exists and is not a stream table; choose another name or drop it");
     }
     long id = StreamTableCatalog.insert(connection, definition, owner);
-    List<SourceTable> sources = defineQuery(connection, id, definition).sources();
+    QueryAnalyzer.AnalyzedQuery analyzed = defineQuery(connection, id, definition);
+    List<SourceTable> sources = analyzed.sources();
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     Placement placement = storagePlacement(connection, id, definition, plans);
+    DifferentialStorage.Outcome differential =
+        DifferentialStorage.prepare(
+            connection, id, definition, plans, placement, analyzed.clockReads(), queryRole);
     CaptureSetup.lockSources(connection, sources);
     WalCapture.lockSlots(connection, plans);
     capture.attach(connection, id, plans);
     wal.drain(connection, plans, after);
-    StorageTable.create(connection, definition.qualifiedName(), viewOf(id), placement);
+    createStorage(connection, id, definition, placement, differential);
+    load(connection, id, definition, placement, sources, differential.differential());
+  }
+
+  /**
+   * The storage table, from the query or, for a differential layout, from the state view (the
+   * query's columns, then the hidden ones), with its row-id index.
+   */
+  private static void createStorage(
+      Connection connection,
+      long id,
+      StreamTableDefinition definition,
+      Placement placement,
+      DifferentialStorage.Outcome differential)
+      throws SQLException {
+    String from = differential.differential() ? DifferentialStorage.stateViewOf(id) : viewOf(id);
+    StorageTable.create(connection, definition.qualifiedName(), from, placement);
+    if (differential.layout().isPresent()) {
+      DifferentialStorage.index(
+          connection, definition.qualifiedName(), differential.layout().get());
+    }
     StreamTableCatalog.recordPlacement(connection, id, placement);
-    load(connection, id, definition, placement, sources);
+    StreamTableCatalog.recordDifferential(
+        connection, id, differential.differential(), differential.blocker().orElse(null));
   }
 
   /**
@@ -397,18 +423,29 @@ public final class StreamTableEngine {
       }
       return ApplyResult.UNCHANGED;
     }
+    DifferentialStorage.dropStateView(connection, record.id());
     try (Statement statement = connection.createStatement()) {
       statement.execute("DROP VIEW IF EXISTS " + viewOf(record.id()));
     }
-    List<SourceTable> sources;
+    QueryAnalyzer.AnalyzedQuery analyzed;
     try {
-      sources = defineQuery(connection, record.id(), definition).sources();
+      analyzed = defineQuery(connection, record.id(), definition);
     } catch (EngineException e) {
       throw restoring ? sourcesGone(health, e) : e;
     }
+    List<SourceTable> sources = analyzed.sources();
     rejectCycles(connection, record, sources);
     List<CapturePlan> plans = CapturePlan.of(connection, topology, sources, definition);
     Placement placement = storagePlacement(connection, record.id(), definition, plans);
+    DifferentialStorage.Outcome differential =
+        DifferentialStorage.prepare(
+            connection,
+            record.id(),
+            definition,
+            plans,
+            placement,
+            analyzed.clockReads(),
+            queryRole);
     CaptureSetup.lockSources(connection, sources);
     WalCapture.lockSlots(connection, plans);
     if (record.cdcModeDiffersFrom(definition)) {
@@ -429,17 +466,23 @@ public final class StreamTableEngine {
     }
     QueryColumns wanted = QueryColumns.of(connection, viewOf(record.id()));
     QueryColumns present = StorageTable.columns(connection, definition.qualifiedName());
-    if (!wanted.equals(present) || !placement.catalogValue().equals(record.placement())) {
-      // A different shape or placement cannot be diffed in place: rebuild, still inside this
-      // transaction, so readers wait and then see the new table, never an empty one.
+    boolean differentialLayout = differential.differential() || record.differentialStorage();
+    if (differentialLayout
+        || !wanted.equals(present)
+        || !placement.catalogValue().equals(record.placement())) {
+      // A different shape, placement or layout cannot be diffed in place: rebuild, still inside
+      // this transaction, so readers wait and then see the new table, never an empty one.
       try (Statement statement = connection.createStatement()) {
         statement.execute("DROP TABLE IF EXISTS " + definition.qualifiedName());
       }
-      StorageTable.create(connection, definition.qualifiedName(), viewOf(record.id()), placement);
+      createStorage(connection, record.id(), definition, placement, differential);
+    } else {
+      StreamTableCatalog.recordPlacement(connection, record.id(), placement);
+      StreamTableCatalog.recordDifferential(
+          connection, record.id(), false, differential.blocker().orElse(null));
     }
     StreamTableCatalog.updateDefinition(connection, record.id(), definition);
-    StreamTableCatalog.recordPlacement(connection, record.id(), placement);
-    load(connection, record.id(), definition, placement, sources);
+    load(connection, record.id(), definition, placement, sources, differential.differential());
     return restoring ? ApplyResult.RESYNCED : ApplyResult.REBUILT;
   }
 
@@ -481,10 +524,11 @@ public final class StreamTableEngine {
       long id,
       StreamTableDefinition definition,
       Placement placement,
-      List<SourceTable> sources)
+      List<SourceTable> sources,
+      boolean differentialStorage)
       throws SQLException, EngineException {
     try {
-      refresher.load(connection, id, definition, placement, sources);
+      refresher.load(connection, id, definition, placement, sources, differentialStorage);
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
         throw new EngineException(

@@ -27,11 +27,19 @@ public record StreamTableRecord(
     String lastError,
     OffsetDateTime createdAt,
     String placementSpec,
-    java.util.List<String> timeDependentOn) {
+    java.util.List<String> timeDependentOn,
+    String differentialBlocker,
+    boolean differentialStorage,
+    int storageFormat,
+    String lastRefreshReason) {
+  /** The storage format this version makes; older stream tables are rebuilt when next applied. */
+  static final int STORAGE_FORMAT = 2;
 
   /** Whether the stored definition differs from {@code definition} in what shapes the contents. */
   boolean contentsDifferFrom(StreamTableDefinition definition) {
     return !query.equals(definition.query())
+        || storageFormat < STORAGE_FORMAT
+        || !refreshMode.equals(definition.refreshMode().name())
         || cdcModeDiffersFrom(definition)
         || !placementSpec.equals(definition.placement().name().toLowerCase(java.util.Locale.ROOT));
   }

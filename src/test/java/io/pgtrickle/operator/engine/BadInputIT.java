@@ -190,16 +190,6 @@ class BadInputIT {
   }
 
   @Test
-  void optionsNotSupportedYet() {
-    StreamTableSpec differential = spec("st", "SELECT id FROM orders");
-    differential.setRefreshMode(io.pgtrickle.operator.api.RefreshMode.DIFFERENTIAL);
-    assertThatThrownBy(() -> StreamTableDefinition.from(differential))
-        .isInstanceOfSatisfying(
-            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotSupported))
-        .hasMessageContaining("not supported yet");
-  }
-
-  @Test
   void citusPlacementWithoutCitus() throws Exception {
     for (var placement :
         java.util.List.of(

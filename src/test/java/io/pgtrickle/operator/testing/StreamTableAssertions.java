@@ -9,9 +9,9 @@ import java.sql.Statement;
 
 /**
  * Multiset equality of a stream table's storage and its query, in both directions. Rows are
- * compared by their text form, over the storage's columns without the operator's own, those named
- * {@code pgt_...} (the row id Citus storage carries, a differential table's hidden columns); named
- * columns, as Citus loses the column names of a whole-row reference to a distributed query.
+ * compared by their text form, over the storage's columns without the operator's own (prefix {@code
+ * pgt_}: the row id, a differential layout's hidden state), named (Citus loses the column names of
+ * a whole-row reference to a distributed query).
  */
 public final class StreamTableAssertions {
   private StreamTableAssertions() {}

@@ -1,0 +1,92 @@
+package io.pgtrickle.operator.differential;
+
+import io.pgtrickle.operator.differential.model.NotDifferentialException;
+import io.pgtrickle.operator.differential.model.QueryModel;
+import io.pgtrickle.operator.differential.model.QueryModeler;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a query view's definition as PostgreSQL prints it and models it. The text is printed with
+ * {@code search_path} set to {@code pg_catalog} alone, so every table is schema-qualified, and the
+ * SQL built from it must run under that same path ({@link #pinSearchPath}) to mean what the view
+ * means.
+ */
+public final class DeparsedQuery {
+  private DeparsedQuery() {}
+
+  /**
+   * The model of {@code view}'s query.
+   *
+   * @param sources the captured source tables, by raw {@code [schema, table]}
+   */
+  public static QueryModel model(
+      Connection connection, String view, Map<List<String>, StableName> sources)
+      throws SQLException, NotDifferentialException {
+    String text;
+    String previous = pinSearchPath(connection);
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT pg_catalog.pg_get_viewdef(?::regclass)")) {
+      statement.setString(1, view);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        text = rs.getString(1).strip();
+      }
+    } finally {
+      restoreSearchPath(connection, previous);
+    }
+    if (text.endsWith(";")) {
+      text = text.substring(0, text.length() - 1);
+    }
+    return QueryModeler.model(text, sources, name -> isAggregate(connection, name));
+  }
+
+  /**
+   * Sets {@code search_path} to {@code pg_catalog} for the rest of the transaction; returns the
+   * previous value for {@link #restoreSearchPath}.
+   */
+  public static String pinSearchPath(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery(
+                "SELECT pg_catalog.current_setting('search_path'),"
+                    + " pg_catalog.set_config('search_path', 'pg_catalog', true)")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  public static void restoreSearchPath(Connection connection, String previous) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT pg_catalog.set_config('search_path', ?, true)")) {
+      statement.setString(1, previous);
+      statement.execute();
+    }
+  }
+
+  /** Whether a function name, as printed (maybe schema-qualified), names an aggregate. */
+  private static boolean isAggregate(Connection connection, String name) {
+    List<String> parts = SqlIdentifiers.splitQualified(name);
+    String function = parts.get(parts.size() - 1);
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = ?"
+                + " AND prokind IN ('a', 'w'))")) {
+      statement.setString(1, function);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      // Unknown is treated as an aggregate: its groups are then recomputed, never miscounted.
+      return true;
+    }
+  }
+}

@@ -1,0 +1,109 @@
+package io.pgtrickle.operator.differential;
+
+import io.pgtrickle.operator.differential.model.Aggregate;
+import io.pgtrickle.operator.differential.model.NotDifferentialException;
+import io.pgtrickle.operator.differential.model.QueryModel;
+import io.pgtrickle.operator.differential.plan.Layout;
+import io.pgtrickle.operator.naming.StableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Decides once, when a stream table is created or rebuilt, whether its query is maintained
+ * differentially, and if not, why (for status, and to refuse an explicit DIFFERENTIAL).
+ */
+public final class Supportability {
+  private Supportability() {}
+
+  /** The model when the query is differential; else the reason it is not. */
+  public record Decision(Optional<QueryModel> model, Optional<String> blocker) {
+    static Decision no(String reason) {
+      return new Decision(Optional.empty(), Optional.of(reason));
+    }
+  }
+
+  /** What the engine knows about the stream table besides its query. */
+  public record Facts(
+      Map<List<String>, StableName> sources,
+      Set<StableName> walSources,
+      boolean citusSources,
+      boolean citusStorage,
+      List<String> clockReads) {}
+
+  public static Decision decide(Connection connection, String queryView, Facts facts)
+      throws SQLException {
+    if (facts.citusSources()) {
+      return Decision.no("it reads Citus distributed or reference tables (refreshed in full)");
+    }
+    if (facts.citusStorage()) {
+      return Decision.no("its storage is a Citus reference or distributed table");
+    }
+    if (!facts.clockReads().isEmpty()) {
+      return Decision.no("it reads the clock (" + String.join(", ", facts.clockReads()) + ")");
+    }
+    QueryModel model;
+    try {
+      model = DeparsedQuery.model(connection, queryView, facts.sources());
+    } catch (NotDifferentialException e) {
+      return Decision.no(e.getMessage());
+    }
+    if (!facts.walSources().isEmpty()) {
+      Optional<String> wal = walBlocker(model);
+      if (wal.isPresent()) {
+        return Decision.no(wal.get());
+      }
+    }
+    return new Decision(Optional.of(model), Optional.empty());
+  }
+
+  /**
+   * Sums kept by adding and subtracting are exact for integers and numerics only: a float sum
+   * drifts with the order of its terms, and other types (interval, money) have no zero to start
+   * from. Read from the state view's column types, once it exists.
+   */
+  public static Optional<String> stateTypeBlocker(Connection connection, String stateView)
+      throws SQLException {
+    try (java.sql.PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT string_agg(DISTINCT format_type(a.atttypid, a.atttypmod), ', ')"
+                + " FROM pg_catalog.pg_attribute a WHERE a.attrelid = ?::regclass"
+                + " AND a.attname LIKE 'pgt\\_a%\\_sum'"
+                + " AND a.atttypid NOT IN ('bigint'::regtype, 'numeric'::regtype)")) {
+      statement.setString(1, stateView);
+      try (java.sql.ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        String bad = rs.getString(1);
+        return bad == null
+            ? Optional.empty()
+            : Optional.of("sum or avg over a type other than integers and numeric (" + bad + ")");
+      }
+    }
+  }
+
+  /**
+   * WAL capture moves changes into the buffers before the refresh's snapshot, so the tables a
+   * refresh reads may be ahead of the changes it applies. Only forms that read the change alone
+   * (one table occurrence; no min/max state recomputed beside kept counts) or that recompute the
+   * groups a change touches (idempotent) are exact then.
+   */
+  private static Optional<String> walBlocker(QueryModel model) {
+    if (model.allTables().size() > 1) {
+      return Optional.of(
+          "joins and unions over WAL-captured sources are refreshed in full (their state could"
+              + " be ahead of the captured changes)");
+    }
+    boolean minMax =
+        model.grouping().aggregates().stream()
+            .anyMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);
+    if (Layout.of(model) == Layout.GROUPS_ALGEBRAIC && minMax) {
+      return Optional.of(
+          "min/max over a WAL-captured source is refreshed in full (a group recomputed from the"
+              + " table could be ahead of the captured changes)");
+    }
+    return Optional.empty();
+  }
+}

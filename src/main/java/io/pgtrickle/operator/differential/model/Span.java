@@ -1,0 +1,31 @@
+package io.pgtrickle.operator.differential.model;
+
+import net.sf.jsqlparser.parser.ASTNodeAccess;
+import net.sf.jsqlparser.parser.SimpleNode;
+
+/** A range {@code [begin, end)} of the deparsed query text that one parsed node covers. */
+public record Span(int begin, int end) {
+  public Span {
+    if (begin < 0 || end < begin) {
+      throw new IllegalArgumentException("bad span [" + begin + ", " + end + ")");
+    }
+  }
+
+  /**
+   * The span of a node as JSqlParser's tokens place it. Its token offsets are one past the
+   * character they start at; {@code end} is exclusive after the same shift.
+   */
+  static Span of(ASTNodeAccess node) throws NotDifferentialException {
+    SimpleNode ast = node.getASTNode();
+    if (ast == null || ast.jjtGetFirstToken() == null || ast.jjtGetLastToken() == null) {
+      throw new NotDifferentialException(
+          "the query form " + node.getClass().getSimpleName() + " cannot be located in its text");
+    }
+    return new Span(
+        ast.jjtGetFirstToken().absoluteBegin - 1, ast.jjtGetLastToken().absoluteEnd - 1);
+  }
+
+  boolean contains(Span other) {
+    return begin <= other.begin && other.end <= end;
+  }
+}

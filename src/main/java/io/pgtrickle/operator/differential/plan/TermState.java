@@ -1,0 +1,15 @@
+package io.pgtrickle.operator.differential.plan;
+
+/**
+ * What a table occurrence stands for in one delta term. For occurrences o1..on, term i reads
+ * o1..oi-1 as they are now, oi's net change, and oi+1..on as they were before the change (DBSP's
+ * telescoping sum: d(A⋈B) = dA⋈B_old + A_new⋈dB), so no combination of changes is counted twice.
+ */
+public enum TermState {
+  /** The table as the refresh's snapshot sees it. */
+  NEW,
+  /** The net change of the window, each row with weight +1 or -1. */
+  DELTA,
+  /** The table before the window: now, minus the change (weights negated), never a snapshot. */
+  OLD
+}

@@ -1,0 +1,147 @@
+package io.pgtrickle.operator.differential;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgtrickle.operator.differential.model.Aggregate;
+import io.pgtrickle.operator.differential.model.Grouping;
+import io.pgtrickle.operator.differential.model.NotDifferentialException;
+import io.pgtrickle.operator.differential.model.QueryModel;
+import io.pgtrickle.operator.differential.model.QueryModeler;
+import io.pgtrickle.operator.differential.model.TableOccurrence;
+import io.pgtrickle.operator.differential.plan.Layout;
+import io.pgtrickle.operator.naming.StableName;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The model read from texts as pg_get_viewdef prints them (search_path = pg_catalog). */
+class QueryModelerTest {
+  private static final StableName CUSTOMERS = new StableName("00000000000000c1");
+  private static final StableName ORDERS = new StableName("00000000000000a1");
+  private static final Map<List<String>, StableName> SOURCES =
+      Map.of(List.of("public", "customers"), CUSTOMERS, List.of("public", "orders"), ORDERS);
+
+  private static QueryModel model(String text) throws NotDifferentialException {
+    return QueryModeler.model(text, SOURCES, name -> name.equals("my_agg"));
+  }
+
+  @Test
+  void aGroupedJoinHasItsOccurrencesKeysAndAggregatesAsSlicesOfTheText() throws Exception {
+    QueryModel model =
+        model(
+            " SELECT c.region,\n    count(o.id) AS orders,\n    sum(o.amount) AS revenue\n"
+                + "   FROM (public.customers c\n     JOIN public.orders o ON ((o.customer_id ="
+                + " c.id)))\n  GROUP BY c.region");
+    List<TableOccurrence> tables = model.allTables();
+    assertThat(tables).extracting(TableOccurrence::source).containsExactly(CUSTOMERS, ORDERS);
+    assertThat(tables)
+        .extracting(t -> model.slice(t.span()))
+        .containsExactly("public.customers c", "public.orders o");
+    assertThat(tables).extracting(TableOccurrence::refName).containsExactly("c", "o");
+    Grouping grouping = model.grouping();
+    assertThat(grouping.kind()).isEqualTo(Grouping.Kind.GROUP_BY);
+    assertThat(grouping.keys()).extracting(model::slice).containsExactly("c.region");
+    assertThat(grouping.aggregates())
+        .extracting(Aggregate::kind)
+        .containsExactly(Aggregate.Kind.COUNT, Aggregate.Kind.SUM);
+    assertThat(grouping.aggregates())
+        .extracting(a -> model.slice(a.argument().orElseThrow()))
+        .containsExactly("o.id", "o.amount");
+    assertThat(model.slice(model.branches().get(0).core()))
+        .startsWith("\n   FROM (public.customers c")
+        .endsWith("c.id)))");
+    assertThat(Layout.of(model)).isEqualTo(Layout.GROUPS_ALGEBRAIC);
+  }
+
+  @Test
+  void aTableWithoutAliasIsReferredToByItsName() throws Exception {
+    QueryModel model =
+        model(" SELECT orders.id\n   FROM public.orders\n  WHERE (orders.amount > (10)::numeric)");
+    assertThat(model.allTables()).extracting(TableOccurrence::refName).containsExactly("orders");
+    assertThat(model.branches().get(0).where()).isPresent();
+    assertThat(Layout.of(model)).isEqualTo(Layout.BAG);
+  }
+
+  @Test
+  void aGroupKeyInsideAnItemIsFoundButNotInsideALiteral() throws Exception {
+    QueryModel model =
+        model(
+            " SELECT upper(c.region) AS u,\n    (count(*) * 2) AS n,"
+                + " (upper(c.region) || 'upper(c.region)'::text) AS t\n"
+                + "   FROM public.customers c\n  GROUP BY (upper(c.region))");
+    Grouping grouping = model.grouping();
+    assertThat(grouping.items().get(0).parts()).hasSize(1);
+    assertThat(grouping.items().get(2).parts()).hasSize(1);
+    assertThat(grouping.aggregates())
+        .extracting(Aggregate::kind)
+        .containsExactly(Aggregate.Kind.COUNT_STAR);
+  }
+
+  @Test
+  void havingOrAnAggregateWithoutStateRecomputesGroups() throws Exception {
+    assertThat(
+            Layout.of(
+                model(
+                    " SELECT o.customer_id, count(DISTINCT o.amount) AS d\n"
+                        + "   FROM public.orders o\n  GROUP BY o.customer_id")))
+        .isEqualTo(Layout.GROUPS_RECOMPUTED);
+    assertThat(
+            Layout.of(
+                model(
+                    " SELECT o.customer_id, my_agg(o.amount) AS d\n"
+                        + "   FROM public.orders o\n  GROUP BY o.customer_id")))
+        .isEqualTo(Layout.GROUPS_RECOMPUTED);
+    assertThat(
+            Layout.of(
+                model(
+                    " SELECT o.customer_id, sum(o.amount) AS s\n   FROM public.orders o\n"
+                        + "  GROUP BY o.customer_id\n HAVING (count(*) > 2)")))
+        .isEqualTo(Layout.GROUPS_RECOMPUTED);
+  }
+
+  static Stream<Arguments> outsideTheClass() {
+    return Stream.of(
+            new String[] {
+              " SELECT o.id\n   FROM (public.orders o\n     LEFT JOIN public.customers c ON ((c.id ="
+                  + " o.customer_id)))|outer join",
+              " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
+                  + " public.customers c\n          WHERE (c.id = o.customer_id)))|subquery",
+              " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT c.id\n"
+                  + "           FROM public.customers c))|subquery",
+              " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",
+              " SELECT o.id\n   FROM public.orders o\n LIMIT 5|LIMIT",
+              " SELECT o.id\n   FROM public.orders o\nEXCEPT\n SELECT c.id\n   FROM public.customers c|EXCEPT",
+              " SELECT v.id\n   FROM public.some_view v|not a captured table",
+              " SELECT c.id,\n    c.region,\n    count(*) AS n\n   FROM public.customers c\n"
+                  + "  GROUP BY c.id|neither grouped nor inside an aggregate",
+              " SELECT to_jsonb(o.*) AS j\n   FROM public.orders o|whole-row",
+              " WITH x AS (\n         SELECT orders.id\n           FROM public.orders\n        )\n"
+                  + " SELECT x.id\n   FROM x|WITH"
+            })
+        .map(
+            t -> {
+              int bar = t.lastIndexOf('|');
+              return Arguments.of(t.substring(0, bar), t.substring(bar + 1));
+            });
+  }
+
+  @ParameterizedTest
+  @MethodSource("outsideTheClass")
+  void constructsOutsideTheClassAreNamed(String text, String construct) {
+    assertThatThrownBy(() -> model(text))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining(construct);
+  }
+
+  @Test
+  void aRegularExpressionLiteralIsNotAWholeRowReference() throws Exception {
+    QueryModel model =
+        model(" SELECT o.id\n   FROM public.orders o\n  WHERE (o.note ~ '^a.*( SELECT'::text)");
+    assertThat(model.allTables()).hasSize(1);
+  }
+}

@@ -1,0 +1,234 @@
+package io.pgtrickle.operator.engine;
+
+import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
+import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.testing.DatabaseObjects;
+import io.pgtrickle.operator.testing.TestDatabase;
+import io.pgtrickle.operator.testing.TestPostgres;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Each shape of the differential class: after every batch of changes a DIFFERENTIAL refresh leaves
+ * the table equal to its query, and the refresh really ran DIFFERENTIAL.
+ */
+class DifferentialRefreshIT {
+  private TestDatabase db;
+  private StreamTableEngine engine;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    db = TestPostgres.freshDatabase();
+    db.execute(
+        "CREATE TABLE customers (id int PRIMARY KEY, region text, vip boolean)",
+        "CREATE TABLE orders (id int PRIMARY KEY, customer_id int, amount numeric(12,2),"
+            + " note text)",
+        "CREATE TABLE items (order_id int, sku text, qty int)", // no key: duplicates allowed
+        "INSERT INTO customers SELECT g, CASE WHEN g % 5 = 0 THEN NULL ELSE 'r' || (g % 3) END,"
+            + " g % 2 = 0 FROM generate_series(1, 20) g",
+        "INSERT INTO orders SELECT g, g % 20 + 1, (g * 7 % 100) + 0.25,"
+            + " CASE WHEN g % 4 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, 200) g",
+        "INSERT INTO items SELECT g % 200 + 1, 's' || (g % 7), g % 5 FROM generate_series(1, 400) g",
+        "INSERT INTO items SELECT order_id, sku, qty FROM items WHERE order_id < 20");
+    engine = engine(db);
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        // filter and projection
+        "SELECT id, amount * 2 AS doubled, coalesce(note, '-') AS note,"
+            + " CASE WHEN amount > 50 THEN 'big' ELSE 'small' END AS size, amount::int AS whole"
+            + " FROM orders WHERE amount > 10",
+        // duplicates: a bag
+        "SELECT sku, qty FROM items WHERE qty > 0",
+        // inner joins, equi and non-equi, three tables
+        "SELECT c.region, o.id, i.sku FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " JOIN items i ON i.order_id = o.id WHERE i.qty >= 2",
+        "SELECT c.id AS cid, o.id AS oid FROM customers c, orders o"
+            + " WHERE o.amount < c.id AND o.customer_id <> c.id",
+        // self-join
+        "SELECT a.id AS a, b.id AS b FROM orders a JOIN orders b ON a.customer_id = b.customer_id"
+            + " AND a.id < b.id WHERE a.amount > 90",
+        // set operations and DISTINCT
+        "SELECT customer_id FROM orders WHERE amount > 80 UNION ALL SELECT id FROM customers"
+            + " WHERE vip",
+        "SELECT customer_id FROM orders WHERE amount > 80 UNION SELECT id FROM customers WHERE vip",
+        "SELECT DISTINCT region, vip FROM customers",
+        "SELECT DISTINCT sku FROM items",
+        // grouping, NULL keys, every algebraic aggregate
+        "SELECT c.region, count(*) AS n, count(o.note) AS notes, sum(o.amount) AS total,"
+            + " avg(o.amount) AS mean, min(o.amount) AS least, max(o.note) AS last,"
+            + " bool_and(c.vip) AS all_vip, bool_or(o.amount > 90) AS any_big"
+            + " FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.region",
+        "SELECT sku, qty, sum(qty) * 2 AS twice, count(*) + 1 AS n1 FROM items GROUP BY sku, qty",
+        "SELECT upper(region) AS r, count(*) AS n FROM customers GROUP BY upper(region)",
+        // one group, also over no rows
+        "SELECT count(*) AS n, sum(amount) AS total, min(id) AS first FROM orders WHERE amount > 98",
+        // recomputed groups: HAVING, count(DISTINCT x)
+        "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id"
+            + " HAVING count(*) > 9",
+        "SELECT sku, count(DISTINCT qty) AS qtys FROM items GROUP BY sku",
+        // a subquery in FROM
+        "SELECT t.r, count(*) AS n FROM (SELECT c.region AS r, o.amount AS a FROM customers c,"
+            + " orders o WHERE c.id = o.customer_id) t WHERE t.a > 20 GROUP BY t.r"
+      })
+  void staysEqualToItsQueryUnderChanges(String query) throws Exception {
+    engine.apply(StreamTableDefinition.from(differential("st", query)), OWNER);
+    assertMatchesQuery(db, "st", query);
+    String[][] batches = {
+      {
+        "INSERT INTO orders VALUES (1001, 3, 99.5, 'x'), (1002, 4, 5, NULL), (1003, 7, 60, 'y')",
+        "INSERT INTO items SELECT 1001, 's1', 3 FROM generate_series(1, 3)",
+        "INSERT INTO customers VALUES (21, 'r9', true), (22, NULL, false)"
+      },
+      {
+        "UPDATE orders SET amount = amount + 40 WHERE id % 9 = 0",
+        "UPDATE orders SET customer_id = 21 WHERE id BETWEEN 30 AND 40", // join key changes
+        "UPDATE customers SET region = 'r1' WHERE id = 3", // group key changes
+        "DELETE FROM items WHERE order_id = 5"
+      },
+      {
+        // the current minimum and maximum go; a row deleted and put back; duplicates halved
+        "DELETE FROM orders WHERE amount = (SELECT min(amount) FROM orders)",
+        "DELETE FROM orders WHERE id IN (SELECT id FROM orders ORDER BY note DESC NULLS LAST"
+            + " LIMIT 2)",
+        "DELETE FROM customers WHERE id = 2",
+        "INSERT INTO customers VALUES (2, 'r2', false)",
+        "DELETE FROM items WHERE ctid IN (SELECT min(ctid) FROM items GROUP BY order_id, sku, qty"
+            + " HAVING count(*) > 1)"
+      },
+      {
+        "DELETE FROM orders WHERE amount > 98",
+        "UPDATE customers SET vip = NOT vip",
+        "INSERT INTO orders SELECT 2000 + g, g % 22 + 1, g, 'late' FROM generate_series(1, 30) g"
+      }
+    };
+    for (String[] batch : batches) {
+      db.execute(batch);
+      RefreshOutcome outcome = engine.refresh("public", "st");
+      assertMatchesQuery(db, "st", query);
+      if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
+        assertThat(lastMode("st")).as(lastReason("st")).isEqualTo("DIFFERENTIAL");
+      }
+    }
+  }
+
+  @Test
+  void autoRunsDifferentialForASmallChangeAndFullAfterATruncate() throws Exception {
+    String query = "SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id";
+    engine.apply(EngineTestSupport.definition("auto", query), OWNER);
+    db.execute("UPDATE orders SET customer_id = 3 WHERE id = 17");
+    engine.refresh("public", "auto");
+    assertMatchesQuery(db, "auto", query);
+    assertThat(lastMode("auto")).isEqualTo("DIFFERENTIAL");
+
+    db.execute("TRUNCATE orders", "INSERT INTO orders VALUES (1, 1, 1, NULL)");
+    engine.refresh("public", "auto");
+    assertMatchesQuery(db, "auto", query);
+    assertThat(lastMode("auto")).isEqualTo("FULL");
+    assertThat(lastReason("auto")).contains("TRUNCATE");
+  }
+
+  @Test
+  void autoRefreshesInFullWhenMostRowsChanged() throws Exception {
+    String query = "SELECT id, amount FROM orders WHERE amount > 1";
+    engine.apply(EngineTestSupport.definition("big_change", query), OWNER);
+    db.execute("ANALYZE orders", "UPDATE orders SET amount = amount + 1");
+    engine.refresh("public", "big_change");
+    assertMatchesQuery(db, "big_change", query);
+    assertThat(lastMode("big_change")).isEqualTo("FULL");
+    assertThat(lastReason("big_change")).contains("changed rows");
+  }
+
+  @Test
+  void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
+    String query =
+        "SELECT c.id, count(o.id) AS n FROM customers c LEFT JOIN orders o"
+            + " ON o.customer_id = c.id GROUP BY c.id";
+    engine.apply(EngineTestSupport.definition("outer_join", query), OWNER);
+    db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
+    engine.refresh("public", "outer_join");
+    assertMatchesQuery(db, "outer_join", query);
+    assertThat(lastMode("outer_join")).isEqualTo("FULL");
+    assertThat(lastReason("outer_join")).contains("outer join");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM orders|window function",
+        "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
+        "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id)"
+            + "|subquery",
+        "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
+        "WITH x AS (SELECT id FROM orders) SELECT id FROM x|WITH",
+        "SELECT sum(amount::float8) AS f FROM orders|double precision"
+      })
+  void explicitDifferentialOutsideTheClassIsInvalidSpecAndCreatesNothing(String queryAndConstruct)
+      throws Exception {
+    String query = queryAndConstruct.substring(0, queryAndConstruct.indexOf('|'));
+    String construct = queryAndConstruct.substring(queryAndConstruct.indexOf('|') + 1);
+    Set<String> before = DatabaseObjects.of(db);
+    assertThatThrownBy(
+            () -> engine.apply(StreamTableDefinition.from(differential("nope", query)), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class,
+            e -> {
+              assertThat(e.reason()).isEqualTo(Reason.InvalidSpec);
+              assertThat(e.getMessage()).contains(construct);
+            });
+    assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void switchingRefreshModeRebuildsTheStorage() throws Exception {
+    String query = "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id";
+    StreamTableSpec spec = differential("switch", query);
+    engine.apply(StreamTableDefinition.from(spec), OWNER);
+    assertThat(db.queryLong(hiddenColumns("switch"))).isPositive();
+    spec.setRefreshMode(RefreshMode.FULL);
+    assertThat(engine.apply(StreamTableDefinition.from(spec), OWNER))
+        .isEqualTo(StreamTableEngine.ApplyResult.REBUILT);
+    assertThat(db.queryLong(hiddenColumns("switch"))).isZero();
+    db.execute("UPDATE orders SET amount = 1 WHERE id = 3");
+    engine.refresh("public", "switch");
+    assertMatchesQuery(db, "switch", query);
+    assertThat(lastMode("switch")).isEqualTo("FULL");
+  }
+
+  private static String hiddenColumns(String table) {
+    return "SELECT count(*) FROM pg_attribute WHERE attrelid = 'public."
+        + table
+        + "'::regclass AND attname LIKE 'pgt\\_%' AND NOT attisdropped";
+  }
+
+  private static StreamTableSpec differential(String name, String query) {
+    StreamTableSpec spec = spec(name, query);
+    spec.setRefreshMode(RefreshMode.DIFFERENTIAL);
+    return spec;
+  }
+
+  private String lastMode(String name) throws Exception {
+    return db.queryString(
+        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
+  }
+
+  private String lastReason(String name) throws Exception {
+    return String.valueOf(
+        db.queryString(
+            "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables WHERE st_name = '"
+                + name
+                + "'"));
+  }
+}
