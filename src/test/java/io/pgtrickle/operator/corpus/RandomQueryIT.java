@@ -149,7 +149,8 @@ class RandomQueryIT {
           CorpusSettings.integer("corpus.random.rows", 12),
           CorpusSettings.decimal("corpus.random.outside", 0.25),
           RefreshMode.valueOf(
-              CorpusSettings.string("corpus.random.refreshMode", "AUTO").toUpperCase(Locale.ROOT)),
+              CorpusSettings.string("corpus.random.refreshMode", "DIFFERENTIAL")
+                  .toUpperCase(Locale.ROOT)),
           only);
     }
 
@@ -184,9 +185,15 @@ class RandomQueryIT {
     }
   }
 
-  /** The run's summary: refreshes by the mode they ran, and queries by shape. */
+  /**
+   * The run's summary: refreshes by the mode they ran, why FULL ran, which queries of the class
+   * DIFFERENTIAL refused and why, and queries by shape.
+   */
   private static final class Summary {
     private final Map<String, Map<String, Integer>> refreshes = new TreeMap<>();
+    private final Map<String, Integer> fullBecause = new TreeMap<>();
+    private final Map<String, List<String>> refused = new TreeMap<>();
+    private final Map<String, Integer> notDifferential = new TreeMap<>();
     private final Map<Shape, Integer> shapes = new EnumMap<>(Shape.class);
 
     void shape(Shape shape) {
@@ -197,11 +204,40 @@ class RandomQueryIT {
       refreshes.computeIfAbsent(group, g -> new TreeMap<>()).merge(ran, 1, Integer::sum);
     }
 
+    void fullBecause(String reason) {
+      fullBecause.merge(reason, 1, Integer::sum);
+    }
+
+    void refused(String reason, RandomQuery query) {
+      refused.computeIfAbsent(reason, r -> new ArrayList<>()).add(query.id() + " " + query.shape());
+    }
+
+    void notDifferential(String blocker) {
+      notDifferential.merge(blocker, 1, Integer::sum);
+    }
+
     String report() {
       StringBuilder out =
           new StringBuilder("  refreshes by the mode they ran (last_refresh_mode):\n");
       refreshes.forEach(
-          (group, ran) -> out.append(String.format("    %-45s %s%n", group + ":", ran)));
+          (group, ran) -> out.append(String.format("    %-52s %s%n", group + ":", ran)));
+      if (!fullBecause.isEmpty()) {
+        out.append("  why FULL ran where DIFFERENTIAL could have (last_refresh_reason):\n");
+        fullBecause.forEach((why, n) -> out.append(String.format("  %7d  %s%n", n, why)));
+      }
+      if (!refused.isEmpty()) {
+        out.append("  queries of the class refused with DIFFERENTIAL (then made with AUTO):\n");
+        refused.forEach(
+            (why, ids) ->
+                out.append(String.format("  %7d  %s%n", ids.size(), why))
+                    .append("           ")
+                    .append(ids.size() <= 6 ? ids : ids.subList(0, 6) + " ...")
+                    .append('\n'));
+      }
+      if (!notDifferential.isEmpty()) {
+        out.append("  stream tables not maintained differentially (differential_blocker):\n");
+        notDifferential.forEach((why, n) -> out.append(String.format("  %7d  %s%n", n, why)));
+      }
       out.append("  queries by shape: ").append(shapes).append('\n');
       return out.toString();
     }
@@ -225,6 +261,7 @@ class RandomQueryIT {
         settings.rows(),
         settings.inClassMode(),
         settings.replay(method, "<" + capture + "/sN/qNN>"));
+    clearScripts(settings.seed() + "-" + capture + "-");
     CorpusTally tally = new CorpusTally("random queries, " + capture + " capture");
     Summary summary = new Summary();
     List<String> failures = new ArrayList<>();
@@ -247,6 +284,22 @@ class RandomQueryIT {
             "random queries, %s capture, seed %d: %d failures; replay one with %s",
             capture, settings.seed(), failures.size(), settings.replay(method, "<id>"))
         .isEmpty();
+  }
+
+  private static Path scriptDirectory() {
+    return Path.of(System.getProperty("project.basedir", "."), "target", "corpus-random");
+  }
+
+  /** Scripts an earlier run of the same seed and capture left: they describe other failures. */
+  private static void clearScripts(String prefix) throws IOException {
+    if (!Files.isDirectory(scriptDirectory())) {
+      return;
+    }
+    try (var files = Files.list(scriptDirectory())) {
+      for (Path file : files.filter(f -> f.getFileName().toString().startsWith(prefix)).toList()) {
+        Files.delete(file);
+      }
+    }
   }
 
   /** Schema number → query numbers, all of them or those {@code corpus.random.only} names. */
@@ -423,8 +476,30 @@ class RandomQueryIT {
           }
         }
       }
+      if (query.inClass() && mode == RefreshMode.DIFFERENTIAL) {
+        try {
+          db.engine().apply(definition(query, mode), OWNER);
+        } catch (EngineException e) {
+          if (e.reason() != Reason.InvalidSpec) {
+            failures.add(
+                failure(
+                    query,
+                    0,
+                    "refreshMode DIFFERENTIAL refused with "
+                        + e.reason()
+                        + ", not InvalidSpec: "
+                        + e.getMessage(),
+                    false));
+            return failures;
+          }
+          // The engine does not maintain this one differentially: counted by why, and still
+          // checked, with AUTO.
+          summary.refused(Admission.normalize(e.getMessage()), query);
+          mode = RefreshMode.AUTO;
+        }
+      }
       modes.put(query.id(), mode);
-      if (mode != RefreshMode.DIFFERENTIAL || query.inClass()) {
+      if (mode != RefreshMode.DIFFERENTIAL) {
         try {
           db.engine().apply(definition(query, mode), OWNER);
         } catch (EngineException e) {
@@ -448,6 +523,12 @@ class RandomQueryIT {
       }
       tally.admitted(query.id(), Admission.accepted(Admission.Verdict.ACCEPTED, query.sql()));
       live.put(query.id(), query);
+      String blocker = catalog(db, query, "differential_blocker");
+      if (blocker != null) {
+        summary.notDifferential(
+            (query.inClass() ? "in the class: " : "outside the class: ")
+                + Admission.normalize(blocker));
+      }
       System.out.printf(
           "  %s %s (%s, %d rows): %s%n",
           query.id(), query.shape(), mode, db.rowCount(name(query)), query.sql());
@@ -461,6 +542,39 @@ class RandomQueryIT {
         tally.count("equal to its query after create");
       }
       return failures;
+    }
+
+    /** The rows only the stream table has, and those only the query has (ten of each at most). */
+    private static String differingRows(CorpusDatabase db, RandomQuery query) throws SQLException {
+      String columns =
+          String.join(
+              ", ",
+              db.column(
+                  "SELECT 's.' || quote_ident(attname) FROM pg_attribute WHERE attrelid = '"
+                      + name(query)
+                      + "'::regclass AND attnum > 0 AND NOT attisdropped"
+                      + " AND attname NOT LIKE 'pgt\\_%' ORDER BY attnum"));
+      String table = "SELECT ROW(" + columns + ")::text FROM " + name(query) + " s";
+      String result = "SELECT ROW(q.*)::text FROM (" + query.sql() + ") q";
+      return "\n  only in the stream table: "
+          + db.column(
+              "SELECT * FROM (" + table + " EXCEPT ALL " + result + ") d ORDER BY 1 LIMIT 10")
+          + "\n  only in the query's result: "
+          + db.column(
+              "SELECT * FROM (" + result + " EXCEPT ALL " + table + ") d ORDER BY 1 LIMIT 10");
+    }
+
+    /** A column of the stream table's catalog row, as text. */
+    private static String catalog(CorpusDatabase db, RandomQuery query, String column)
+        throws SQLException {
+      return db.column(
+              "SELECT "
+                  + column
+                  + " FROM pgtrickle.pgt_stream_tables WHERE st_schema = 'public'"
+                  + " AND st_name = '"
+                  + name(query)
+                  + "'")
+          .get(0);
     }
 
     private StreamTableDefinition definition(RandomQuery query, RefreshMode mode)
@@ -505,14 +619,17 @@ class RandomQueryIT {
               + ", refreshMode "
               + modeOf(query);
       if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
-        summary.refresh(
-            group,
-            db.column(
-                    "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables"
-                        + " WHERE st_schema = 'public' AND st_name = '"
-                        + name
-                        + "'")
-                .get(0));
+        summary.refresh(group, catalog(db, query, "last_refresh_mode"));
+        String reason = catalog(db, query, "last_refresh_reason");
+        if (reason != null) {
+          summary.fullBecause(Admission.normalize(reason));
+          if (reason.startsWith("the differential refresh failed")
+              || reason.startsWith("the query no longer models")) {
+            // The table is right only because FULL took over: the differential path is broken.
+            live.remove(query.id());
+            return Optional.of(failure(query, round, "DIFFERENTIAL fell back: " + reason, true));
+          }
+        }
       } else {
         summary.refresh(group, outcome.kind().toString());
       }
@@ -520,7 +637,11 @@ class RandomQueryIT {
       if (differences != 0) {
         live.remove(query.id()); // one failure a query: later rounds build on a wrong table
         return Optional.of(
-            failure(query, round, differences + " rows differ from the query", true));
+            failure(
+                query,
+                round,
+                differences + " rows differ from the query" + differingRows(db, query),
+                true));
       }
       tally.count("equal to its query after a round of changes");
       if (db.rowCount(name) == 0) {
@@ -564,7 +685,7 @@ class RandomQueryIT {
 
     /** A psql script that rebuilds the case: schema, query, changes; its path, or why not. */
     private String writeScript(RandomQuery query, String header, String replay) {
-      Path dir = Path.of(System.getProperty("project.basedir", "."), "target", "corpus-random");
+      Path dir = scriptDirectory();
       Path file = dir.resolve(settings.seed() + "-" + query.id().replace('/', '-') + ".sql");
       StringBuilder text = new StringBuilder();
       text.append("-- ").append(header.replace("\n", "\n-- ")).append('\n');

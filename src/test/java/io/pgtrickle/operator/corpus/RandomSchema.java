@@ -141,7 +141,14 @@ final class RandomSchema {
                     ? " PRIMARY KEY"
                     : column.notNull() ? " NOT NULL" : ""));
       }
-      statements.add("CREATE TABLE " + table.name() + " (" + String.join(", ", columns) + ")");
+      // No autovacuum: the rows keep their places, so a failure's script (whose changes name
+      // rows by ctid, as RandomDml's do) replays in psql as it ran.
+      statements.add(
+          "CREATE TABLE "
+              + table.name()
+              + " ("
+              + String.join(", ", columns)
+              + ") WITH (autovacuum_enabled = off)");
       if (replicaIdentityFull) {
         statements.add("ALTER TABLE " + table.name() + " REPLICA IDENTITY FULL");
       }
