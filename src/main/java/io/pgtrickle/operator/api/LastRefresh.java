@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** The most recent refresh that applied changes. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -9,6 +10,12 @@ public class LastRefresh {
   private String mode;
   private Long durationMillis;
   private Long rowsChanged;
+
+  @JsonPropertyDescription(
+      "Why this refresh ran FULL although refreshMode is AUTO or DIFFERENTIAL: the query is not"
+          + " maintained differentially (and which construct), a TRUNCATE or re-sync among the"
+          + " changes, a change too large for AUTO, or a differential refresh that failed.")
+  private String reason;
 
   public String getTime() {
     return time;
@@ -32,6 +39,14 @@ public class LastRefresh {
 
   public void setDurationMillis(Long durationMillis) {
     this.durationMillis = durationMillis;
+  }
+
+  public String getReason() {
+    return reason;
+  }
+
+  public void setReason(String reason) {
+    this.reason = reason;
   }
 
   public Long getRowsChanged() {

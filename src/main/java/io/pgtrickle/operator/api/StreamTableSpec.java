@@ -40,7 +40,10 @@ public class StreamTableSpec {
   @Default("1m")
   private String schedule = "1m";
 
-  @JsonPropertyDescription("AUTO (the engine chooses; FULL for now), FULL or DIFFERENTIAL.")
+  @JsonPropertyDescription(
+      "AUTO (the default: DIFFERENTIAL when the query allows it and the change is small, else"
+          + " FULL, deciding per refresh), DIFFERENTIAL (apply only the change; refused at apply"
+          + " for a query outside the differential class) or FULL (recompute every refresh).")
   @Default("AUTO")
   private RefreshMode refreshMode = RefreshMode.AUTO;
 

@@ -45,8 +45,25 @@ public final class DeparsedQuery {
     if (text.endsWith(";")) {
       text = text.substring(0, text.length() - 1);
     }
-    return QueryModeler.model(text, sources, name -> isAggregate(connection, name));
+    // Parsing is the costly part of a small refresh; a model depends only on the text and the
+    // sources (and the catalog's aggregates, which a view's text pins: a function it calls cannot
+    // change kind while the view depends on it).
+    String key = sources + "\n" + text;
+    QueryModel cached = MODELS.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    QueryModel model = QueryModeler.model(text, sources, name -> isAggregate(connection, name));
+    if (MODELS.size() >= MAX_CACHED) {
+      MODELS.clear();
+    }
+    MODELS.put(key, model);
+    return model;
   }
+
+  private static final int MAX_CACHED = 512;
+  private static final java.util.concurrent.ConcurrentHashMap<String, QueryModel> MODELS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Sets {@code search_path} to {@code pg_catalog} for the rest of the transaction; returns the

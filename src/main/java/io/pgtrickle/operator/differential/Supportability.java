@@ -91,10 +91,10 @@ public final class Supportability {
    * groups a change touches (idempotent) are exact then.
    */
   private static Optional<String> walBlocker(QueryModel model) {
-    if (model.allTables().size() > 1) {
+    if (model.everyTable().size() > 1) {
       return Optional.of(
-          "joins and unions over WAL-captured sources are refreshed in full (their state could"
-              + " be ahead of the captured changes)");
+          "joins, EXISTS and unions over WAL-captured sources are refreshed in full (their"
+              + " state could be ahead of the captured changes)");
     }
     boolean minMax =
         model.grouping().aggregates().stream()

@@ -5,6 +5,7 @@ import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
+import io.pgtrickle.operator.differential.sql.FullRefreshNeeded;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.engine.refresh.DifferentialRefresh;
 import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
@@ -229,6 +230,10 @@ final class Refresher {
             fullRefresh.apply(connection, target, window),
             fullRefresh.mode(),
             "the differential refresh failed (" + e.getMessage() + "); ran FULL");
+      } catch (FullRefreshNeeded e) {
+        statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
+        return new Applied(
+            fullRefresh.apply(connection, target, window), fullRefresh.mode(), e.getMessage());
       } catch (NotDifferentialException e) {
         statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
         return new Applied(

@@ -76,7 +76,8 @@ final class Reporter {
                       record.lastRefreshAt(),
                       record.lastRefreshMode(),
                       record.lastRefreshMillis() == null ? 0 : record.lastRefreshMillis(),
-                      record.lastRefreshRows() == null ? 0 : record.lastRefreshRows()));
+                      record.lastRefreshRows() == null ? 0 : record.lastRefreshRows(),
+                      Optional.ofNullable(record.lastRefreshReason())));
       return new StreamTableReport(
           record.schema() + "." + record.name(),
           record.refreshMode(),

@@ -33,7 +33,14 @@ public record StreamTableReport(
   /** One node's frontier for one source; lag is 0 when nothing is waiting to be applied. */
   public record NodeReport(int nodeId, String node, String lsn, long lagBytes) {}
 
-  /** The last refresh that applied changes. */
+  /**
+   * The last refresh that applied changes: the mode that ran, and why it ran FULL when the stream
+   * table is not refreshMode FULL (empty otherwise).
+   */
   public record RefreshReport(
-      OffsetDateTime time, String mode, long durationMillis, long rowsChanged) {}
+      OffsetDateTime time,
+      String mode,
+      long durationMillis,
+      long rowsChanged,
+      Optional<String> reason) {}
 }

@@ -259,6 +259,7 @@ public final class StreamTableStatuses {
     last.setMode(report.mode());
     last.setDurationMillis(report.durationMillis());
     last.setRowsChanged(report.rowsChanged());
+    report.reason().ifPresent(last::setReason);
     return last;
   }
 }

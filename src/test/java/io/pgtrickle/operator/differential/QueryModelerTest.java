@@ -107,12 +107,13 @@ class QueryModelerTest {
   static Stream<Arguments> outsideTheClass() {
     return Stream.of(
             new String[] {
-              " SELECT o.id\n   FROM (public.orders o\n     LEFT JOIN public.customers c ON ((c.id ="
-                  + " o.customer_id)))|outer join",
+              " SELECT o.id\n   FROM (public.orders o\n     FULL JOIN public.customers c ON ((c.id ="
+                  + " o.customer_id)))|FULL outer join",
               " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
-                  + " public.customers c\n          WHERE (c.id = o.customer_id)))|subquery",
-              " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT c.id\n"
-                  + "           FROM public.customers c))|subquery",
+                  + " public.customers c, public.orders x\n          WHERE (c.id = o.customer_id)))"
+                  + "|more than one table",
+              " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT v.id\n"
+                  + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",
               " SELECT o.id\n   FROM public.orders o\n LIMIT 5|LIMIT",
               " SELECT o.id\n   FROM public.orders o\nEXCEPT\n SELECT c.id\n   FROM public.customers c|EXCEPT",
@@ -121,7 +122,7 @@ class QueryModelerTest {
                   + "  GROUP BY c.id|neither grouped nor inside an aggregate",
               " SELECT to_jsonb(o.*) AS j\n   FROM public.orders o|whole-row",
               " WITH x AS (\n         SELECT orders.id\n           FROM public.orders\n        )\n"
-                  + " SELECT x.id\n   FROM x|WITH"
+                  + " SELECT a.id\n   FROM x a, x b|read more than once"
             })
         .map(
             t -> {
@@ -136,6 +137,62 @@ class QueryModelerTest {
     assertThatThrownBy(() -> model(text))
         .isInstanceOf(NotDifferentialException.class)
         .hasMessageContaining(construct);
+  }
+
+  @Test
+  void anOperatorArgumentAfterDistinctIsFoundInTheCallsParentheses() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT o.customer_id,
+                count(DISTINCT (o.id % 10)) AS d,
+                sum((o.amount * (2)::numeric)) AS s
+               FROM public.orders o
+              GROUP BY o.customer_id""");
+    assertThat(model.grouping().aggregates())
+        .extracting(a -> model.slice(a.argument().orElseThrow()))
+        .containsExactly("(o.id % 10)", "(o.amount * (2)::numeric)");
+  }
+
+  @Test
+  void leftJoinAndExistsTablesAreNonLinearWithTheirConditions() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT o.id,
+                c.region
+               FROM (public.orders o
+                 LEFT JOIN public.customers c ON ((c.id = o.customer_id)))
+              WHERE (NOT (EXISTS ( SELECT 1
+                       FROM public.orders o2
+                      WHERE ((o2.customer_id = o.customer_id) AND (o2.id <> o.id)))))""");
+    var branch = model.branches().get(0);
+    assertThat(branch.allTables())
+        .extracting(t -> model.slice(t.span()))
+        .containsExactly("public.orders o");
+    assertThat(branch.nonLinear()).hasSize(2);
+    assertThat(model.slice(branch.nonLinear().get(0).condition().orElseThrow()))
+        .isEqualTo("((c.id = o.customer_id))");
+    assertThat(model.slice(branch.nonLinear().get(1).sublink().orElseThrow()))
+        .startsWith("EXISTS ( SELECT 1")
+        .endsWith("(o2.id <> o.id)))");
+    assertThat(model.everyTable()).hasSize(3);
+  }
+
+  @Test
+  void tablesReadInSubqueriesOfExpressionsAreFrozen() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT o.id,
+                ( SELECT count(*) AS count
+                       FROM public.customers c) AS n
+               FROM public.orders o
+              WHERE (o.customer_id IN ( SELECT c.id
+                       FROM public.customers c
+                      WHERE (c.region = 'x'::text)))""");
+    assertThat(model.frozen()).containsExactly(CUSTOMERS);
+    assertThat(model.allTables()).extracting(TableOccurrence::source).containsExactly(ORDERS);
   }
 
   @Test

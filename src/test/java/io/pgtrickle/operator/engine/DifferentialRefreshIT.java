@@ -39,7 +39,8 @@ class DifferentialRefreshIT {
         "INSERT INTO orders SELECT g, g % 20 + 1, (g * 7 % 100) + 0.25,"
             + " CASE WHEN g % 4 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, 200) g",
         "INSERT INTO items SELECT g % 200 + 1, 's' || (g % 7), g % 5 FROM generate_series(1, 400) g",
-        "INSERT INTO items SELECT order_id, sku, qty FROM items WHERE order_id < 20");
+        "INSERT INTO items SELECT order_id, sku, qty FROM items WHERE order_id < 20",
+        "CREATE VIEW vip_customers AS SELECT id FROM customers WHERE vip");
     engine = engine(db);
   }
 
@@ -75,10 +76,35 @@ class DifferentialRefreshIT {
         "SELECT upper(region) AS r, count(*) AS n FROM customers GROUP BY upper(region)",
         // one group, also over no rows
         "SELECT count(*) AS n, sum(amount) AS total, min(id) AS first FROM orders WHERE amount > 98",
+        // ... and when every change is filtered out (the corpus found it)
+        "SELECT - count(*) + count(*) AS zero, count(*) AS n FROM items WHERE qty > 100",
         // recomputed groups: HAVING, count(DISTINCT x)
         "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id"
             + " HAVING count(*) > 9",
         "SELECT sku, count(DISTINCT qty) AS qtys FROM items GROUP BY sku",
+        // outer joins: a row padded when its last match goes, unpadded when one comes
+        "SELECT o.id, c.region, c.vip FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+            + " WHERE o.amount > 30",
+        "SELECT c.id, count(o.id) AS n, sum(o.amount) AS total FROM customers c"
+            + " LEFT JOIN orders o ON o.customer_id = c.id AND o.amount > 50 GROUP BY c.id",
+        "SELECT c.id, c.region FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"
+            + " WHERE o.id IS NULL",
+        "SELECT o.id, i.sku, c.region FROM orders o JOIN items i ON i.order_id = o.id"
+            + " LEFT JOIN customers c ON c.id = o.customer_id AND c.vip",
+        "SELECT c.region, o.id FROM customers c RIGHT JOIN orders o ON o.customer_id = c.id"
+            + " AND c.vip",
+        // EXISTS and NOT EXISTS, correlated
+        "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
+            + " WHERE o.customer_id = c.id AND o.amount > 90)",
+        "SELECT c.id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o"
+            + " WHERE o.customer_id = c.id AND o.note IS NULL) OR c.vip",
+        "SELECT o.customer_id, count(*) AS n FROM orders o WHERE EXISTS (SELECT 1 FROM items i"
+            + " WHERE i.order_id = o.id AND i.qty > 3) GROUP BY o.customer_id",
+        // WITH queries, each read once
+        "WITH big AS (SELECT id, customer_id, amount FROM orders WHERE amount > 40),"
+            + " v AS MATERIALIZED (SELECT id, region FROM customers WHERE vip)"
+            + " SELECT v.region, count(*) AS n, sum(b.amount) AS total FROM big b"
+            + " JOIN v ON v.id = b.customer_id GROUP BY v.region",
         // a subquery in FROM
         "SELECT t.r, count(*) AS n FROM (SELECT c.region AS r, o.amount AS a FROM customers c,"
             + " orders o WHERE c.id = o.customer_id) t WHERE t.a > 20 GROUP BY t.r"
@@ -154,14 +180,35 @@ class DifferentialRefreshIT {
   @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
-        "SELECT c.id, count(o.id) AS n FROM customers c LEFT JOIN orders o"
+        "SELECT c.id, count(o.id) AS n FROM customers c FULL JOIN orders o"
             + " ON o.customer_id = c.id GROUP BY c.id";
     engine.apply(EngineTestSupport.definition("outer_join", query), OWNER);
     db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
     engine.refresh("public", "outer_join");
     assertMatchesQuery(db, "outer_join", query);
     assertThat(lastMode("outer_join")).isEqualTo("FULL");
-    assertThat(lastReason("outer_join")).contains("outer join");
+    assertThat(lastReason("outer_join")).contains("FULL outer join");
+    StreamTableReport.RefreshReport last =
+        engine.report("public", "outer_join").lastRefresh().orElseThrow();
+    assertThat(last.mode()).isEqualTo("FULL");
+    assertThat(last.reason()).hasValueSatisfying(r -> assertThat(r).contains("FULL outer join"));
+  }
+
+  @Test
+  void bothTablesOfTwoOuterJoinsChangingInOneRefreshRunFullAndSayWhy() throws Exception {
+    String query =
+        "SELECT o.id, c.region, i.sku FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+            + " LEFT JOIN items i ON i.order_id = o.id";
+    engine.apply(StreamTableDefinition.from(differential("two_outer", query)), OWNER);
+    db.execute("UPDATE customers SET region = 'x' WHERE id = 4", "DELETE FROM items WHERE qty = 1");
+    engine.refresh("public", "two_outer");
+    assertMatchesQuery(db, "two_outer", query);
+    assertThat(lastMode("two_outer")).isEqualTo("FULL");
+    assertThat(lastReason("two_outer")).contains("more than one table of an outer join");
+    db.execute("DELETE FROM items WHERE qty = 2");
+    engine.refresh("public", "two_outer");
+    assertMatchesQuery(db, "two_outer", query);
+    assertThat(lastMode("two_outer")).isEqualTo("DIFFERENTIAL");
   }
 
   @ParameterizedTest
@@ -169,10 +216,13 @@ class DifferentialRefreshIT {
       strings = {
         "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM orders|window function",
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
-        "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id)"
-            + "|subquery",
+        "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM vip_customers)"
+            + "|not a captured table",
+        "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
         "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
-        "WITH x AS (SELECT id FROM orders) SELECT id FROM x|WITH",
+        "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)"
+            + " SELECT o.id FROM orders o JOIN r ON r.n = o.id|WITH",
         "SELECT sum(amount::float8) AS f FROM orders|double precision"
       })
   void explicitDifferentialOutsideTheClassIsInvalidSpecAndCreatesNothing(String queryAndConstruct)
@@ -189,6 +239,33 @@ class DifferentialRefreshIT {
               assertThat(e.getMessage()).contains(construct);
             });
     assertThat(DatabaseObjects.of(db)).isEqualTo(before);
+  }
+
+  @Test
+  void subqueriesInExpressionsKeepItDifferentialUntilTheirTablesChange() throws Exception {
+    String query =
+        "SELECT o.id, o.amount, (SELECT count(*) FROM customers c WHERE c.vip) AS vips"
+            + " FROM orders o WHERE o.customer_id IN (SELECT c.id FROM customers c"
+            + " WHERE c.region = 'r1') AND o.customer_id NOT IN (SELECT i.qty FROM items i)";
+    engine.apply(StreamTableDefinition.from(differential("frozen", query)), OWNER);
+    db.execute(
+        "UPDATE orders SET customer_id = 4 WHERE id < 30", "DELETE FROM orders WHERE id > 190");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
+
+    db.execute(
+        "UPDATE customers SET region = 'r1' WHERE id = 5",
+        "INSERT INTO items VALUES (1, 'x', NULL)");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("FULL");
+    assertThat(lastReason("frozen")).contains("subquery");
+
+    db.execute("UPDATE orders SET amount = amount * 2 WHERE id % 3 = 0");
+    engine.refresh("public", "frozen");
+    assertMatchesQuery(db, "frozen", query);
+    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test

@@ -62,6 +62,15 @@ class StreamTableStatusesTest {
     assertThat(StreamTableStatuses.unannouncedTopologyChange(shown, later)).contains(next);
   }
 
+  @Test
+  void lastRefreshSaysWhichModeRanAndWhyItWasFull() {
+    var status =
+        StreamTableStatuses.ready(
+            1, report("local", Optional.empty(), Optional.of(T0)), null, Instant.now());
+    assertThat(status.getLastRefresh().getMode()).isEqualTo("FULL");
+    assertThat(status.getLastRefresh().getReason()).isEqualTo("a TRUNCATE among the changes");
+  }
+
   private static Optional<Condition> topology(StreamTableReport report) {
     return Conditions.find(
         StreamTableStatuses.ready(1, report, null, Instant.now()).getConditions(),
@@ -77,7 +86,8 @@ class StreamTableStatusesTest {
         List.of(
             new SourceReport(
                 "public.orders", "0123456789abcdef", placement, "wal", List.of(), change)),
-        lastRefresh.map(t -> new RefreshReport(t, "FULL", 1, 1)),
+        lastRefresh.map(
+            t -> new RefreshReport(t, "FULL", 1, 1, Optional.of("a TRUNCATE among the changes"))),
         Optional.empty(),
         List.of(),
         List.of());

@@ -12,27 +12,75 @@ import java.util.Optional;
  * @param itemExpressions each item's expression, without its alias
  * @param core from the end of the select list to the end of WHERE (or of FROM): {@code FROM ...
  *     WHERE ...}, without GROUP BY, HAVING or ORDER BY
+ * @param fromEnd where the FROM clause's text ends (WHERE, if any, follows)
  * @param where the WHERE condition, if any
- * @param tables tables read directly in this block's FROM, in text order
+ * @param tables tables read directly in this block's FROM, in text order (linear occurrences)
  * @param nested blocks in this block's FROM ({@code ( SELECT ... ) alias}), in text order
+ * @param nonLinear tables read where the result is not linear in them: the right side of a LEFT
+ *     JOIN, the table of an EXISTS subquery
  */
 public record Branch(
     Span items,
     List<Span> itemExpressions,
     Span core,
+    int fromEnd,
     Optional<Span> where,
     List<TableOccurrence> tables,
-    List<Nested> nested) {
+    List<Nested> nested,
+    List<NonLinear> nonLinear) {
   public Branch {
     itemExpressions = List.copyOf(itemExpressions);
     tables = List.copyOf(tables);
     nested = List.copyOf(nested);
+    nonLinear = List.copyOf(nonLinear);
   }
 
-  /** A block in FROM: its SELECT (inside the parentheses) and the alias the outer block uses. */
-  public record Nested(Span select, String alias, Branch branch) {}
+  /**
+   * A table the result depends on through the existence of matching rows. For each row of the rest
+   * (the preserved side of a LEFT JOIN, the outer row of EXISTS), only the count of rows of this
+   * table satisfying {@code condition} matters, besides the matched rows themselves.
+   *
+   * @param kind LEFT JOIN or EXISTS
+   * @param table the occurrence (its span: the table in FROM, or in the subquery)
+   * @param condition the ON condition, or the subquery's WHERE condition (may be absent for EXISTS)
+   * @param sublink for EXISTS: {@code EXISTS ( SELECT ... )}, replaced by its value before the
+   *     change
+   * @param subquery for EXISTS: the subquery as a branch (one table, no grouping)
+   */
+  public record NonLinear(
+      Kind kind,
+      TableOccurrence table,
+      Optional<Span> condition,
+      Optional<Span> sublink,
+      Optional<Branch> subquery) {
+    public enum Kind {
+      LEFT_JOIN,
+      EXISTS
+    }
+  }
 
-  /** Every table occurrence, nested ones included, in text order: the order of delta terms. */
+  /**
+   * A block in FROM: its SELECT and the alias the outer block uses. For a subquery in FROM the
+   * SELECT is replaced where it stands (inside its parentheses); for a WITH query the reference
+   * ({@code name [alias]}) is replaced by {@code ( SELECT ... ) alias}.
+   *
+   * @param replaced the text a rendering replaces
+   * @param wrap whether the rendering is wrapped as {@code (...) alias}
+   */
+  public record Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
+    Nested(Span select, String alias, Branch branch) {
+      this(select, alias, branch, select, false);
+    }
+  }
+
+  /** Every non-linear table of this block (not of blocks nested in FROM). */
+  public List<TableOccurrence> nonLinearTables() {
+    return nonLinear.stream().map(NonLinear::table).toList();
+  }
+
+  /**
+   * Every linear table occurrence, nested ones included, in text order: the order of delta terms.
+   */
   public List<TableOccurrence> allTables() {
     List<TableOccurrence> all = new java.util.ArrayList<>(tables);
     nested.forEach(n -> all.addAll(n.branch().allTables()));

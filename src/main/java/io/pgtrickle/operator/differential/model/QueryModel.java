@@ -9,18 +9,32 @@ import java.util.List;
  * @param text PostgreSQL's deparse of the query (every span points into it)
  * @param branches the linear blocks, combined by UNION ALL (UNION is DISTINCT over that)
  * @param grouping what folds the branches' rows into the result
+ * @param frozen tables read only inside subqueries of expressions (IN, scalar, ...): the query is
+ *     differential while they do not change; a refresh in which one changed runs FULL
  */
-public record QueryModel(String text, List<Branch> branches, Grouping grouping) {
+public record QueryModel(
+    String text,
+    List<Branch> branches,
+    Grouping grouping,
+    java.util.Set<io.pgtrickle.operator.naming.StableName> frozen) {
   public QueryModel {
     branches = List.copyOf(branches);
+    frozen = java.util.Set.copyOf(frozen);
   }
 
   public String slice(Span span) {
     return text.substring(span.begin(), span.end());
   }
 
-  /** Every table occurrence of every branch, in text order. */
+  /** Every linear table occurrence of every branch, in text order. */
   public List<TableOccurrence> allTables() {
     return branches.stream().flatMap(b -> b.allTables().stream()).toList();
+  }
+
+  /** Every occurrence, linear or not: the tables a refresh needs the change of. */
+  public List<TableOccurrence> everyTable() {
+    List<TableOccurrence> all = new java.util.ArrayList<>(allTables());
+    branches.forEach(b -> all.addAll(b.nonLinearTables()));
+    return all;
   }
 }

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import net.sf.jsqlparser.JSQLParserException;
 import net.sf.jsqlparser.expression.AnalyticExpression;
@@ -17,6 +18,7 @@ import net.sf.jsqlparser.expression.ExpressionVisitorAdapter;
 import net.sf.jsqlparser.expression.Function;
 import net.sf.jsqlparser.expression.LongValue;
 import net.sf.jsqlparser.expression.StringValue;
+import net.sf.jsqlparser.expression.operators.relational.ExistsExpression;
 import net.sf.jsqlparser.expression.operators.relational.ExpressionList;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
 import net.sf.jsqlparser.schema.Column;
@@ -33,6 +35,7 @@ import net.sf.jsqlparser.statement.select.SelectItem;
 import net.sf.jsqlparser.statement.select.SetOperation;
 import net.sf.jsqlparser.statement.select.SetOperationList;
 import net.sf.jsqlparser.statement.select.UnionOp;
+import net.sf.jsqlparser.statement.select.WithItem;
 
 /**
  * Reads PostgreSQL's deparse of a query ({@code pg_get_viewdef}) into a {@link QueryModel}, or says
@@ -42,8 +45,7 @@ import net.sf.jsqlparser.statement.select.UnionOp;
  */
 public final class QueryModeler {
   // A subquery anywhere in an expression (EXISTS, IN, scalar, ARRAY(...)): PostgreSQL prints each
-  // as "( SELECT". Its tables are not read linearly, so the query is not differential. A string
-  // literal holding that text only makes us refuse a query we could have kept.
+  // as "( SELECT" (string literals are blanked before searching).
   private static final Pattern SUBQUERY = Pattern.compile("\\(\\s*(SELECT|VALUES|WITH)\\b");
   private static final Map<String, Aggregate.Kind> ALGEBRAIC =
       Map.of(
@@ -59,6 +61,10 @@ public final class QueryModeler {
   private final String text;
   private final Map<List<String>, StableName> sources;
   private final Predicate<String> isAggregate;
+  private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
+  private final java.util.Set<String> withUsed = new java.util.HashSet<>();
+  private final java.util.Set<StableName> frozen = new java.util.LinkedHashSet<>();
+  private List<WithItem<?>> topWith;
 
   /**
    * @param sources the captured source tables by raw {@code [schema, table]}
@@ -91,9 +97,7 @@ public final class QueryModeler {
     if (!(statement instanceof Select select)) {
       throw new NotDifferentialException("not a query");
     }
-    if (select.getWithItemsList() != null && !select.getWithItemsList().isEmpty()) {
-      throw new NotDifferentialException("WITH (common table expressions)");
-    }
+    withQueries(select);
     if (select instanceof SetOperationList setOperations) {
       return setOperation(setOperations);
     }
@@ -110,10 +114,10 @@ public final class QueryModeler {
         throw new NotDifferentialException("DISTINCT with GROUP BY");
       }
       requireNoAggregates(plain);
-      return new QueryModel(text, List.of(branch), distinct(branch));
+      return new QueryModel(text, List.of(branch), distinct(branch), frozen);
     }
     Grouping grouping = grouping(plain, branch);
-    return new QueryModel(text, List.of(branch), grouping);
+    return new QueryModel(text, List.of(branch), grouping, frozen);
   }
 
   private QueryModel setOperation(SetOperationList list) throws NotDifferentialException {
@@ -145,7 +149,7 @@ public final class QueryModeler {
       branches.add(branch(plain));
     }
     Grouping grouping = all ? Grouping.none() : distinct(branches.get(0));
-    return new QueryModel(text, branches, grouping);
+    return new QueryModel(text, branches, grouping, frozen);
   }
 
   private static Grouping distinct(Branch branch) {
@@ -158,9 +162,49 @@ public final class QueryModeler {
         Optional.empty());
   }
 
+  /**
+   * The query's WITH queries, by name: each must be a plain linear block, not recursive, and is
+   * read where it is referenced, once, as a subquery in FROM would be.
+   */
+  private void withQueries(Select select) throws NotDifferentialException {
+    topWith = select.getWithItemsList();
+    if (topWith == null) {
+      return;
+    }
+    for (WithItem<?> with : topWith) {
+      if (with.isRecursive()) {
+        throw new NotDifferentialException("WITH RECURSIVE");
+      }
+      if (!(with.getSelect().getSelect() instanceof PlainSelect plain)
+          || plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null) {
+        throw new NotDifferentialException(
+            "a WITH query that is not a plain SELECT ... FROM ... WHERE");
+      }
+      requireNoLimits(plain);
+      requireNoAggregates(plain);
+      withBodies.put(unquoted(with.getAliasName()), plain);
+    }
+  }
+
+  private static String unquoted(String name) {
+    return SqlIdentifiers.splitQualified(name).get(0);
+  }
+
   /** A linear block; nested blocks in FROM must be linear too. */
   private Branch branch(PlainSelect plain) throws NotDifferentialException {
-    if (plain.getWithItemsList() != null && !plain.getWithItemsList().isEmpty()) {
+    return branch(plain, true);
+  }
+
+  /**
+   * A block. At the top ({@code top}), the right side of a LEFT JOIN and EXISTS subqueries in WHERE
+   * may read one table each, non-linearly; blocks nested in FROM or in EXISTS are linear.
+   */
+  private Branch branch(PlainSelect plain, boolean top) throws NotDifferentialException {
+    if (plain.getWithItemsList() != null
+        && !plain.getWithItemsList().isEmpty()
+        && plain.getWithItemsList() != topWith) {
       throw new NotDifferentialException("WITH (common table expressions)");
     }
     if (plain.getFromItem() == null) {
@@ -184,29 +228,58 @@ public final class QueryModeler {
         new Span(
             Span.of(selectItems.get(0)).begin(),
             Span.of(selectItems.get(selectItems.size() - 1)).end());
-    List<TableOccurrence> tables = new ArrayList<>();
-    List<Branch.Nested> nested = new ArrayList<>();
-    int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), tables, nested);
+    Parts parts = new Parts(top);
+    int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), parts);
     Optional<Span> where = Optional.empty();
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
-      requireNoSubquery(span);
+      List<Span> sublinks = top ? existsSublinks(plain.getWhere(), parts) : List.of();
+      requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
     }
-    return new Branch(items, expressions, new Span(items.end(), coreEnd), where, tables, nested);
+    return new Branch(
+        items,
+        expressions,
+        new Span(items.end(), coreEnd),
+        fromEnd,
+        where,
+        parts.tables,
+        parts.nested,
+        parts.nonLinear);
+  }
+
+  /** What a block's FROM and WHERE read, collected while walking them. */
+  private static final class Parts {
+    final boolean top;
+    final List<TableOccurrence> tables = new ArrayList<>();
+    final List<Branch.Nested> nested = new ArrayList<>();
+    final List<Branch.NonLinear> nonLinear = new ArrayList<>();
+
+    Parts(boolean top) {
+      this.top = top;
+    }
   }
 
   /** Walks a FROM item and its joins; returns where the FROM clause's text ends. */
-  private int fromItem(
-      FromItem item, List<Join> joins, List<TableOccurrence> tables, List<Branch.Nested> nested)
+  private int fromItem(FromItem item, List<Join> joins, Parts parts)
       throws NotDifferentialException {
-    int end = leaf(item, tables, nested);
+    int end = leaf(item, parts);
     if (joins != null) {
-      for (Join join : joins) {
-        if (join.isLeft() || join.isRight() || join.isFull() || join.isOuter()) {
-          throw new NotDifferentialException("an outer join (LEFT, RIGHT or FULL JOIN)");
+      for (int j = 0; j < joins.size(); j++) {
+        Join join = joins.get(j);
+        boolean left = join.isLeft() && !join.isRight() && !join.isFull();
+        boolean right = join.isRight() && !join.isLeft() && !join.isFull();
+        if (right && j == 0 && item instanceof Table) {
+          end = Math.max(end, rightJoin(join, parts));
+          continue;
+        }
+        if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
+          throw new NotDifferentialException(
+              join.isFull()
+                  ? "a FULL outer join"
+                  : "a RIGHT JOIN whose left side is not one table");
         }
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
           throw new NotDifferentialException("this kind of join");
@@ -215,7 +288,11 @@ public final class QueryModeler {
           // USING merges the join columns into one whose reference cannot be re-qualified.
           throw new NotDifferentialException("JOIN ... USING");
         }
-        end = Math.max(end, leaf(join.getRightItem(), tables, nested));
+        if (left) {
+          end = Math.max(end, leftJoin(join, parts));
+          continue;
+        }
+        end = Math.max(end, leaf(join.getRightItem(), parts));
         for (Expression on : join.getOnExpressions()) {
           Span span = Span.of(on);
           requireNoSubquery(span);
@@ -226,15 +303,130 @@ public final class QueryModeler {
     return end;
   }
 
-  private int leaf(FromItem item, List<TableOccurrence> tables, List<Branch.Nested> nested)
-      throws NotDifferentialException {
+  /**
+   * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
+   * condition only. A subquery or a join tree on the right is not supported.
+   */
+  private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (!(join.getRightItem() instanceof Table table)
+        || join.getOnExpressions() == null
+        || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException(
+          "a LEFT JOIN whose right side is not one table joined ON a condition");
+    }
+    TableOccurrence occurrence = occurrence(table);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            occurrence,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * {@code A RIGHT JOIN B ON p} with one table A: A is the nullable side, as B would be in {@code B
+   * LEFT JOIN A}; B is read linearly.
+   */
+  private int rightJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (join.getOnExpressions() == null || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException("a RIGHT JOIN without one ON condition");
+    }
+    TableOccurrence nullable = parts.tables.remove(parts.tables.size() - 1);
+    int end = leaf(join.getRightItem(), parts);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            nullable,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(end, on.end());
+  }
+
+  /**
+   * The EXISTS subqueries of a WHERE condition (NOT EXISTS too: NOT stays outside), each over one
+   * table without grouping; returns their spans ({@code EXISTS ( SELECT ... )}).
+   */
+  private List<Span> existsSublinks(Expression where, Parts parts) throws NotDifferentialException {
+    List<ExistsExpression> found = new ArrayList<>();
+    where.accept(
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(ExistsExpression exists, S context) {
+            found.add(exists);
+            return null;
+          }
+        },
+        null);
+    List<Span> spans = new ArrayList<>();
+    for (ExistsExpression exists : found) {
+      if (!(exists.getRightExpression() instanceof ParenthesedSelect subquery)
+          || !(subquery.getSelect() instanceof PlainSelect plain)) {
+        throw new NotDifferentialException("an EXISTS it cannot read");
+      }
+      Span parenthesized = Span.of(subquery);
+      int keyword = text.lastIndexOf("EXISTS", parenthesized.begin());
+      if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
+        throw new NotDifferentialException("an EXISTS it cannot locate");
+      }
+      if (plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null
+          || hasAggregates(plain)) {
+        throw new NotDifferentialException("an EXISTS subquery with DISTINCT or aggregates");
+      }
+      requireNoLimits(plain);
+      Branch branch = branch(plain, false);
+      if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+        throw new NotDifferentialException("an EXISTS subquery over more than one table");
+      }
+      Span sublink = new Span(keyword, parenthesized.end());
+      parts.nonLinear.add(
+          new Branch.NonLinear(
+              Branch.NonLinear.Kind.EXISTS,
+              branch.tables().get(0),
+              branch.where(),
+              Optional.of(sublink),
+              Optional.of(branch)));
+      spans.add(sublink);
+    }
+    return spans;
+  }
+
+  private int leaf(FromItem item, Parts parts) throws NotDifferentialException {
+    if (item instanceof Table table
+        && table.getSchemaName() == null
+        && withBodies.containsKey(unquoted(table.getName()))) {
+      String name = unquoted(table.getName());
+      if (!withUsed.add(name)) {
+        throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
+      }
+      PlainSelect body = withBodies.get(name);
+      Branch branch = branch(body, false);
+      String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
+      Span reference = Span.of(table);
+      parts.nested.add(new Branch.Nested(Span.of(body), alias, branch, reference, true));
+      return reference.end();
+    }
     if (item instanceof Table table) {
       TableOccurrence occurrence = occurrence(table);
-      tables.add(occurrence);
+      parts.tables.add(occurrence);
       return occurrence.span().end();
     }
     if (item instanceof ParenthesedFromItem parenthesed) {
-      int end = fromItem(parenthesed.getFromItem(), parenthesed.getJoins(), tables, nested);
+      int end = fromItem(parenthesed.getFromItem(), parenthesed.getJoins(), parts);
       return Math.max(end, Span.of(parenthesed).end());
     }
     if (item instanceof ParenthesedSelect subquery) {
@@ -253,8 +445,8 @@ public final class QueryModeler {
       }
       requireNoLimits(plain);
       requireNoAggregates(plain);
-      Branch branch = branch(plain);
-      nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
+      Branch branch = branch(plain, false);
+      parts.nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
       return Span.of(subquery).end();
     }
     throw new NotDifferentialException(
@@ -444,10 +636,36 @@ public final class QueryModeler {
             && parameters.size() == 1;
     Optional<Span> argument = Optional.empty();
     if (parameters != null && parameters.size() == 1 && !star) {
-      argument = Optional.of(Span.of(parameters.get(0)));
-      requireNoSubquery(argument.get());
+      argument = Optional.of(argumentSpan(parameters.get(0), call));
     }
+    requireNoSubquery(call);
     return Optional.of(new Aggregate(plain ? kind : Aggregate.Kind.OTHER, call, argument));
+  }
+
+  /**
+   * The span of a one-argument call's argument. JSqlParser places most expressions; where it does
+   * not (an operator expression after DISTINCT), the argument is what the call's outer parentheses
+   * hold, after DISTINCT or ALL.
+   */
+  private Span argumentSpan(Expression argument, Span call) throws NotDifferentialException {
+    if (argument.getASTNode() != null) {
+      return Span.of(argument);
+    }
+    int open = text.indexOf('(', call.begin());
+    int close = text.lastIndexOf(')', call.end() - 1);
+    if (open < 0 || close <= open) {
+      throw new NotDifferentialException("an aggregate call it cannot read");
+    }
+    int begin = open + 1;
+    String inside = text.substring(begin, close);
+    String stripped = inside.stripLeading();
+    for (String keyword : List.of("DISTINCT ", "ALL ")) {
+      if (stripped.startsWith(keyword)) {
+        stripped = stripped.substring(keyword.length()).stripLeading();
+      }
+    }
+    begin = close - stripped.length();
+    return new Span(begin, close);
   }
 
   /** Occurrences of a key's text in an item, on identifier boundaries. */
@@ -526,15 +744,73 @@ public final class QueryModeler {
   }
 
   private void requireNoSubquery(Span span) throws NotDifferentialException {
-    String expression = withoutLiterals(text.substring(span.begin(), span.end()));
+    requireNoSubquery(span, List.of());
+  }
+
+  /** As above, past the modelled EXISTS subqueries {@code allowed} inside the span. */
+  private void requireNoSubquery(Span span, List<Span> allowed) throws NotDifferentialException {
+    StringBuilder blanked = new StringBuilder(text.substring(span.begin(), span.end()));
+    for (Span sublink : allowed) {
+      for (int i = sublink.begin(); i < sublink.end(); i++) {
+        blanked.setCharAt(i - span.begin(), ' ');
+      }
+    }
+    String expression = withoutLiterals(blanked.toString());
     if (expression.contains(".*")) {
       // A whole-row reference would carry the engine's weight column along with the row.
       throw new NotDifferentialException("a whole-row reference (alias.*)");
     }
-    if (SUBQUERY.matcher(expression).find()) {
-      throw new NotDifferentialException(
-          "a subquery in an expression (EXISTS, IN, NOT IN or a scalar subquery)");
+    Matcher subquery = SUBQUERY.matcher(expression);
+    int from = 0;
+    while (subquery.find(from)) {
+      int open = subquery.start();
+      int close = closing(expression, open);
+      freeze(text.substring(span.begin() + open + 1, span.begin() + close));
+      from = close + 1;
     }
+  }
+
+  /**
+   * A subquery in an expression (IN, NOT IN, a scalar subquery, an EXISTS not modelled as
+   * non-linear): while the tables it reads do not change, it is a fixed function of the row it is
+   * evaluated for, and the query stays linear around it. Its tables are recorded; a refresh in
+   * which one of them changed runs FULL.
+   */
+  private void freeze(String subquery) throws NotDifferentialException {
+    java.util.Set<String> tables;
+    try {
+      tables = net.sf.jsqlparser.util.TablesNamesFinder.findTables(subquery);
+    } catch (JSQLParserException | RuntimeException e) {
+      throw new NotDifferentialException("a subquery it cannot read");
+    }
+    for (String table : tables) {
+      List<String> name;
+      try {
+        name = SqlIdentifiers.splitQualified(table);
+      } catch (IllegalArgumentException e) {
+        throw new NotDifferentialException("a subquery reading " + table);
+      }
+      StableName source = name.size() == 2 ? sources.get(name) : null;
+      if (source == null) {
+        throw new NotDifferentialException(
+            "a subquery reading " + table + ", which is not a captured table");
+      }
+      frozen.add(source);
+    }
+  }
+
+  /** The index of the parenthesis closing the one at {@code open} (literals already blanked). */
+  private static int closing(String expression, int open) throws NotDifferentialException {
+    int depth = 0;
+    for (int i = open; i < expression.length(); i++) {
+      char c = expression.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')' && --depth == 0) {
+        return i;
+      }
+    }
+    throw new NotDifferentialException("an unbalanced subquery");
   }
 
   private static void requireNoWindow(Expression expression) throws NotDifferentialException {

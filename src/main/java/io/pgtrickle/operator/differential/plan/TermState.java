@@ -11,5 +11,10 @@ public enum TermState {
   /** The net change of the window, each row with weight +1 or -1. */
   DELTA,
   /** The table before the window: now, minus the change (weights negated), never a snapshot. */
-  OLD
+  OLD,
+  /**
+   * No rows, the table's columns: the right side of a LEFT JOIN for the preserved rows it pads with
+   * NULLs.
+   */
+  NULLS
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Renders a branch as SQL: PostgreSQL's own text from the end of the select list to the end of
@@ -24,9 +25,21 @@ final class BranchSql {
     this.sources = sources;
   }
 
+  /** A piece of the text replaced. */
+  record Edit(Span span, String text) {}
+
   /** {@code SELECT <selectList> FROM ... WHERE ...} with the occurrences as {@code states} say. */
   String render(Branch branch, String selectList, Map<TableOccurrence, TermState> states) {
-    return "SELECT " + selectList + core(branch, states);
+    return render(branch, selectList, states, List.of());
+  }
+
+  String render(
+      Branch branch, String selectList, Map<TableOccurrence, TermState> states, List<Edit> edits) {
+    Optional<String> where = where(branch, states, edits);
+    return "SELECT "
+        + selectList
+        + from(branch, states, edits)
+        + where.map(w -> " WHERE " + w).orElse("");
   }
 
   /** The branch as written (every occurrence as it is now). */
@@ -39,14 +52,27 @@ final class BranchSql {
     return model.slice(branch.items());
   }
 
+  /** {@code FROM ...}: from the end of the select list to the end of the FROM clause. */
+  String from(Branch branch, Map<TableOccurrence, TermState> states, List<Edit> edits) {
+    return edited(new Span(branch.core().begin(), branch.fromEnd()), branch, states, edits);
+  }
+
+  /** The WHERE condition, edited, if there is one. */
+  Optional<String> where(Branch branch, Map<TableOccurrence, TermState> states, List<Edit> edits) {
+    return branch.where().map(w -> edited(w, branch, states, edits));
+  }
+
   /**
    * The weight of a row of {@code branch} in a term: the product of the weights of the occurrences
-   * it reads that are not as they are now ({@code 1} when there are none).
+   * it reads that are a change or an old state ({@code 1} when there are none).
    */
   String weight(Branch branch, Map<TableOccurrence, TermState> states) {
     List<String> factors = new ArrayList<>();
-    for (TableOccurrence table : branch.tables()) {
-      if (states.getOrDefault(table, TermState.NEW) != TermState.NEW) {
+    List<TableOccurrence> direct = new ArrayList<>(branch.tables());
+    direct.addAll(branch.nonLinearTables());
+    for (TableOccurrence table : direct) {
+      TermState state = states.getOrDefault(table, TermState.NEW);
+      if (state == TermState.DELTA || state == TermState.OLD) {
         factors.add(table.refName() + "." + ChangedSources.WEIGHT);
       }
     }
@@ -63,32 +89,44 @@ final class BranchSql {
         .anyMatch(t -> states.getOrDefault(t, TermState.NEW) != TermState.NEW);
   }
 
-  private String core(Branch branch, Map<TableOccurrence, TermState> states) {
-    Span core = branch.core();
+  /** The text of {@code span}, with the edits inside it and the occurrences' replacements. */
+  private String edited(
+      Span span, Branch branch, Map<TableOccurrence, TermState> states, List<Edit> extra) {
     List<Edit> edits = new ArrayList<>();
-    for (TableOccurrence table : branch.tables()) {
-      TermState state = states.getOrDefault(table, TermState.NEW);
-      if (state == TermState.DELTA) {
-        edits.add(new Edit(table.span(), sources.delta(table.source()) + " " + table.refName()));
-      } else if (state == TermState.OLD) {
-        edits.add(
-            new Edit(
-                table.span(), "(" + sources.oldState(table.source()) + ") " + table.refName()));
-      }
+    List<TableOccurrence> direct = new ArrayList<>(branch.tables());
+    direct.addAll(branch.nonLinearTables());
+    for (TableOccurrence table : direct) {
+      replacement(table, states.getOrDefault(table, TermState.NEW))
+          .ifPresent(text -> edits.add(new Edit(table.span(), text)));
     }
     for (Branch.Nested nested : branch.nested()) {
       Branch inner = nested.branch();
       String list = items(inner) + ", " + weight(inner, states) + " AS " + ChangedSources.WEIGHT;
-      edits.add(new Edit(nested.select(), render(inner, list, states)));
+      String rendered = render(inner, list, states);
+      edits.add(
+          new Edit(
+              nested.replaced(),
+              nested.wrap() ? "(" + rendered + ") " + nested.alias() : rendered));
     }
+    edits.addAll(extra);
+    edits.removeIf(e -> !(span.begin() <= e.span().begin() && e.span().end() <= span.end()));
     edits.sort(Comparator.comparingInt((Edit e) -> e.span().begin()).reversed());
-    StringBuilder text = new StringBuilder(model.slice(core));
+    StringBuilder text = new StringBuilder(model.slice(span));
     for (Edit edit : edits) {
       text.replace(
-          edit.span().begin() - core.begin(), edit.span().end() - core.begin(), edit.text());
+          edit.span().begin() - span.begin(), edit.span().end() - span.begin(), edit.text());
     }
     return text.toString();
   }
 
-  private record Edit(Span span, String text) {}
+  private Optional<String> replacement(TableOccurrence table, TermState state) {
+    return switch (state) {
+      case NEW -> Optional.empty();
+      case DELTA -> Optional.of(sources.delta(table.source()) + " " + table.refName());
+      case OLD -> Optional.of("(" + sources.oldState(table.source()) + ") " + table.refName());
+      case NULLS ->
+          Optional.of(
+              "(SELECT * FROM " + model.slice(table.span()) + " WHERE false) " + table.refName());
+    };
+  }
 }

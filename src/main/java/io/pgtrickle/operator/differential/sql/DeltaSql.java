@@ -51,12 +51,39 @@ public final class DeltaSql {
 
   /**
    * {@code CREATE TEMP TABLE pgt_dq AS} the core's change, or empty when no table the query reads
-   * changed in the window.
+   * changed in the window. Per branch, the non-linear tables (right sides of LEFT JOINs, EXISTS
+   * tables) come first in the telescoping order, then the linear ones; a term reads the tables
+   * before its own as they are now and those after it as they were. Rows of weight 0 (a preserved
+   * row whose padding did not change) are left out.
+   *
+   * @throws FullRefreshNeeded when two non-linear tables of one branch changed (the second's state
+   *     before the change would be needed as a true bag, which is not kept), or a table read by a
+   *     subquery of an expression
    */
   public Optional<String> coreDelta() {
+    for (var source : model.frozen()) {
+      if (sources.changed(source)) {
+        throw new FullRefreshNeeded("a table read by a subquery of an expression changed");
+      }
+    }
     List<String> terms = new ArrayList<>();
     for (Branch branch : model.branches()) {
+      List<Branch.NonLinear> changedNonLinear =
+          branch.nonLinear().stream().filter(n -> sources.changed(n.table().source())).toList();
+      if (changedNonLinear.size() > 1) {
+        throw new FullRefreshNeeded(
+            "more than one table of an outer join or EXISTS changed in the same refresh");
+      }
       List<TableOccurrence> tables = branch.allTables();
+      for (Branch.NonLinear nonLinear : changedNonLinear) {
+        Map<TableOccurrence, TermState> states = new HashMap<>();
+        for (TableOccurrence table : tables) {
+          if (sources.changed(table.source())) {
+            states.put(table, TermState.OLD);
+          }
+        }
+        terms.addAll(nonLinearTerms(branch, nonLinear, states));
+      }
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
           continue;
@@ -68,18 +95,111 @@ public final class DeltaSql {
             states.put(tables.get(j), TermState.OLD);
           }
         }
-        terms.add(branches.render(branch, coreList(branch, states), states));
+        terms.add(
+            branches.render(branch, coreList(branch, branches.weight(branch, states)), states));
       }
     }
     if (terms.isEmpty()) {
       return Optional.empty();
     }
     return Optional.of(
-        "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS " + String.join(" UNION ALL ", terms));
+        "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS SELECT * FROM ("
+            + String.join(" UNION ALL ", terms)
+            + ") pgt_terms WHERE pgt__w <> 0");
+  }
+
+  /**
+   * The change caused by one non-linear table {@code t} (the rest as {@code states}). For each row
+   * of the rest, only the number of rows of {@code t} satisfying the condition matters (and, for a
+   * LEFT JOIN, the matched rows themselves): now {@code n}, before {@code n - d} where {@code d} is
+   * the change's weight among them. Only rows with a matching changed row can differ, so the terms
+   * are restricted to those ({@code EXISTS} over the change).
+   */
+  private List<String> nonLinearTerms(
+      Branch branch, Branch.NonLinear nonLinear, Map<TableOccurrence, TermState> states) {
+    TableOccurrence table = nonLinear.table();
+    String ref = table.refName();
+    String delta = sources.delta(table.source());
+    String linearWeight = branches.weight(branch, states);
+    if (nonLinear.kind() == Branch.NonLinear.Kind.LEFT_JOIN) {
+      String on = model.slice(nonLinear.condition().orElseThrow());
+      String now = "(SELECT count(*) FROM " + model.slice(table.span()) + " WHERE " + on + ")";
+      String change =
+          "(SELECT coalesce(sum("
+              + ref
+              + ".pgt__w), 0) FROM "
+              + delta
+              + " "
+              + ref
+              + " WHERE "
+              + on
+              + ")";
+      // Matched rows: the change itself, joined as the ON condition says.
+      Map<TableOccurrence, TermState> matched = new HashMap<>(states);
+      matched.put(table, TermState.DELTA);
+      String matchedTerm =
+          branches.render(branch, coreList(branch, branches.weight(branch, matched)), matched);
+      // Padded rows: a preserved row is padded when nothing matches it; +1 if that became so,
+      // -1 if it stopped being so.
+      Map<TableOccurrence, TermState> padded = new HashMap<>(states);
+      padded.put(table, TermState.NULLS);
+      List<BranchSql.Edit> edits =
+          List.of(new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"));
+      String weight =
+          "("
+              + linearWeight
+              + ") * ((CASE WHEN "
+              + now
+              + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
+              + now
+              + " - "
+              + change
+              + " = 0 THEN 1 ELSE 0 END))";
+      String candidates = "EXISTS (SELECT 1 FROM " + delta + " " + ref + " WHERE " + on + ")";
+      Optional<String> where = branches.where(branch, padded, edits);
+      String paddedTerm =
+          "SELECT "
+              + coreList(branch, weight)
+              + branches.from(branch, padded, edits)
+              + " WHERE "
+              + where.map(w -> "(" + w + ") AND ").orElse("")
+              + candidates;
+      return List.of(matchedTerm, paddedTerm);
+    }
+    Branch subquery = nonLinear.subquery().orElseThrow();
+    Map<TableOccurrence, TermState> changed = Map.of(table, TermState.DELTA);
+    String now = "(" + branches.render(subquery, "count(*)", Map.of()) + ")";
+    String change =
+        "(" + branches.render(subquery, "coalesce(sum(" + ref + ".pgt__w), 0)", changed) + ")";
+    String candidates = "EXISTS (" + branches.render(subquery, "1", changed) + ")";
+    String whereNow = branches.where(branch, states, List.of()).orElseThrow();
+    String whereBefore =
+        branches
+            .where(
+                branch,
+                states,
+                List.of(
+                    new BranchSql.Edit(
+                        nonLinear.sublink().orElseThrow(), "((" + now + " - " + change + ") > 0)")))
+            .orElseThrow();
+    String weight =
+        "("
+            + linearWeight
+            + ") * ((CASE WHEN "
+            + whereNow
+            + " THEN 1 ELSE 0 END) - (CASE WHEN "
+            + whereBefore
+            + " THEN 1 ELSE 0 END))";
+    return List.of(
+        "SELECT "
+            + coreList(branch, weight)
+            + branches.from(branch, states, List.of())
+            + " WHERE "
+            + candidates);
   }
 
   /** What each term selects: the query's items, or keys and aggregate arguments; and a weight. */
-  private String coreList(Branch branch, Map<TableOccurrence, TermState> states) {
+  private String coreList(Branch branch, String weight) {
     List<String> list = new ArrayList<>();
     Grouping grouping = model.grouping();
     switch (grouping.kind()) {
@@ -106,7 +226,7 @@ public final class DeltaSql {
         }
       }
     }
-    list.add(branches.weight(branch, states) + " AS " + ChangedSources.WEIGHT);
+    list.add(weight + " AS " + ChangedSources.WEIGHT);
     return String.join(", ", list);
   }
 
@@ -183,7 +303,8 @@ public final class DeltaSql {
             + String.join(", ", delta)
             + " FROM "
             + CORE_DELTA
-            + (keys.isEmpty() ? "" : " GROUP BY " + String.join(", ", keys)));
+            // Without keys an aggregate returns a row also over no input: not a change.
+            + (keys.isEmpty() ? " HAVING count(*) > 0" : " GROUP BY " + String.join(", ", keys)));
     statements.add(
         "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS SELECT "
             + String.join(", ", next)

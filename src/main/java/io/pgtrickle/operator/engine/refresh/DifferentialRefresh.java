@@ -122,9 +122,10 @@ public final class DifferentialRefresh implements RefreshStrategy {
   private static Set<StableName> netChanges(
       Statement statement, DifferentialTarget target, ChangeWindow window) throws SQLException {
     Set<StableName> sources = new LinkedHashSet<>();
-    for (TableOccurrence table : target.model().allTables()) {
+    for (TableOccurrence table : target.model().everyTable()) {
       sources.add(table.source());
     }
+    sources.addAll(target.model().frozen());
     Set<StableName> changed = new LinkedHashSet<>();
     for (StableName source : sources) {
       String temp = ChangedSources.deltaTable(source);
