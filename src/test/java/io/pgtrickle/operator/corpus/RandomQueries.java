@@ -12,9 +12,9 @@ import java.util.Random;
  * Most are of the class the differential engine maintains (filters and projections with
  * expressions, CASE, COALESCE and casts; inner joins of two or three tables, equi and non-equi,
  * self-joins; UNION ALL and UNION; DISTINCT; GROUP BY with NULL keys and the usual aggregates;
- * aggregates without GROUP BY; HAVING; a subquery in FROM); the others are from outside it (outer
- * joins, EXISTS, IN and NOT IN subqueries, window functions, LIMIT, scalar subqueries), for which
- * AUTO must fall back.
+ * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH); the others are from outside it
+ * (outer joins, EXISTS, IN and NOT IN subqueries, window functions, LIMIT, scalar subqueries), for
+ * which AUTO must fall back.
  *
  * <p>Every query is deterministic as a multiset, so the query itself is the oracle: numeric
  * expressions keep scale 2 (branches of other types are cast), window functions are rank or
@@ -378,7 +378,10 @@ final class RandomQueries {
     return parts.get(0) + (all ? " UNION ALL " : " UNION ") + parts.get(1);
   }
 
-  /** A filter, join, DISTINCT or GROUP BY in FROM, filtered, grouped or joined again. */
+  /**
+   * A filter, join, DISTINCT or GROUP BY in FROM (or in a WITH query read once), filtered, grouped
+   * or joined again.
+   */
   private String subquery() {
     int inner = random.nextInt(4);
     Select select =
@@ -388,24 +391,26 @@ final class RandomQueries {
           case 2 -> distinct(anyFrom());
           default -> group(anyFrom(), random.nextInt(4) == 0);
         };
-    String alias = "sq";
     List<Ref> refs = new ArrayList<>();
     for (int i = 0; i < select.kinds().size(); i++) {
-      refs.add(new Ref(alias + ".c" + (i + 1), select.kinds().get(i)));
+      refs.add(new Ref("sq.c" + (i + 1), select.kinds().get(i)));
     }
-    From from = new From("(" + select.sql() + ") " + alias, refs);
+    // A third of them as a WITH query read once: the same rows.
+    boolean with = random.nextInt(3) == 0;
+    From from = new From(with ? "sq" : "(" + select.sql() + ") sq", refs);
+    String prefix = with ? "WITH sq AS (" + select.sql() + ") " : "";
     int outer = random.nextInt(3);
     if (outer == 1 && inner != 3) {
-      return group(from, random.nextInt(4) == 0).sql();
+      return prefix + group(from, random.nextInt(4) == 0).sql();
     }
     if (outer == 2) {
       From other = scan();
       String on = equi(refs, other.refs());
       From joined =
           new From(from.sql() + " JOIN " + other.sql() + " ON " + on, concat(refs, other.refs()));
-      return block(joined, 1 + random.nextInt(4), random.nextBoolean()).sql();
+      return prefix + block(joined, 1 + random.nextInt(4), random.nextBoolean()).sql();
     }
-    return block(from, 1 + random.nextInt(3), true).sql();
+    return prefix + block(from, 1 + random.nextInt(3), true).sql();
   }
 
   // ---- outside the class
