@@ -116,7 +116,7 @@ class QueryModelerTest {
                   + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",
               " SELECT o.id\n   FROM public.orders o\n LIMIT 5|LIMIT",
-              " SELECT o.id\n   FROM public.orders o\nEXCEPT\n SELECT c.id\n   FROM public.customers c|EXCEPT",
+              " SELECT o.id\n   FROM public.orders o\nEXCEPT ALL\n SELECT c.id\n   FROM public.customers c|EXCEPT ALL",
               " SELECT v.id\n   FROM public.some_view v|not a captured table",
               " SELECT c.id,\n    c.region,\n    count(*) AS n\n   FROM public.customers c\n"
                   + "  GROUP BY c.id|neither grouped nor inside an aggregate",

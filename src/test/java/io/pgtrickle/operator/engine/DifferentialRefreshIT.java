@@ -219,7 +219,7 @@ class DifferentialRefreshIT {
         "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM vip_customers)"
             + "|not a captured table",
         "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
-        "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders|EXCEPT",
+        "SELECT id FROM customers EXCEPT ALL SELECT customer_id FROM orders|EXCEPT ALL",
         "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)"
             + " SELECT o.id FROM orders o JOIN r ON r.n = o.id|WITH",
@@ -266,6 +266,30 @@ class DifferentialRefreshIT {
     engine.refresh("public", "frozen");
     assertMatchesQuery(db, "frozen", query);
     assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT customer_id, note FROM orders EXCEPT SELECT id, region FROM customers",
+        "SELECT customer_id FROM orders WHERE amount > 20 INTERSECT SELECT id FROM customers"
+            + " WHERE vip"
+      })
+  void exceptAndIntersectAreDifferentialForChangesToTheirFirstQuery(String query) throws Exception {
+    engine.apply(StreamTableDefinition.from(differential("setop", query)), OWNER);
+    db.execute(
+        "UPDATE orders SET customer_id = customer_id % 7 + 1, note = NULL WHERE id % 5 = 0",
+        "DELETE FROM orders WHERE id % 11 = 0",
+        "INSERT INTO orders VALUES (3001, 2, 50, 'r2'), (3002, 2, 50, 'r2')");
+    engine.refresh("public", "setop");
+    assertMatchesQuery(db, "setop", query);
+    assertThat(lastMode("setop")).isEqualTo("DIFFERENTIAL");
+
+    db.execute("UPDATE customers SET vip = NOT vip, region = 'n' || id WHERE id % 3 = 0");
+    engine.refresh("public", "setop");
+    assertMatchesQuery(db, "setop", query);
+    assertThat(lastMode("setop")).isEqualTo("FULL");
+    assertThat(lastReason("setop")).contains("subquery");
   }
 
   @Test

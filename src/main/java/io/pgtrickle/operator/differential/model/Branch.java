@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param nested blocks in this block's FROM ({@code ( SELECT ... ) alias}), in text order
  * @param nonLinear tables read where the result is not linear in them: the right side of a LEFT
  *     JOIN, the table of an EXISTS subquery
+ * @param condition a condition added to WHERE (EXCEPT and INTERSECT filter the first block by the
+ *     second), made of slices of the text
  */
 public record Branch(
     Span items,
@@ -27,12 +29,27 @@ public record Branch(
     Optional<Span> where,
     List<TableOccurrence> tables,
     List<Nested> nested,
-    List<NonLinear> nonLinear) {
+    List<NonLinear> nonLinear,
+    Optional<String> condition) {
   public Branch {
     itemExpressions = List.copyOf(itemExpressions);
     tables = List.copyOf(tables);
     nested = List.copyOf(nested);
     nonLinear = List.copyOf(nonLinear);
+  }
+
+  /** This branch with {@code more} added to its WHERE. */
+  public Branch withCondition(String more) {
+    return new Branch(
+        items,
+        itemExpressions,
+        core,
+        fromEnd,
+        where,
+        tables,
+        nested,
+        nonLinear,
+        Optional.of(condition.map(c -> "(" + c + ") AND (" + more + ")").orElse(more)));
   }
 
   /**

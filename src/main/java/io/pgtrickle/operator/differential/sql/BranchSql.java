@@ -59,7 +59,12 @@ final class BranchSql {
 
   /** The WHERE condition, edited, if there is one. */
   Optional<String> where(Branch branch, Map<TableOccurrence, TermState> states, List<Edit> edits) {
-    return branch.where().map(w -> edited(w, branch, states, edits));
+    Optional<String> written = branch.where().map(w -> edited(w, branch, states, edits));
+    if (branch.condition().isEmpty()) {
+      return written;
+    }
+    String added = branch.condition().get();
+    return Optional.of(written.map(w -> "(" + w + ") AND (" + added + ")").orElse(added));
   }
 
   /**

@@ -123,10 +123,10 @@ public final class StateQuery {
         }
       }
     }
-    String sql = branches.original(branch, String.join(", ", list));
-    if (!condition.isEmpty()) {
-      sql = withCondition(branch, sql, condition);
-    }
+    String sql =
+        branches.original(
+            condition.isEmpty() ? branch : branch.withCondition(condition),
+            String.join(", ", list));
     if (grouping.kind() == Grouping.Kind.DISTINCT) {
       // By position: the items come first, and a constant key (SELECT DISTINCT 92) written as
       // an expression would be read as a position.
@@ -165,19 +165,6 @@ public final class StateQuery {
         + String.join(", ", columns)
         + ") GROUP BY "
         + String.join(", ", u);
-  }
-
-  /**
-   * Adds a condition to the branch's WHERE (or gives it one). The rendered branch ends with its
-   * WHERE condition, untouched: the core's text runs to its end.
-   */
-  private String withCondition(Branch branch, String sql, String condition) {
-    if (branch.where().isEmpty()) {
-      return sql + " WHERE " + condition;
-    }
-    String where = model.slice(branch.where().get());
-    String head = sql.substring(0, sql.length() - where.length());
-    return head + "(" + where + ") AND " + condition;
   }
 
   /** The row id: the md5 of the text of a row, or of a group's key, as a uuid. */

@@ -6,6 +6,7 @@ import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.model.Grouping;
 import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.Layout;
+import io.pgtrickle.operator.differential.sql.ApplySql;
 import io.pgtrickle.operator.differential.sql.ChangedSources;
 import io.pgtrickle.operator.differential.sql.DeltaSql;
 import io.pgtrickle.operator.differential.sql.StateQuery;
@@ -60,10 +61,10 @@ public final class DifferentialRefresh implements RefreshStrategy {
       statement.execute("SET LOCAL jit = off");
       Set<StableName> changed = netChanges(statement, differential, window);
       ChangedSources sources = new Sources(changed, differential.sourceTables(), connection);
-      DeltaSql sql =
-          new DeltaSql(
-              differential.model(), differential.queryColumns(), sources, target.storageTable());
-      var core = sql.coreDelta();
+      DeltaSql delta = new DeltaSql(differential.model(), sources);
+      ApplySql sql =
+          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
+      var core = delta.coreDelta();
       if (core.isEmpty()) {
         return 0;
       }
@@ -92,7 +93,7 @@ public final class DifferentialRefresh implements RefreshStrategy {
   }
 
   /** Inserts the groups marked for recomputation, read from the sources. */
-  private static long recompute(Statement statement, DeltaSql sql, DifferentialTarget target)
+  private static long recompute(Statement statement, ApplySql sql, DifferentialTarget target)
       throws SQLException {
     boolean anyNullKey;
     boolean any;

@@ -1,0 +1,373 @@
+package io.pgtrickle.operator.differential.model;
+
+import io.pgtrickle.operator.naming.SqlIdentifiers;
+import io.pgtrickle.operator.naming.StableName;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import net.sf.jsqlparser.expression.Expression;
+import net.sf.jsqlparser.expression.ExpressionVisitorAdapter;
+import net.sf.jsqlparser.expression.operators.relational.ExistsExpression;
+import net.sf.jsqlparser.schema.Table;
+import net.sf.jsqlparser.statement.select.AllColumns;
+import net.sf.jsqlparser.statement.select.FromItem;
+import net.sf.jsqlparser.statement.select.Join;
+import net.sf.jsqlparser.statement.select.ParenthesedFromItem;
+import net.sf.jsqlparser.statement.select.ParenthesedSelect;
+import net.sf.jsqlparser.statement.select.PlainSelect;
+import net.sf.jsqlparser.statement.select.Select;
+import net.sf.jsqlparser.statement.select.SelectItem;
+import net.sf.jsqlparser.statement.select.WithItem;
+
+/**
+ * Reads a SELECT ... FROM ... WHERE block into a {@link Branch}: its table occurrences (linear, or
+ * non-linear: the table of a LEFT or RIGHT JOIN's nullable side, of an EXISTS subquery), the blocks
+ * nested in FROM and WITH queries, and the spans a refresh replaces.
+ */
+final class BlockReader {
+  private final String text;
+  private final Map<List<String>, StableName> sources;
+  private final ExpressionScan scan;
+  private final AggregateReader aggregates;
+  private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
+  private final java.util.Set<String> withUsed = new java.util.HashSet<>();
+  private List<WithItem<?>> topWith;
+
+  BlockReader(
+      String text,
+      Map<List<String>, StableName> sources,
+      ExpressionScan scan,
+      AggregateReader aggregates) {
+    this.text = text;
+    this.sources = sources;
+    this.scan = scan;
+    this.aggregates = aggregates;
+  }
+
+  /**
+   * The query's WITH queries, by name: each must be a plain linear block, not recursive, and is
+   * read where it is referenced, once, as a subquery in FROM would be.
+   */
+  void withQueries(Select select) throws NotDifferentialException {
+    topWith = select.getWithItemsList();
+    if (topWith == null) {
+      return;
+    }
+    for (WithItem<?> with : topWith) {
+      if (with.isRecursive()) {
+        throw new NotDifferentialException("WITH RECURSIVE");
+      }
+      if (!(with.getSelect().getSelect() instanceof PlainSelect plain)
+          || plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null) {
+        throw new NotDifferentialException(
+            "a WITH query that is not a plain SELECT ... FROM ... WHERE");
+      }
+      requireNoLimits(plain);
+      aggregates.requireNoAggregates(plain);
+      withBodies.put(unquoted(with.getAliasName()), plain);
+    }
+  }
+
+  private static String unquoted(String name) {
+    return SqlIdentifiers.splitQualified(name).get(0);
+  }
+
+  /** A linear block; nested blocks in FROM must be linear too. */
+  Branch branch(PlainSelect plain) throws NotDifferentialException {
+    return branch(plain, true);
+  }
+
+  /**
+   * A block. At the top ({@code top}), the right side of a LEFT JOIN and EXISTS subqueries in WHERE
+   * may read one table each, non-linearly; blocks nested in FROM or in EXISTS are linear.
+   */
+  Branch branch(PlainSelect plain, boolean top) throws NotDifferentialException {
+    if (plain.getWithItemsList() != null
+        && !plain.getWithItemsList().isEmpty()
+        && plain.getWithItemsList() != topWith) {
+      throw new NotDifferentialException("WITH (common table expressions)");
+    }
+    if (plain.getFromItem() == null) {
+      throw new NotDifferentialException("a query without FROM");
+    }
+    if (plain.getWindowDefinitions() != null) {
+      throw new NotDifferentialException("WINDOW");
+    }
+    List<SelectItem<?>> selectItems = plain.getSelectItems();
+    List<Span> expressions = new ArrayList<>();
+    for (SelectItem<?> item : selectItems) {
+      if (item.getExpression() instanceof AllColumns) {
+        throw new NotDifferentialException("a * in the select list");
+      }
+      Span expression = Span.of(item.getExpression());
+      scan.requireNoSubquery(expression);
+      AggregateReader.requireNoWindow(item.getExpression());
+      expressions.add(expression);
+    }
+    Span items =
+        new Span(
+            Span.of(selectItems.get(0)).begin(),
+            Span.of(selectItems.get(selectItems.size() - 1)).end());
+    Parts parts = new Parts(top);
+    int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), parts);
+    Optional<Span> where = Optional.empty();
+    int coreEnd = fromEnd;
+    if (plain.getWhere() != null) {
+      Span span = Span.of(plain.getWhere());
+      List<Span> sublinks = top ? existsSublinks(plain.getWhere(), parts) : List.of();
+      scan.requireNoSubquery(span, sublinks);
+      where = Optional.of(span);
+      coreEnd = span.end();
+    }
+    return new Branch(
+        items,
+        expressions,
+        new Span(items.end(), coreEnd),
+        fromEnd,
+        where,
+        parts.tables,
+        parts.nested,
+        parts.nonLinear,
+        Optional.empty());
+  }
+
+  /** What a block's FROM and WHERE read, collected while walking them. */
+  private static final class Parts {
+    final boolean top;
+    final List<TableOccurrence> tables = new ArrayList<>();
+    final List<Branch.Nested> nested = new ArrayList<>();
+    final List<Branch.NonLinear> nonLinear = new ArrayList<>();
+
+    Parts(boolean top) {
+      this.top = top;
+    }
+  }
+
+  /** Walks a FROM item and its joins; returns where the FROM clause's text ends. */
+  private int fromItem(FromItem item, List<Join> joins, Parts parts)
+      throws NotDifferentialException {
+    int end = leaf(item, parts);
+    if (joins != null) {
+      for (int j = 0; j < joins.size(); j++) {
+        Join join = joins.get(j);
+        boolean left = join.isLeft() && !join.isRight() && !join.isFull();
+        boolean right = join.isRight() && !join.isLeft() && !join.isFull();
+        if (right && j == 0 && item instanceof Table) {
+          end = Math.max(end, rightJoin(join, parts));
+          continue;
+        }
+        if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
+          throw new NotDifferentialException(
+              join.isFull()
+                  ? "a FULL outer join"
+                  : "a RIGHT JOIN whose left side is not one table");
+        }
+        if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
+          throw new NotDifferentialException("this kind of join");
+        }
+        if (join.getUsingColumns() != null && !join.getUsingColumns().isEmpty()) {
+          // USING merges the join columns into one whose reference cannot be re-qualified.
+          throw new NotDifferentialException("JOIN ... USING");
+        }
+        if (left) {
+          end = Math.max(end, leftJoin(join, parts));
+          continue;
+        }
+        end = Math.max(end, leaf(join.getRightItem(), parts));
+        for (Expression on : join.getOnExpressions()) {
+          Span span = Span.of(on);
+          scan.requireNoSubquery(span);
+          end = Math.max(end, span.end());
+        }
+      }
+    }
+    return end;
+  }
+
+  /**
+   * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
+   * condition only. A subquery or a join tree on the right is not supported.
+   */
+  private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (!(join.getRightItem() instanceof Table table)
+        || join.getOnExpressions() == null
+        || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException(
+          "a LEFT JOIN whose right side is not one table joined ON a condition");
+    }
+    TableOccurrence occurrence = occurrence(table);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    scan.requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            occurrence,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * {@code A RIGHT JOIN B ON p} with one table A: A is the nullable side, as B would be in {@code B
+   * LEFT JOIN A}; B is read linearly.
+   */
+  private int rightJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!parts.top) {
+      throw new NotDifferentialException("an outer join inside a subquery");
+    }
+    if (join.getOnExpressions() == null || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException("a RIGHT JOIN without one ON condition");
+    }
+    TableOccurrence nullable = parts.tables.remove(parts.tables.size() - 1);
+    int end = leaf(join.getRightItem(), parts);
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    scan.requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.LEFT_JOIN,
+            nullable,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty()));
+    return Math.max(end, on.end());
+  }
+
+  /**
+   * The EXISTS subqueries of a WHERE condition (NOT EXISTS too: NOT stays outside), each over one
+   * table without grouping; returns their spans ({@code EXISTS ( SELECT ... )}).
+   */
+  private List<Span> existsSublinks(Expression where, Parts parts) throws NotDifferentialException {
+    List<ExistsExpression> found = new ArrayList<>();
+    where.accept(
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(ExistsExpression exists, S context) {
+            found.add(exists);
+            return null;
+          }
+        },
+        null);
+    List<Span> spans = new ArrayList<>();
+    for (ExistsExpression exists : found) {
+      if (!(exists.getRightExpression() instanceof ParenthesedSelect subquery)
+          || !(subquery.getSelect() instanceof PlainSelect plain)) {
+        throw new NotDifferentialException("an EXISTS it cannot read");
+      }
+      Span parenthesized = Span.of(subquery);
+      int keyword = text.lastIndexOf("EXISTS", parenthesized.begin());
+      if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
+        throw new NotDifferentialException("an EXISTS it cannot locate");
+      }
+      if (plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null
+          || aggregates.hasAggregates(plain)) {
+        throw new NotDifferentialException("an EXISTS subquery with DISTINCT or aggregates");
+      }
+      requireNoLimits(plain);
+      Branch branch = branch(plain, false);
+      if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+        throw new NotDifferentialException("an EXISTS subquery over more than one table");
+      }
+      Span sublink = new Span(keyword, parenthesized.end());
+      parts.nonLinear.add(
+          new Branch.NonLinear(
+              Branch.NonLinear.Kind.EXISTS,
+              branch.tables().get(0),
+              branch.where(),
+              Optional.of(sublink),
+              Optional.of(branch)));
+      spans.add(sublink);
+    }
+    return spans;
+  }
+
+  private int leaf(FromItem item, Parts parts) throws NotDifferentialException {
+    if (item instanceof Table table
+        && table.getSchemaName() == null
+        && withBodies.containsKey(unquoted(table.getName()))) {
+      String name = unquoted(table.getName());
+      if (!withUsed.add(name)) {
+        throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
+      }
+      PlainSelect body = withBodies.get(name);
+      Branch branch = branch(body, false);
+      String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
+      Span reference = Span.of(table);
+      parts.nested.add(new Branch.Nested(Span.of(body), alias, branch, reference, true));
+      return reference.end();
+    }
+    if (item instanceof Table table) {
+      TableOccurrence occurrence = occurrence(table);
+      parts.tables.add(occurrence);
+      return occurrence.span().end();
+    }
+    if (item instanceof ParenthesedFromItem parenthesed) {
+      int end = fromItem(parenthesed.getFromItem(), parenthesed.getJoins(), parts);
+      return Math.max(end, Span.of(parenthesed).end());
+    }
+    if (item instanceof ParenthesedSelect subquery) {
+      if (subquery.getAlias() == null) {
+        throw new NotDifferentialException("a subquery in FROM without an alias");
+      }
+      if (subquery.getAlias().getAliasColumns() != null) {
+        throw new NotDifferentialException("a subquery in FROM with column aliases");
+      }
+      if (!(subquery.getSelect() instanceof PlainSelect plain)
+          || plain.getDistinct() != null
+          || plain.getGroupBy() != null
+          || plain.getHaving() != null) {
+        throw new NotDifferentialException(
+            "a subquery in FROM that is not a plain SELECT ... FROM ... WHERE");
+      }
+      requireNoLimits(plain);
+      aggregates.requireNoAggregates(plain);
+      Branch branch = branch(plain, false);
+      parts.nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
+      return Span.of(subquery).end();
+    }
+    throw new NotDifferentialException(
+        "this FROM item (" + item.getClass().getSimpleName() + ": " + item + ")");
+  }
+
+  private TableOccurrence occurrence(Table table) throws NotDifferentialException {
+    List<String> name;
+    try {
+      name = SqlIdentifiers.splitQualified(table.getFullyQualifiedName());
+    } catch (IllegalArgumentException e) {
+      throw new NotDifferentialException("a table name it cannot read: " + table);
+    }
+    if (name.size() != 2) {
+      throw new NotDifferentialException("a table not qualified by its schema: " + table);
+    }
+    StableName source = sources.get(name);
+    if (source == null) {
+      throw new NotDifferentialException(
+          "it reads "
+              + table.getFullyQualifiedName()
+              + ", which is not a captured table (a view?)");
+    }
+    // Columns are qualified by the alias, or by the table's name as PostgreSQL printed it.
+    String refName = table.getAlias() == null ? table.getName() : table.getAlias().getName();
+    if (table.getAlias() != null && table.getAlias().getAliasColumns() != null) {
+      throw new NotDifferentialException("a table alias with column names");
+    }
+    return new TableOccurrence(Span.of(table), refName, source);
+  }
+
+  static void requireNoLimits(PlainSelect plain) throws NotDifferentialException {
+    if (plain.getLimit() != null || plain.getOffset() != null || plain.getFetch() != null) {
+      throw new NotDifferentialException("LIMIT, OFFSET or FETCH");
+    }
+    if (plain.getForMode() != null) {
+      throw new NotDifferentialException("FOR UPDATE/SHARE");
+    }
+  }
+}
