@@ -13,8 +13,8 @@ import java.util.Random;
  * expressions, CASE, COALESCE and casts; inner joins of two or three tables, equi and non-equi,
  * self-joins; UNION ALL and UNION; DISTINCT; GROUP BY with NULL keys and the usual aggregates;
  * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH); the others are from outside it
- * (outer joins, EXISTS, IN and NOT IN subqueries, window functions, LIMIT, scalar subqueries), for
- * which AUTO must fall back.
+ * (outer joins, EXISTS, IN and NOT IN subqueries, EXCEPT and INTERSECT, window functions, LIMIT,
+ * scalar subqueries), for which AUTO must fall back.
  *
  * <p>Every query is deterministic as a multiset, so the query itself is the oracle: numeric
  * expressions keep scale 2 (branches of other types are cast), window functions are rank or
@@ -37,6 +37,7 @@ final class RandomQueries {
     OUTER_JOIN(false),
     EXISTS(false),
     IN_SUBQUERY(false),
+    EXCEPT_INTERSECT(false),
     WINDOW(false),
     LIMIT(false),
     SCALAR_SUBQUERY(false);
@@ -107,6 +108,7 @@ final class RandomQueries {
     Shape.OUTER_JOIN,
     Shape.EXISTS,
     Shape.IN_SUBQUERY,
+    Shape.EXCEPT_INTERSECT,
     Shape.WINDOW,
     Shape.LIMIT,
     Shape.SCALAR_SUBQUERY
@@ -139,8 +141,8 @@ final class RandomQueries {
       case JOIN -> block(join2(false), 1 + random.nextInt(4), random.nextBoolean()).sql();
       case JOIN3 -> block(join3(), 1 + random.nextInt(4), random.nextBoolean()).sql();
       case SELF_JOIN -> block(join2(true), 1 + random.nextInt(3), random.nextBoolean()).sql();
-      case UNION_ALL -> union(true);
-      case UNION -> union(false);
+      case UNION_ALL -> setOperation("UNION ALL");
+      case UNION -> setOperation("UNION");
       case DISTINCT -> distinct(anyFrom()).sql();
       case GROUP_BY -> group(anyFrom(), random.nextInt(3) == 0).sql();
       case HAVING -> group(anyFrom(), true).sql();
@@ -149,6 +151,10 @@ final class RandomQueries {
       case OUTER_JOIN -> outerJoin();
       case EXISTS -> exists();
       case IN_SUBQUERY -> inSubquery();
+      case EXCEPT_INTERSECT ->
+          setOperation(
+              (random.nextBoolean() ? "EXCEPT" : "INTERSECT")
+                  + (random.nextInt(4) == 0 ? " ALL" : ""));
       case WINDOW -> window();
       case LIMIT -> limit();
       case SCALAR_SUBQUERY -> scalarSubquery();
@@ -337,8 +343,8 @@ final class RandomQueries {
         "SELECT " + distinct + String.join(", ", items) + " FROM " + from.sql() + tail, kinds);
   }
 
-  /** Two filter or join blocks with outputs of the same types. */
-  private String union(boolean all) {
+  /** Two filter or join blocks with outputs of the same types, combined by {@code operator}. */
+  private String setOperation(String operator) {
     int width = 1 + random.nextInt(3);
     List<Cat> cats = new ArrayList<>();
     for (int i = 0; i < width; i++) {
@@ -375,7 +381,7 @@ final class RandomQueries {
                   random.nextInt(3) != 0 ? " WHERE " + bool(from.refs(), 1) : "")
               .sql());
     }
-    return parts.get(0) + (all ? " UNION ALL " : " UNION ") + parts.get(1);
+    return parts.get(0) + " " + operator + " " + parts.get(1);
   }
 
   /**

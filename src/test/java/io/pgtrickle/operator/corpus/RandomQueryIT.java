@@ -55,7 +55,7 @@ class RandomQueryIT {
 
   @Test
   void triggerCapture() throws Exception {
-    run("triggerCapture", CdcModeSpec.TRIGGER, CorpusSettings.integer("corpus.random.schemas", 8));
+    run("triggerCapture", CdcModeSpec.TRIGGER, CorpusSettings.integer("corpus.random.schemas", 6));
   }
 
   @Test
