@@ -33,7 +33,8 @@ public final class BenchSupport {
    * synchronous_commit and full_page_writes back on; {@code log} logs every statement with its
    * duration, {@code explain} the plan of every statement of 1 ms or more with EXPLAIN ANALYZE's
    * figures (auto_explain; not the capture triggers' statements), both to files under
-   * target/bench-logs, to see where a refresh spends its time (they slow the run).
+   * target/bench-logs, to see where a refresh spends its time (they slow the run); {@code
+   * pg.<setting>=<value>} sets any server setting.
    */
   public static Map<String, String> settings(String options, Map<String, String> base)
       throws Exception {
@@ -42,6 +43,13 @@ public final class BenchSupport {
       settings.put("fsync", "on");
       settings.put("synchronous_commit", "on");
       settings.put("full_page_writes", "on");
+    }
+    // pg.<setting>=<value>: any server setting, e.g. pg.random_page_cost=1.1 (to try a planner
+    // change without touching the engine).
+    for (String word : options.split(",", -1)) {
+      if (word.startsWith("pg.") && word.contains("=")) {
+        settings.put(word.substring(3, word.indexOf('=')), word.substring(word.indexOf('=') + 1));
+      }
     }
     if (options.contains("explain") || options.contains("log")) {
       Path logs = Path.of("target", "bench-logs").toAbsolutePath();
@@ -234,6 +242,12 @@ public final class BenchSupport {
             .round(new java.math.MathContext(3))
             .stripTrailingZeros()
             .toPlainString());
+  }
+
+  public static double percentileMillis(List<Long> nanos, double fraction) {
+    List<Long> sorted = new ArrayList<>(nanos);
+    Collections.sort(sorted);
+    return sorted.get(Math.min(sorted.size() - 1, (int) (sorted.size() * fraction))) / 1e6;
   }
 
   public static double medianMillis(List<Long> nanos) {
