@@ -252,9 +252,6 @@ class WalStreamTableIT {
     assertThat(slotCount()).isEqualTo(1);
   }
 
-  /** Refreshes until a refresh applies (WAL becomes decodable once flushed). */
-  }
-
   private long slotCount() throws Exception {
     return db.queryLong(
         "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
