@@ -366,14 +366,17 @@ final class WalCapture {
   /**
    * Makes every commit so far decodable: decoding over SQL reads only flushed WAL, and commits made
    * with synchronous_commit off may not be flushed yet. A tiny transaction committed with
-   * synchronous_commit on flushes the WAL up to its own commit record, so past all earlier ones.
+   * synchronous_commit on flushes the WAL up to its own commit record, so past all earlier ones —
+   * if it wrote WAL before its commit record: PostgreSQL does not flush the commit of a transaction
+   * that wrote nothing else (an id taken with pg_current_xact_id() alone is not enough), hence the
+   * logical message (which pgoutput does not pass on).
    */
   private static void flushWal(Connection node) throws SQLException {
     boolean autoCommit = node.getAutoCommit();
     node.setAutoCommit(false);
     try (Statement statement = node.createStatement()) {
       statement.execute("SET LOCAL synchronous_commit = on");
-      statement.execute("SELECT pg_catalog.pg_current_xact_id()");
+      statement.execute("SELECT pg_catalog.pg_logical_emit_message(true, 'pgtrickle', '')");
       node.commit();
     } finally {
       node.setAutoCommit(autoCommit);

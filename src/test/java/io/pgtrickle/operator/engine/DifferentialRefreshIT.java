@@ -293,6 +293,27 @@ class DifferentialRefreshIT {
   }
 
   @Test
+  void aMaxKeepsNoValueOfARowTheWindowRemovedWhileTheOtherSideGainedAMatch() throws Exception {
+    // Found by the randomized test: one term adds (new t row, removed u row), another removes it.
+    db.execute(
+        "CREATE TABLE t (k int, j int)",
+        "CREATE TABLE u (j int, v int)",
+        "INSERT INTO t VALUES (1, 1)",
+        "INSERT INTO u VALUES (1, 5)");
+    String query =
+        "SELECT a.k AS c1, max(b.v) AS c2, min(b.v) AS c3 FROM t a JOIN u b ON a.j = b.j"
+            + " GROUP BY a.k";
+    engine.apply(StreamTableDefinition.from(differential("extremes", query)), OWNER);
+    db.execute("INSERT INTO t VALUES (2, 1)", "DELETE FROM u", "INSERT INTO u VALUES (1, 4)");
+    engine.refresh("public", "extremes");
+    assertMatchesQuery(db, "extremes", query);
+    assertThat(lastMode("extremes")).isEqualTo("DIFFERENTIAL");
+    db.execute("INSERT INTO t VALUES (3, 1)", "UPDATE u SET v = 9");
+    engine.refresh("public", "extremes");
+    assertMatchesQuery(db, "extremes", query);
+  }
+
+  @Test
   void switchingRefreshModeRebuildsTheStorage() throws Exception {
     String query = "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id";
     StreamTableSpec spec = differential("switch", query);

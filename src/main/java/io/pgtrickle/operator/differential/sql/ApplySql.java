@@ -111,6 +111,12 @@ public final class ApplySql {
             + CORE_DELTA
             // Without keys an aggregate returns a row also over no input: not a change.
             + (keys.isEmpty() ? " HAVING count(*) > 0" : " GROUP BY " + String.join(", ", keys)));
+    for (int a = 0; a < aggregates.size(); a++) {
+      Aggregate.Kind kind = aggregates.get(a).kind();
+      if (kind == Aggregate.Kind.MIN || kind == Aggregate.Kind.MAX) {
+        statements.add(netExtremes(a, kind == Aggregate.Kind.MIN ? "min" : "max", keys));
+      }
+    }
     statements.add(
         "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS SELECT "
             + String.join(", ", next)
@@ -143,6 +149,40 @@ public final class ApplySql {
             + " n WHERE NOT n.pgt__recompute"
             + (alwaysOneRow ? "" : " AND n.pgt_count > 0"));
     return statements;
+  }
+
+  /**
+   * The values a min or max gained and lost, judged on each value's net weight in the group: one
+   * delta term can add a row that another removes (a new row joined with a row the window also
+   * removed), and such a pair must count for nothing, not as an inserted value.
+   */
+  private static String netExtremes(int index, String function, List<String> keys) {
+    String arg = Layout.argument(index);
+    String d = "pgt_d" + (index + 1);
+    String keyList = keys.isEmpty() ? "" : String.join(", ", keys) + ", ";
+    return "UPDATE "
+        + GROUP_DELTA
+        + " d SET "
+        + d
+        + "_ins = m.ins, "
+        + d
+        + "_del = m.del FROM (SELECT "
+        + StateQuery.rowId(String.join(", ", keys))
+        + " AS pgt_row_id, "
+        + function
+        + "(v) FILTER (WHERE n > 0) AS ins, "
+        + function
+        + "(v) FILTER (WHERE n < 0) AS del FROM (SELECT "
+        + keyList
+        + arg
+        + " AS v, sum(pgt__w) AS n FROM "
+        + CORE_DELTA
+        + " GROUP BY "
+        + keyList
+        + arg
+        + ") x"
+        + (keys.isEmpty() ? "" : " GROUP BY " + String.join(", ", keys))
+        + ") m WHERE m.pgt_row_id = d.pgt_row_id";
   }
 
   /**
