@@ -196,6 +196,20 @@ class QueryModelerTest {
   }
 
   @Test
+  void parenthesizedItemsJSqlParserDoesNotPlaceAreTheItemWithoutItsAlias() throws Exception {
+    QueryModel model =
+        model(
+            """
+             SELECT DISTINCT o.id AS c1,
+                (o.amount IS DISTINCT FROM '(c)'::numeric) AS c3,
+                (o.id >= 3)
+               FROM public.orders o""");
+    assertThat(model.branches().get(0).itemExpressions())
+        .extracting(model::slice)
+        .containsExactly("o.id", "(o.amount IS DISTINCT FROM '(c)'::numeric)", "(o.id >= 3)");
+  }
+
+  @Test
   void aRegularExpressionLiteralIsNotAWholeRowReference() throws Exception {
     QueryModel model =
         model(" SELECT o.id\n   FROM public.orders o\n  WHERE (o.note ~ '^a.*( SELECT'::text)");

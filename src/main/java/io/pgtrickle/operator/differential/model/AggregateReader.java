@@ -85,7 +85,7 @@ final class AggregateReader {
     List<Aggregate> aggregates = new ArrayList<>();
     List<Grouping.ItemParts> items = new ArrayList<>();
     for (SelectItem<?> item : plain.getSelectItems()) {
-      items.add(itemParts(item.getExpression(), keys, aggregates));
+      items.add(itemParts(item.getExpression(), Span.ofExpression(text, item), keys, aggregates));
     }
     Grouping.Kind kind = keys.isEmpty() ? Grouping.Kind.SINGLE_GROUP : Grouping.Kind.GROUP_BY;
     return new Grouping(kind, keys, groupBy, aggregates, items, having);
@@ -96,9 +96,8 @@ final class AggregateReader {
    * outside both (a column the group determines through a primary key) is not supported.
    */
   private Grouping.ItemParts itemParts(
-      Expression expression, List<Span> keys, List<Aggregate> aggregates)
+      Expression expression, Span whole, List<Span> keys, List<Aggregate> aggregates)
       throws NotDifferentialException {
-    Span whole = Span.of(expression);
     List<Grouping.Part> parts = new ArrayList<>();
     List<Span> literals = new ArrayList<>();
     List<Column> columns = new ArrayList<>();

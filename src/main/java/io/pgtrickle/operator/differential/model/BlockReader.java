@@ -102,7 +102,7 @@ final class BlockReader {
       if (item.getExpression() instanceof AllColumns) {
         throw new NotDifferentialException("a * in the select list");
       }
-      Span expression = Span.of(item.getExpression());
+      Span expression = Span.ofExpression(text, item);
       scan.requireNoSubquery(expression);
       AggregateReader.requireNoWindow(item.getExpression());
       expressions.add(expression);

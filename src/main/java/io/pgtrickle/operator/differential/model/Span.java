@@ -25,6 +25,32 @@ public record Span(int begin, int end) {
         ast.jjtGetFirstToken().absoluteBegin - 1, ast.jjtGetLastToken().absoluteEnd - 1);
   }
 
+  /**
+   * The span of a select-list item's expression. JSqlParser does not place every parenthesized
+   * expression ({@code (a.id >= 3) AS c1}); the item itself it does, and the expression is then the
+   * item without its alias.
+   */
+  static Span ofExpression(String text, net.sf.jsqlparser.statement.select.SelectItem<?> item)
+      throws NotDifferentialException {
+    if (item.getExpression().getASTNode() != null) {
+      return of(item.getExpression());
+    }
+    Span whole = of(item);
+    if (item.getAlias() == null) {
+      return whole;
+    }
+    String written = text.substring(whole.begin(), whole.end()).stripTrailing();
+    String alias = item.getAlias().toString();
+    if (!written.endsWith(alias)) {
+      throw new NotDifferentialException("a select-list item it cannot locate");
+    }
+    int end = whole.begin() + written.length() - alias.length();
+    while (end > whole.begin() && Character.isWhitespace(text.charAt(end - 1))) {
+      end--;
+    }
+    return new Span(whole.begin(), end);
+  }
+
   boolean contains(Span other) {
     return begin <= other.begin && other.end <= end;
   }
