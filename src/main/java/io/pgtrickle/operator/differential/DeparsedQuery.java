@@ -45,6 +45,7 @@ public final class DeparsedQuery {
     if (text.endsWith(";")) {
       text = text.substring(0, text.length() - 1);
     }
+    text = withoutIntervalFields(text);
     // Parsing is the costly part of a small refresh; a model depends only on the text and the
     // sources (and the catalog's aggregates, which a view's text pins: a function it calls cannot
     // change kind while the view depends on it).
@@ -64,6 +65,18 @@ public final class DeparsedQuery {
   private static final int MAX_CACHED = 512;
   private static final java.util.concurrent.ConcurrentHashMap<String, QueryModel> MODELS =
       new java.util.concurrent.ConcurrentHashMap<>();
+
+  // PostgreSQL prints INTERVAL '3' MONTH as '3 mons'::interval month, a form JSqlParser cannot
+  // read. For a literal the field changes nothing: the printed value is already the one the
+  // field allowed. Casts of anything but a literal keep their field (and are not differential).
+  private static final java.util.regex.Pattern INTERVAL_FIELD =
+      java.util.regex.Pattern.compile(
+          "('(?:[^']|'')*'::interval)\\s+(?:year|month|day|hour|minute|second)(?![a-z_])"
+              + "(?:\\s+to\\s+(?:month|hour|minute|second)(?![a-z_]))?(?:\\(\\d+\\))?");
+
+  static String withoutIntervalFields(String text) {
+    return INTERVAL_FIELD.matcher(text).replaceAll("$1");
+  }
 
   /**
    * Sets {@code search_path} to {@code pg_catalog} for the rest of the transaction; returns the

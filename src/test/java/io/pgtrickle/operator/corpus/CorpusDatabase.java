@@ -53,6 +53,11 @@ final class CorpusDatabase implements AutoCloseable {
     return new CorpusDatabase(TestPostgres.freshDatabase());
   }
 
+  /** On a database of the caller's (a harness that starts its own server, with its settings). */
+  static CorpusDatabase on(TestDatabase db) throws SQLException, EngineException {
+    return new CorpusDatabase(db);
+  }
+
   String name() {
     return db.name();
   }

@@ -67,9 +67,19 @@ final class TpchData {
 
   /** RF1's rows: the orders of part {@code part} (of {@link #PARTS}) and their line items. */
   long insertPart(int part) throws SQLException {
+    return insertPart(part, PARTS);
+  }
+
+  /**
+   * The orders of part {@code part} of {@code parts} and their line items, in one transaction. The
+   * generator splits rows evenly by position, so with {@code parts} a multiple of {@link #PARTS}
+   * the parts refine those of {@link #PARTS} (part 991 of 1000 is the first tenth of part 100 of
+   * 100) when the row count divides evenly, as it does at scale factors 0.1 and 1.
+   */
+  long insertPart(int part, int parts) throws SQLException {
     db.connection().setAutoCommit(false);
     try {
-      long rows = copy(TpchTable.ORDERS, part, PARTS) + copy(TpchTable.LINE_ITEM, part, PARTS);
+      long rows = copy(TpchTable.ORDERS, part, parts) + copy(TpchTable.LINE_ITEM, part, parts);
       db.connection().commit();
       return rows;
     } catch (SQLException e) {

@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
+import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,12 +75,10 @@ class WalStreamTableIT {
     db.execute("INSERT INTO facts VALUES (100, 9, 9)");
     db.execute("UPDATE facts SET v = v * 10 WHERE k = 1");
     db.execute("DELETE FROM facts WHERE k = 2");
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
 
     db.execute("TRUNCATE facts");
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
 
     StreamTableReport report = engine.report("public", "totals");
     assertThat(report.sources())
@@ -99,12 +98,10 @@ class WalStreamTableIT {
       try (Statement statement = fast.createStatement()) {
         statement.execute("INSERT INTO facts VALUES (202, 7, 2)");
       }
-      awaitApplied();
-      assertMatchesQuery(db, "totals", QUERY);
+      refreshUntilExact(engine, db, "totals", QUERY);
       slow.commit();
     }
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
     assertThat(db.queryLong("SELECT n FROM totals WHERE k = 7")).isEqualTo(2);
   }
 
@@ -119,8 +116,7 @@ class WalStreamTableIT {
     assertMatchesQuery(db, "totals", QUERY);
     assertThat(slotCount()).isEqualTo(1);
     db.execute("INSERT INTO facts VALUES (301, 3, 301)"); // captured by the new slot
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
   }
 
   @Test
@@ -134,8 +130,7 @@ class WalStreamTableIT {
     assertThat(DatabaseObjects.of(db)).noneMatch(o -> o.startsWith("trigger "));
     assertThat(slotCount()).isEqualTo(1);
     db.execute("INSERT INTO facts VALUES (500, 5, 5)");
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
     assertThat(
             db.queryString(
                 "SELECT cdc_mode FROM pgtrickle.pgt_change_tracking WHERE source_table = 'facts'"))
@@ -181,8 +176,7 @@ class WalStreamTableIT {
 
     assertThat(warnings).singleElement().satisfies(w -> assertThat(w).contains("would be lost"));
     db.execute("INSERT INTO facts VALUES (400, 1, 1)");
-    awaitApplied();
-    assertMatchesQuery(db, "totals", QUERY);
+    refreshUntilExact(engine, db, "totals", QUERY);
   }
 
   @Test
@@ -256,15 +250,6 @@ class WalStreamTableIT {
     second.refresh("public", "tops");
     assertMatchesQuery(db, "tops", other);
     assertThat(slotCount()).isEqualTo(1);
-  }
-
-  /** Refreshes until a refresh applies (WAL becomes decodable once flushed). */
-  private void awaitApplied() throws Exception {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (engine.refresh("public", "totals").kind() != RefreshOutcome.Kind.APPLIED) {
-      assertThat(System.nanoTime()).as("no refresh applied within 10 s").isLessThan(deadline);
-      Thread.sleep(20);
-    }
   }
 
   private long slotCount() throws Exception {

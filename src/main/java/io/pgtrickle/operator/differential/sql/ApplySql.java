@@ -117,6 +117,8 @@ public final class ApplySql {
         statements.add(netExtremes(a, kind == Aggregate.Kind.MIN ? "min" : "max", keys));
       }
     }
+    // Analyzed, so the joins with the storage probe its row-id index rather than hash it all.
+    statements.add("ANALYZE " + GROUP_DELTA);
     statements.add(
         "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS SELECT "
             + String.join(", ", next)
@@ -125,6 +127,7 @@ public final class ApplySql {
             + " d LEFT JOIN "
             + storage
             + " s ON s.pgt_row_id = d.pgt_row_id");
+    statements.add("ANALYZE " + NEW_GROUPS);
     statements.add(deleteTouchedGroups());
     List<String> target = new ArrayList<>(columns);
     target.add(Layout.ROW_ID);
@@ -204,6 +207,7 @@ public final class ApplySql {
             + ", true AS pgt__recompute FROM "
             + CORE_DELTA
             + (keys.isEmpty() ? " LIMIT 1" : ""),
+        "ANALYZE " + NEW_GROUPS,
         deleteTouchedGroups());
   }
 

@@ -143,7 +143,9 @@ public final class DifferentialRefresh implements RefreshStrategy {
                   + target.changeBuffers().get(source)
                   + " b WHERE b.op IN ('I', 'D') AND "
                   + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
-                  + " GROUP BY b.row_data) c WHERE c.n <> 0) x"
+                  // OFFSET 0 keeps the subquery from being pulled up, which would expand
+                  // (x.r).* into one record_in of the row's text per column.
+                  + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
                   + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)");
       if (rows > 0) {
         statement.execute("ANALYZE " + temp);
