@@ -75,8 +75,10 @@ class RandomQueryIT {
       String schemaId = "selfcheck/s" + s;
       RandomSchema schema = schema(seed, schemaId, 12);
       assertThat(schema(seed, schemaId, 12).script(true)).isEqualTo(schema.script(true));
-      try (CorpusDatabase first = CorpusDatabase.fresh();
-          CorpusDatabase second = CorpusDatabase.fresh()) {
+      CorpusDatabase first = CorpusDatabase.fresh();
+      CorpusDatabase second = CorpusDatabase.fresh();
+      boolean passed = false;
+      try {
         for (CorpusDatabase db : List.of(first, second)) {
           for (String sql : schema.ddl(false)) {
             db.execute(sql);
@@ -111,6 +113,10 @@ class RandomQueryIT {
           String contents = "SELECT x::text FROM " + table + " x ORDER BY x::text COLLATE \"C\"";
           assertThat(second.column(contents)).as(table).isEqualTo(first.column(contents));
         }
+        passed = true;
+      } finally {
+        first.close(passed);
+        second.close(passed);
       }
     }
     assertThat(shapes).containsExactlyInAnyOrder(Shape.values());
