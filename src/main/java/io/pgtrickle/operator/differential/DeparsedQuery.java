@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Reads a query view's definition as PostgreSQL prints it and models it. The text is printed with
@@ -54,7 +55,12 @@ public final class DeparsedQuery {
     if (cached != null) {
       return cached;
     }
-    QueryModel model = QueryModeler.model(text, sources, name -> isAggregate(connection, name));
+    QueryModel model =
+        QueryModeler.model(
+            text,
+            sources,
+            name -> isAggregate(connection, name),
+            query -> typeOf(connection, query));
     if (MODELS.size() >= MAX_CACHED) {
       MODELS.clear();
     }
@@ -98,6 +104,33 @@ public final class DeparsedQuery {
         connection.prepareStatement("SELECT pg_catalog.set_config('search_path', ?, true)")) {
       statement.setString(1, previous);
       statement.execute();
+    }
+  }
+
+  /**
+   * The type of the one column {@code query} (a slice of the deparsed text) returns, read from its
+   * result's metadata without running it; empty if it fails, which the savepoint confines.
+   */
+  private static Optional<String> typeOf(Connection connection, String query) {
+    try {
+      boolean inTransaction = !connection.getAutoCommit();
+      java.sql.Savepoint savepoint = inTransaction ? connection.setSavepoint() : null;
+      String previous = pinSearchPath(connection);
+      try (Statement statement = connection.createStatement();
+          ResultSet rs = statement.executeQuery("SELECT * FROM (" + query + ") q LIMIT 0")) {
+        return Optional.ofNullable(rs.getMetaData().getColumnTypeName(1));
+      } catch (SQLException e) {
+        if (savepoint != null) {
+          connection.rollback(savepoint);
+        }
+        return Optional.empty();
+      } finally {
+        if (savepoint != null && !connection.isClosed()) {
+          restoreSearchPath(connection, previous);
+        }
+      }
+    } catch (SQLException e) {
+      return Optional.empty();
     }
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.differential.model.Aggregate;
+import io.pgtrickle.operator.differential.model.Branch;
 import io.pgtrickle.operator.differential.model.Grouping;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.model.QueryModel;
@@ -28,6 +29,44 @@ class QueryModelerTest {
 
   private static QueryModel model(String text) throws NotDifferentialException {
     return QueryModeler.model(text, SOURCES, name -> name.equals("my_agg"));
+  }
+
+  @Test
+  void inAndScalarSublinksOverOneTableAreNonLinearWhenTheirSumsAreExact() throws Exception {
+    String text =
+        " SELECT o.id,\n    o.amount\n   FROM public.orders o\n  WHERE ((o.amount > ( SELECT"
+            + " avg(o2.amount) AS avg\n           FROM public.orders o2\n          WHERE"
+            + " (o2.customer_id = o.customer_id))) AND (o.customer_id IN ( SELECT c.id\n"
+            + "           FROM public.customers c\n          WHERE c.vip)))";
+    QueryModel exact =
+        QueryModeler.model(text, SOURCES, name -> false, query -> java.util.Optional.of("numeric"));
+    List<Branch.NonLinear> sublinks = exact.branches().get(0).nonLinear();
+    assertThat(sublinks)
+        .extracting(Branch.NonLinear::kind)
+        .containsExactly(Branch.NonLinear.Kind.SCALAR, Branch.NonLinear.Kind.IN);
+    assertThat(exact.slice(sublinks.get(0).sublink().orElseThrow()))
+        .startsWith("( SELECT avg(o2.amount)")
+        .endsWith("o.customer_id))");
+    assertThat(sublinks.get(0).aggregates())
+        .extracting(a -> exact.slice(a.argument().orElseThrow()))
+        .containsExactly("o2.amount");
+    assertThat(exact.slice(sublinks.get(1).operand().orElseThrow())).isEqualTo("o.customer_id");
+    assertThat(exact.frozen()).isEmpty();
+
+    QueryModel floats =
+        QueryModeler.model(text, SOURCES, name -> false, query -> java.util.Optional.of("float8"));
+    assertThat(floats.branches().get(0).nonLinear())
+        .extracting(Branch.NonLinear::kind)
+        .containsExactly(Branch.NonLinear.Kind.IN);
+    assertThat(floats.frozen()).containsExactly(ORDERS);
+
+    // An EXISTS over two tables is not modelled: its tables are frozen instead.
+    QueryModel twoTables =
+        model(
+            " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
+                + " public.customers c, public.orders x\n          WHERE (c.id = o.customer_id)))");
+    assertThat(twoTables.branches().get(0).nonLinear()).isEmpty();
+    assertThat(twoTables.frozen()).containsExactlyInAnyOrder(CUSTOMERS, ORDERS);
   }
 
   @Test
@@ -109,9 +148,6 @@ class QueryModelerTest {
             new String[] {
               " SELECT o.id\n   FROM (public.orders o\n     FULL JOIN public.customers c ON ((c.id ="
                   + " o.customer_id)))|FULL outer join",
-              " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
-                  + " public.customers c, public.orders x\n          WHERE (c.id = o.customer_id)))"
-                  + "|more than one table",
               " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT v.id\n"
                   + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",

@@ -100,6 +100,28 @@ class DifferentialRefreshIT {
             + " WHERE o.customer_id = c.id AND o.note IS NULL) OR c.vip",
         "SELECT o.customer_id, count(*) AS n FROM orders o WHERE EXISTS (SELECT 1 FROM items i"
             + " WHERE i.order_id = o.id AND i.qty > 3) GROUP BY o.customer_id",
+        // IN and NOT IN (three-valued: NULL operands and NULLs in the subquery)
+        "SELECT o.id, o.amount FROM orders o WHERE o.customer_id IN (SELECT c.id FROM customers c"
+            + " WHERE c.region = 'r1')",
+        "SELECT c.id FROM customers c WHERE NOT (c.region IN (SELECT o.note FROM orders o"
+            + " WHERE o.customer_id = c.id))",
+        "SELECT o.id FROM orders o WHERE (o.note IN (SELECT 'n' || i.qty FROM items i"
+            + " WHERE i.order_id < o.id)) IS NULL",
+        // scalar subqueries of counts and sums, correlated and not, over the outer table itself
+        "SELECT o.id, o.amount FROM orders o WHERE o.amount > (SELECT avg(o2.amount)"
+            + " FROM orders o2 WHERE o2.customer_id = o.customer_id)",
+        "SELECT c.id, c.region FROM customers c WHERE (SELECT count(*) FROM orders o"
+            + " WHERE o.customer_id = c.id) > 10 OR (SELECT sum(i.qty) - count(i.sku) FROM items i"
+            + " WHERE i.order_id = c.id) < 3",
+        "SELECT sum(i.qty) AS total, count(*) AS n FROM items i WHERE i.qty < (SELECT 0.5 *"
+            + " avg(i2.qty) + 1 FROM items i2 WHERE i2.sku = i.sku)",
+        "SELECT order_id, qty FROM items WHERE qty * 2 > (SELECT avg(qty) FROM items)"
+            + " AND order_id < 50",
+        // several sublinks over the outer table's own source, all changed at once (TPC-H q21)
+        "SELECT o.customer_id, count(*) AS n FROM orders o WHERE EXISTS (SELECT 1 FROM orders o2"
+            + " WHERE o2.customer_id = o.customer_id AND o2.id <> o.id) AND NOT EXISTS (SELECT 1"
+            + " FROM orders o3 WHERE o3.customer_id = o.customer_id AND o3.id <> o.id"
+            + " AND o3.amount > o.amount) GROUP BY o.customer_id",
         // WITH queries, each read once
         "WITH big AS (SELECT id, customer_id, amount FROM orders WHERE amount > 40),"
             + " v AS MATERIALIZED (SELECT id, region FROM customers WHERE vip)"

@@ -179,6 +179,43 @@ final class AggregateReader {
     return new Grouping.ItemParts(whole, parts);
   }
 
+  /**
+   * The aggregate calls of a scalar subquery's item (empty when it has none). A window function or
+   * an aggregate inside another call's argument is refused.
+   */
+  List<Aggregate> scalarAggregates(Expression item) throws NotDifferentialException {
+    List<Aggregate> found = new ArrayList<>();
+    List<NotDifferentialException> problems = new ArrayList<>();
+    item.accept(
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(Function function, S context) {
+            try {
+              Optional<Aggregate> aggregate = aggregate(function);
+              if (aggregate.isPresent()) {
+                found.add(aggregate.get());
+                return null;
+              }
+            } catch (NotDifferentialException e) {
+              problems.add(e);
+              return null;
+            }
+            return super.visit(function, context);
+          }
+
+          @Override
+          public <S> Void visit(AnalyticExpression analytic, S context) {
+            problems.add(new NotDifferentialException("a window function or FILTER"));
+            return null;
+          }
+        },
+        null);
+    if (!problems.isEmpty()) {
+      throw problems.get(0);
+    }
+    return found;
+  }
+
   private Optional<Aggregate> aggregate(Function function) throws NotDifferentialException {
     String name = function.getName();
     String simple = name.toLowerCase(Locale.ROOT);

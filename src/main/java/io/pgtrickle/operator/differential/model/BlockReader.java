@@ -9,6 +9,8 @@ import java.util.Optional;
 import net.sf.jsqlparser.expression.Expression;
 import net.sf.jsqlparser.expression.ExpressionVisitorAdapter;
 import net.sf.jsqlparser.expression.operators.relational.ExistsExpression;
+import net.sf.jsqlparser.expression.operators.relational.InExpression;
+import net.sf.jsqlparser.expression.operators.relational.ParenthesedExpressionList;
 import net.sf.jsqlparser.schema.Table;
 import net.sf.jsqlparser.statement.select.AllColumns;
 import net.sf.jsqlparser.statement.select.FromItem;
@@ -30,6 +32,7 @@ final class BlockReader {
   private final Map<List<String>, StableName> sources;
   private final ExpressionScan scan;
   private final AggregateReader aggregates;
+  private final ColumnTypes types;
   private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
   private final java.util.Set<String> withUsed = new java.util.HashSet<>();
   private List<WithItem<?>> topWith;
@@ -38,11 +41,13 @@ final class BlockReader {
       String text,
       Map<List<String>, StableName> sources,
       ExpressionScan scan,
-      AggregateReader aggregates) {
+      AggregateReader aggregates,
+      ColumnTypes types) {
     this.text = text;
     this.sources = sources;
     this.scan = scan;
     this.aggregates = aggregates;
+    this.types = types;
   }
 
   /**
@@ -117,7 +122,7 @@ final class BlockReader {
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
-      List<Span> sublinks = top ? existsSublinks(plain.getWhere(), parts) : List.of();
+      List<Span> sublinks = top ? sublinks(plain.getWhere(), parts) : List.of();
       scan.requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
@@ -204,13 +209,7 @@ final class BlockReader {
     TableOccurrence occurrence = occurrence(table);
     Span on = Span.of(join.getOnExpressions().iterator().next());
     scan.requireNoSubquery(on);
-    parts.nonLinear.add(
-        new Branch.NonLinear(
-            Branch.NonLinear.Kind.LEFT_JOIN,
-            occurrence,
-            Optional.of(on),
-            Optional.empty(),
-            Optional.empty()));
+    parts.nonLinear.add(Branch.NonLinear.leftJoin(occurrence, on));
     return Math.max(occurrence.span().end(), on.end());
   }
 
@@ -229,22 +228,18 @@ final class BlockReader {
     int end = leaf(join.getRightItem(), parts);
     Span on = Span.of(join.getOnExpressions().iterator().next());
     scan.requireNoSubquery(on);
-    parts.nonLinear.add(
-        new Branch.NonLinear(
-            Branch.NonLinear.Kind.LEFT_JOIN,
-            nullable,
-            Optional.of(on),
-            Optional.empty(),
-            Optional.empty()));
+    parts.nonLinear.add(Branch.NonLinear.leftJoin(nullable, on));
     return Math.max(end, on.end());
   }
 
   /**
-   * The EXISTS subqueries of a WHERE condition (NOT EXISTS too: NOT stays outside), each over one
-   * table without grouping; returns their spans ({@code EXISTS ( SELECT ... )}).
+   * The sublinks of a WHERE condition the engine keeps differential when their table changes, each
+   * over one table without grouping: {@code [NOT] EXISTS}, {@code x [NOT] IN (SELECT y ...)} and
+   * scalar subqueries of count, sum and avg. Returns their spans. Any other subquery (or one of
+   * these it cannot read) is left to {@link ExpressionScan}, which freezes its tables.
    */
-  private List<Span> existsSublinks(Expression where, Parts parts) throws NotDifferentialException {
-    List<ExistsExpression> found = new ArrayList<>();
+  private List<Span> sublinks(Expression where, Parts parts) throws NotDifferentialException {
+    List<Expression> found = new ArrayList<>();
     where.accept(
         new ExpressionVisitorAdapter<Void>() {
           @Override
@@ -252,41 +247,188 @@ final class BlockReader {
             found.add(exists);
             return null;
           }
+
+          @Override
+          public <S> Void visit(InExpression in, S context) {
+            if (in.getRightExpression() instanceof ParenthesedSelect) {
+              found.add(in);
+              return null;
+            }
+            return super.visit(in, context);
+          }
+
+          // The adapter hands a scalar subquery, a ParenthesedSelect, to visit(Select).
+          @Override
+          public <S> Void visit(Select select, S context) {
+            if (select instanceof ParenthesedSelect scalar) {
+              found.add(scalar);
+            }
+            return null;
+          }
         },
         null);
     List<Span> spans = new ArrayList<>();
-    for (ExistsExpression exists : found) {
-      if (!(exists.getRightExpression() instanceof ParenthesedSelect subquery)
-          || !(subquery.getSelect() instanceof PlainSelect plain)) {
-        throw new NotDifferentialException("an EXISTS it cannot read");
+    for (Expression sublink : found) {
+      Optional<Branch.NonLinear> read;
+      try {
+        if (sublink instanceof ExistsExpression exists) {
+          read = exists(exists);
+        } else if (sublink instanceof InExpression in) {
+          read = in(in);
+        } else {
+          read = scalar((ParenthesedSelect) sublink);
+        }
+      } catch (NotDifferentialException e) {
+        read = Optional.empty();
       }
-      Span parenthesized = Span.of(subquery);
-      int keyword = text.lastIndexOf("EXISTS", parenthesized.begin());
-      if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
-        throw new NotDifferentialException("an EXISTS it cannot locate");
+      if (read.isPresent()) {
+        parts.nonLinear.add(read.get());
+        spans.add(read.get().sublink().orElseThrow());
       }
-      if (plain.getDistinct() != null
-          || plain.getGroupBy() != null
-          || plain.getHaving() != null
-          || aggregates.hasAggregates(plain)) {
-        throw new NotDifferentialException("an EXISTS subquery with DISTINCT or aggregates");
-      }
-      requireNoLimits(plain);
-      Branch branch = branch(plain, false);
-      if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
-        throw new NotDifferentialException("an EXISTS subquery over more than one table");
-      }
-      Span sublink = new Span(keyword, parenthesized.end());
-      parts.nonLinear.add(
-          new Branch.NonLinear(
-              Branch.NonLinear.Kind.EXISTS,
-              branch.tables().get(0),
-              branch.where(),
-              Optional.of(sublink),
-              Optional.of(branch)));
-      spans.add(sublink);
     }
     return spans;
+  }
+
+  private Optional<Branch.NonLinear> exists(ExistsExpression exists)
+      throws NotDifferentialException {
+    if (!(exists.getRightExpression() instanceof ParenthesedSelect subquery)) {
+      return Optional.empty();
+    }
+    Span parenthesized = Span.of(subquery);
+    int keyword = text.lastIndexOf("EXISTS", parenthesized.begin());
+    if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
+      return Optional.empty();
+    }
+    return oneTable(subquery, false)
+        .map(
+            branch ->
+                sublink(
+                    Branch.NonLinear.Kind.EXISTS,
+                    branch,
+                    new Span(keyword, parenthesized.end()),
+                    Optional.empty(),
+                    List.of()));
+  }
+
+  /** {@code x IN (SELECT y ...)} of one column; {@code NOT IN} is {@code NOT (x IN ...)}. */
+  private Optional<Branch.NonLinear> in(InExpression in) throws NotDifferentialException {
+    ParenthesedSelect subquery = (ParenthesedSelect) in.getRightExpression();
+    if (in.isNot()
+        || in.isGlobal()
+        || in.getLeftExpression() instanceof ParenthesedExpressionList) {
+      return Optional.empty();
+    }
+    Span operand = Span.of(in.getLeftExpression());
+    Span parenthesized = Span.of(subquery);
+    if (!text.substring(operand.end(), parenthesized.begin()).strip().equals("IN")) {
+      return Optional.empty();
+    }
+    Optional<Branch> branch = oneTable(subquery, false);
+    if (branch.isEmpty() || branch.get().itemExpressions().size() != 1) {
+      return Optional.empty();
+    }
+    scan.requireNoSubquery(operand);
+    return Optional.of(
+        sublink(
+            Branch.NonLinear.Kind.IN,
+            branch.get(),
+            new Span(operand.begin(), parenthesized.end()),
+            Optional.of(operand),
+            List.of()));
+  }
+
+  /**
+   * A scalar subquery whose one item is made of count, sum and avg calls: its value before a change
+   * follows from counts and sums, exactly for integers and numeric (a float sum drifts with the
+   * order of its terms).
+   */
+  private Optional<Branch.NonLinear> scalar(ParenthesedSelect subquery)
+      throws NotDifferentialException {
+    if (!(subquery.getSelect() instanceof PlainSelect plain)
+        || plain.getSelectItems().size() != 1) {
+      return Optional.empty();
+    }
+    Optional<Branch> branch = oneTable(subquery, true);
+    if (branch.isEmpty()) {
+      return Optional.empty();
+    }
+    SelectItem<?> item = plain.getSelectItems().get(0);
+    List<Aggregate> calls = aggregates.scalarAggregates(item.getExpression());
+    if (calls.isEmpty()) {
+      return Optional.empty();
+    }
+    TableOccurrence table = branch.get().tables().get(0);
+    for (Aggregate call : calls) {
+      switch (call.kind()) {
+        case COUNT_STAR, COUNT -> {}
+        case SUM, AVG -> {
+          String query =
+              "SELECT ("
+                  + text.substring(
+                      call.argument().orElseThrow().begin(), call.argument().get().end())
+                  + ") FROM "
+                  + text.substring(table.span().begin(), table.span().end());
+          if (!EXACT_SUM_TYPES.contains(types.typeOf(query).orElse(""))) {
+            return Optional.empty();
+          }
+        }
+        default -> {
+          return Optional.empty();
+        }
+      }
+    }
+    return Optional.of(
+        sublink(
+            Branch.NonLinear.Kind.SCALAR,
+            branch.get(),
+            Span.of(subquery),
+            Optional.empty(),
+            calls));
+  }
+
+  /** Argument types whose sums are exact (as PostgreSQL's type names print them). */
+  private static final java.util.Set<String> EXACT_SUM_TYPES =
+      java.util.Set.of("int2", "int4", "int8", "numeric");
+
+  /**
+   * The subquery of a sublink as a branch over one table, without DISTINCT, grouping or limits;
+   * aggregates only where {@code aggregated}.
+   */
+  private Optional<Branch> oneTable(ParenthesedSelect subquery, boolean aggregated)
+      throws NotDifferentialException {
+    if (!(subquery.getSelect() instanceof PlainSelect plain)
+        || plain.getDistinct() != null
+        || plain.getGroupBy() != null
+        || plain.getHaving() != null
+        || plain.getWithItemsList() != null
+        || plain.getLimit() != null
+        || plain.getOffset() != null
+        || plain.getFetch() != null
+        || plain.getForMode() != null
+        || (!aggregated && aggregates.hasAggregates(plain))) {
+      return Optional.empty();
+    }
+    Branch branch = branch(plain, false);
+    if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(branch);
+  }
+
+  private static Branch.NonLinear sublink(
+      Branch.NonLinear.Kind kind,
+      Branch subquery,
+      Span sublink,
+      Optional<Span> operand,
+      List<Aggregate> calls) {
+    return new Branch.NonLinear(
+        kind,
+        subquery.tables().get(0),
+        subquery.where(),
+        Optional.of(sublink),
+        Optional.of(subquery),
+        operand,
+        calls);
   }
 
   private int leaf(FromItem item, Parts parts) throws NotDifferentialException {

@@ -53,26 +53,57 @@ public record Branch(
   }
 
   /**
-   * A table the result depends on through the existence of matching rows. For each row of the rest
-   * (the preserved side of a LEFT JOIN, the outer row of EXISTS), only the count of rows of this
-   * table satisfying {@code condition} matters, besides the matched rows themselves.
+   * A table the result depends on non-linearly. For each row of the rest (the preserved side of a
+   * LEFT JOIN, the outer row of a sublink), only what the rows of this table satisfying {@code
+   * condition} add up to matters (their count, the matches of an IN, an aggregate), besides, for a
+   * LEFT JOIN, the matched rows themselves.
    *
-   * @param kind LEFT JOIN or EXISTS
+   * @param kind LEFT JOIN, or the kind of sublink
    * @param table the occurrence (its span: the table in FROM, or in the subquery)
-   * @param condition the ON condition, or the subquery's WHERE condition (may be absent for EXISTS)
-   * @param sublink for EXISTS: {@code EXISTS ( SELECT ... )}, replaced by its value before the
-   *     change
-   * @param subquery for EXISTS: the subquery as a branch (one table, no grouping)
+   * @param condition the ON condition, or the subquery's WHERE condition (may be absent for a
+   *     sublink)
+   * @param sublink for a sublink: its text ({@code EXISTS ( SELECT ... )}, {@code x IN ( SELECT ...
+   *     )}, {@code ( SELECT agg(...) ... )}), replaced by its value before the change
+   * @param subquery for a sublink: the subquery as a branch (one table, no grouping)
+   * @param operand for IN: the left side ({@code x})
+   * @param aggregates for a scalar subquery: the aggregate calls of its one item, each kept by
+   *     counts and sums (count, sum, avg over integers or numeric)
    */
   public record NonLinear(
       Kind kind,
       TableOccurrence table,
       Optional<Span> condition,
       Optional<Span> sublink,
-      Optional<Branch> subquery) {
+      Optional<Branch> subquery,
+      Optional<Span> operand,
+      List<Aggregate> aggregates) {
+    public NonLinear {
+      aggregates = List.copyOf(aggregates);
+    }
+
+    static NonLinear leftJoin(TableOccurrence table, Span on) {
+      return new NonLinear(
+          Kind.LEFT_JOIN,
+          table,
+          Optional.of(on),
+          Optional.empty(),
+          Optional.empty(),
+          Optional.empty(),
+          List.of());
+    }
+
     public enum Kind {
       LEFT_JOIN,
-      EXISTS
+      /** {@code [NOT] EXISTS (SELECT ... FROM t WHERE c)}. */
+      EXISTS,
+      /** {@code x IN (SELECT y FROM t WHERE c)} ({@code NOT} stays outside). */
+      IN,
+      /** {@code (SELECT f(count, sum, avg ...) FROM t WHERE c)}. */
+      SCALAR
+    }
+
+    public boolean isSublink() {
+      return kind != Kind.LEFT_JOIN;
     }
   }
 

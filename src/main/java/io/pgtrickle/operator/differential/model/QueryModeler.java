@@ -32,11 +32,14 @@ public final class QueryModeler {
   private final BlockReader blocks;
 
   private QueryModeler(
-      String text, Map<List<String>, StableName> sources, Predicate<String> isAggregate) {
+      String text,
+      Map<List<String>, StableName> sources,
+      Predicate<String> isAggregate,
+      ColumnTypes types) {
     this.text = text;
     this.scan = new ExpressionScan(text, sources);
     this.aggregates = new AggregateReader(text, scan, isAggregate);
-    this.blocks = new BlockReader(text, sources, scan, aggregates);
+    this.blocks = new BlockReader(text, sources, scan, aggregates, types);
   }
 
   /**
@@ -49,7 +52,20 @@ public final class QueryModeler {
   public static QueryModel model(
       String deparsed, Map<List<String>, StableName> sources, Predicate<String> isAggregate)
       throws NotDifferentialException {
-    return new QueryModeler(deparsed, sources, isAggregate).model();
+    return model(deparsed, sources, isAggregate, ColumnTypes.NONE);
+  }
+
+  /**
+   * As above; {@code types} answers the type of an aggregate's argument in a scalar subquery (sums
+   * kept by adding and subtracting must be of an exact type).
+   */
+  public static QueryModel model(
+      String deparsed,
+      Map<List<String>, StableName> sources,
+      Predicate<String> isAggregate,
+      ColumnTypes types)
+      throws NotDifferentialException {
+    return new QueryModeler(deparsed, sources, isAggregate, types).model();
   }
 
   private QueryModel model() throws NotDifferentialException {

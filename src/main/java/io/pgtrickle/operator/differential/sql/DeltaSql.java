@@ -41,9 +41,9 @@ public final class DeltaSql {
    * before its own as they are now and those after it as they were. Rows of weight 0 (a preserved
    * row whose padding did not change) are left out.
    *
-   * @throws FullRefreshNeeded when two non-linear tables of one branch changed (the second's state
-   *     before the change would be needed as a true bag, which is not kept), or a table read by a
-   *     subquery of an expression
+   * @throws FullRefreshNeeded when the table of an outer join changed with another non-linear table
+   *     of its branch (the other's state before the change would be needed as a true bag, which is
+   *     not kept), or a table read by a subquery the engine does not model
    */
   public Optional<String> coreDelta() {
     for (var source : model.frozen()) {
@@ -55,19 +55,24 @@ public final class DeltaSql {
     for (Branch branch : model.branches()) {
       List<Branch.NonLinear> changedNonLinear =
           branch.nonLinear().stream().filter(n -> sources.changed(n.table().source())).toList();
-      if (changedNonLinear.size() > 1) {
+      List<Branch.NonLinear> changedSublinks =
+          changedNonLinear.stream().filter(Branch.NonLinear::isSublink).toList();
+      if (changedNonLinear.size() > changedSublinks.size() && changedNonLinear.size() > 1) {
         throw new FullRefreshNeeded(
-            "more than one table of an outer join or EXISTS changed in the same refresh");
+            "more than one table of an outer join or sublink changed in the same refresh, one of them"
+                + " an outer join's");
       }
       List<TableOccurrence> tables = branch.allTables();
-      for (Branch.NonLinear nonLinear : changedNonLinear) {
-        Map<TableOccurrence, TermState> states = new HashMap<>();
-        for (TableOccurrence table : tables) {
-          if (sources.changed(table.source())) {
-            states.put(table, TermState.OLD);
-          }
+      Map<TableOccurrence, TermState> linearOld = new HashMap<>();
+      for (TableOccurrence table : tables) {
+        if (sources.changed(table.source())) {
+          linearOld.put(table, TermState.OLD);
         }
-        terms.addAll(nonLinearTerms(branch, nonLinear, states));
+      }
+      if (!changedSublinks.isEmpty()) {
+        terms.addAll(sublinkTerms(branch, changedSublinks, linearOld));
+      } else if (!changedNonLinear.isEmpty()) {
+        terms.addAll(nonLinearTerms(branch, changedNonLinear.get(0), linearOld));
       }
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
@@ -151,36 +156,45 @@ public final class DeltaSql {
               + candidates;
       return List.of(matchedTerm, paddedTerm);
     }
-    Branch subquery = nonLinear.subquery().orElseThrow();
-    Map<TableOccurrence, TermState> changed = Map.of(table, TermState.DELTA);
-    String now = "(" + branches.render(subquery, "count(*)", Map.of()) + ")";
-    String change =
-        "(" + branches.render(subquery, "coalesce(sum(" + ref + ".pgt__w), 0)", changed) + ")";
-    String candidates = "EXISTS (" + branches.render(subquery, "1", changed) + ")";
+    throw new IllegalArgumentException("not an outer join: " + nonLinear.kind());
+  }
+
+  /**
+   * The change caused by the sublinks whose tables changed, all at once (the rest as {@code
+   * states}): each row of the rest counts {@code [WHERE now] - [WHERE before]}, where before has
+   * every changed sublink replaced by its value before the change. Only rows for which some
+   * sublink's value may differ are read: one term per candidate condition, each excluding the rows
+   * of the ones before it, so no row is counted twice and each can be driven from the change.
+   */
+  private List<String> sublinkTerms(
+      Branch branch, List<Branch.NonLinear> changed, Map<TableOccurrence, TermState> states) {
+    SublinkSql sublinks = new SublinkSql(model, branches);
+    List<BranchSql.Edit> edits = new ArrayList<>();
+    List<String> candidates = new ArrayList<>();
+    for (Branch.NonLinear sublink : changed) {
+      edits.add(new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinks.before(sublink)));
+      candidates.addAll(sublinks.candidates(sublink));
+    }
     String whereNow = branches.where(branch, states, List.of()).orElseThrow();
-    String whereBefore =
-        branches
-            .where(
-                branch,
-                states,
-                List.of(
-                    new BranchSql.Edit(
-                        nonLinear.sublink().orElseThrow(), "((" + now + " - " + change + ") > 0)")))
-            .orElseThrow();
+    String whereBefore = branches.where(branch, states, edits).orElseThrow();
     String weight =
         "("
-            + linearWeight
+            + branches.weight(branch, states)
             + ") * ((CASE WHEN "
             + whereNow
             + " THEN 1 ELSE 0 END) - (CASE WHEN "
             + whereBefore
             + " THEN 1 ELSE 0 END))";
-    return List.of(
-        "SELECT "
-            + coreList(branch, weight)
-            + branches.from(branch, states, List.of())
-            + " WHERE "
-            + candidates);
+    String select = "SELECT " + coreList(branch, weight) + branches.from(branch, states, List.of());
+    List<String> terms = new ArrayList<>();
+    for (int c = 0; c < candidates.size(); c++) {
+      StringBuilder where = new StringBuilder(candidates.get(c));
+      for (int earlier = 0; earlier < c; earlier++) {
+        where.append(" AND NOT ").append(candidates.get(earlier));
+      }
+      terms.add(select + " WHERE " + where);
+    }
+    return terms;
   }
 
   /** What each term selects: the query's items, or keys and aggregate arguments; and a weight. */

@@ -1,0 +1,217 @@
+package io.pgtrickle.operator.differential.sql;
+
+import io.pgtrickle.operator.differential.model.Aggregate;
+import io.pgtrickle.operator.differential.model.Branch;
+import io.pgtrickle.operator.differential.model.QueryModel;
+import io.pgtrickle.operator.differential.model.Span;
+import io.pgtrickle.operator.differential.plan.TermState;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sublink over one table ({@code EXISTS}, {@code IN}, a scalar subquery of counts and sums) as a
+ * delta term needs it: its value before the change, computed from its value now and the change's
+ * weights (never from a snapshot), and the conditions on the outer row under which that value can
+ * differ. Every piece is the subquery's own text with its select list swapped, run against the
+ * table now or against its change.
+ */
+final class SublinkSql {
+  private static final String S = "pgt__s";
+
+  private final QueryModel model;
+  private final BranchSql branches;
+
+  SublinkSql(QueryModel model, BranchSql branches) {
+    this.model = model;
+    this.branches = branches;
+  }
+
+  /** The text that stands for the sublink as it was before its table's change. */
+  String before(Branch.NonLinear sublink) {
+    return switch (sublink.kind()) {
+      case EXISTS -> "((" + count(sublink, "") + ") > 0)";
+      case IN -> inBefore(sublink);
+      case SCALAR -> scalarBefore(sublink);
+      case LEFT_JOIN -> throw new IllegalArgumentException("not a sublink");
+    };
+  }
+
+  /**
+   * Conditions on the outer row, at least one of which holds wherever the sublink's value may have
+   * changed: a changed row of its table matches it (for IN also: a NULL came or went, which can
+   * turn every row's answer to or from NULL; or the row's own operand is NULL).
+   */
+  List<String> candidates(Branch.NonLinear sublink) {
+    if (sublink.kind() != Branch.NonLinear.Kind.IN) {
+      return List.of("EXISTS (" + changeOf(sublink, "1") + ")");
+    }
+    String operand = operand(sublink);
+    String change = "SELECT 1 FROM (" + changeOf(sublink, item(sublink) + " AS pgt__y") + ") " + S;
+    return List.of(
+        "EXISTS (" + change + " WHERE " + operand + " = " + S + ".pgt__y)",
+        "EXISTS (" + change + " WHERE " + S + ".pgt__y IS NULL)",
+        "(" + operand + " IS NULL AND EXISTS (" + change + "))");
+  }
+
+  /** The subquery over its table now, selecting {@code list}. */
+  private String now(Branch.NonLinear sublink, String list) {
+    return branches.render(sublink.subquery().orElseThrow(), list, Map.of());
+  }
+
+  /** The subquery over its table's change, selecting {@code list}. */
+  private String changeOf(Branch.NonLinear sublink, String list) {
+    return branches.render(
+        sublink.subquery().orElseThrow(), list, Map.of(sublink.table(), TermState.DELTA));
+  }
+
+  private String weight(Branch.NonLinear sublink) {
+    return sublink.table().refName() + "." + ChangedSources.WEIGHT;
+  }
+
+  /**
+   * How many rows of the subquery there were before the change, among those its item satisfies
+   * {@code filter} for ({@code ""}: all): the count now less the change's weight.
+   */
+  private String count(Branch.NonLinear sublink, String filter) {
+    if (sublink.kind() == Branch.NonLinear.Kind.EXISTS) {
+      return "("
+          + now(sublink, "count(*)")
+          + ") - ("
+          + changeOf(sublink, sum(weight(sublink)))
+          + ")";
+    }
+    String y = item(sublink) + " AS pgt__y";
+    String where = filter.isEmpty() ? "" : " WHERE " + filter;
+    return "(SELECT count(*) FROM ("
+        + now(sublink, y)
+        + ") "
+        + S
+        + where
+        + ") - (SELECT "
+        + sum(S + "." + ChangedSources.WEIGHT)
+        + " FROM ("
+        + changeOf(sublink, y + ", " + weight(sublink) + " AS " + ChangedSources.WEIGHT)
+        + ") "
+        + S
+        + where
+        + ")";
+  }
+
+  private static String sum(String weight) {
+    return "coalesce(sum(" + weight + "), 0)";
+  }
+
+  /**
+   * {@code x IN (SELECT y ...)} before: true if a row with {@code y = x} was there; else NULL if a
+   * NULL {@code y} was, or {@code x} is NULL and any row was; else false (SQL's three-valued IN).
+   */
+  private String inBefore(Branch.NonLinear sublink) {
+    String operand = operand(sublink);
+    return "(CASE WHEN ("
+        + count(sublink, operand + " = " + S + ".pgt__y")
+        + ") > 0 THEN true WHEN ("
+        + count(sublink, S + ".pgt__y IS NULL")
+        + ") > 0 OR ("
+        + operand
+        + " IS NULL AND ("
+        + count(sublink, "")
+        + ") > 0) THEN NULL ELSE false END)";
+  }
+
+  /**
+   * A scalar subquery's item with each aggregate call replaced by its value before the change:
+   * counts and sums now ({@code pgt__n}) less those of the change ({@code pgt__c}, rows added and
+   * removed summed apart so a sum keeps its type); avg as PostgreSQL computes it, numeric sum over
+   * count.
+   */
+  private String scalarBefore(Branch.NonLinear sublink) {
+    List<Aggregate> calls = sublink.aggregates();
+    List<String> now = new ArrayList<>();
+    List<String> change = new ArrayList<>();
+    List<String> values = new ArrayList<>();
+    String w = weight(sublink);
+    for (int i = 0; i < calls.size(); i++) {
+      Aggregate call = calls.get(i);
+      String n = "pgt__n.pgt__n" + i;
+      String k = "pgt__n.pgt__k" + i;
+      String d = "coalesce(pgt__c.pgt__d" + i + ", 0)";
+      switch (call.kind()) {
+        case COUNT_STAR -> {
+          now.add("count(*) AS pgt__n" + i);
+          change.add("sum(" + w + ") AS pgt__d" + i);
+          values.add("(" + n + " - " + d + ")::bigint");
+        }
+        case COUNT -> {
+          String a = model.slice(call.argument().orElseThrow());
+          now.add("count(" + a + ") AS pgt__n" + i);
+          change.add("sum(" + w + ") FILTER (WHERE (" + a + ") IS NOT NULL) AS pgt__d" + i);
+          values.add("(" + n + " - " + d + ")::bigint");
+        }
+        case SUM, AVG -> {
+          String a = model.slice(call.argument().orElseThrow());
+          now.add("sum(" + a + ") AS pgt__n" + i + ", count(" + a + ") AS pgt__k" + i);
+          change.add(
+              "sum("
+                  + a
+                  + ") FILTER (WHERE "
+                  + w
+                  + " > 0) AS pgt__p"
+                  + i
+                  + ", sum("
+                  + a
+                  + ") FILTER (WHERE "
+                  + w
+                  + " < 0) AS pgt__m"
+                  + i
+                  + ", sum("
+                  + w
+                  + ") FILTER (WHERE ("
+                  + a
+                  + ") IS NOT NULL) AS pgt__d"
+                  + i);
+          String rows = "(" + k + " - " + d + ")";
+          String sum =
+              "(coalesce("
+                  + n
+                  + ", 0) - coalesce(pgt__c.pgt__p"
+                  + i
+                  + ", 0) + coalesce(pgt__c.pgt__m"
+                  + i
+                  + ", 0))";
+          String value =
+              call.kind() == Aggregate.Kind.SUM ? sum : sum + "::numeric / " + rows + "::numeric";
+          values.add("(CASE WHEN " + rows + " = 0 THEN NULL ELSE " + value + " END)");
+        }
+        default -> throw new IllegalStateException("not kept by sums: " + call.kind());
+      }
+    }
+    Span item = sublink.subquery().orElseThrow().itemExpressions().get(0);
+    StringBuilder edited = new StringBuilder(model.slice(item));
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < calls.size(); i++) {
+      order.add(i);
+    }
+    order.sort(Comparator.comparingInt((Integer i) -> calls.get(i).call().begin()).reversed());
+    for (int i : order) {
+      Span call = calls.get(i).call();
+      edited.replace(call.begin() - item.begin(), call.end() - item.begin(), values.get(i));
+    }
+    return "(SELECT "
+        + edited
+        + " FROM ("
+        + now(sublink, String.join(", ", now))
+        + ") pgt__n, ("
+        + changeOf(sublink, String.join(", ", change))
+        + ") pgt__c)";
+  }
+
+  private String operand(Branch.NonLinear sublink) {
+    return "(" + model.slice(sublink.operand().orElseThrow()) + ")";
+  }
+
+  private String item(Branch.NonLinear sublink) {
+    return model.slice(sublink.subquery().orElseThrow().itemExpressions().get(0));
+  }
+}
