@@ -532,18 +532,27 @@ final class RandomQueries {
     Ref[] pair = comparablePair(inner.refs(), outer.refs());
     Ref aggregate = aggregate(inner.refs());
     List<Ref> outputs = outputs(outer, 1 + random.nextInt(2));
-    outputs.add(
-        new Ref(
-            "(SELECT "
-                + aggregate.sql()
-                + " FROM "
-                + inner.sql()
-                + " WHERE "
-                + pair[0].sql()
-                + " = "
-                + pair[1].sql()
-                + ")",
-            aggregate.kind()));
+    String subquery =
+        "(SELECT "
+            + aggregate.sql()
+            + " FROM "
+            + inner.sql()
+            + " WHERE "
+            + pair[0].sql()
+            + " = "
+            + pair[1].sql()
+            + ")";
+    boolean numeric =
+        aggregate.kind() == Kind.INT
+            || aggregate.kind() == Kind.BIGINT
+            || aggregate.kind() == Kind.NUMERIC;
+    if (numeric && random.nextBoolean()) {
+      // In WHERE, compared with the outer row (NULL when no row matches: the row is then out).
+      String compare = List.of(" > ", " <= ", " = ", " <> ").get(random.nextInt(4));
+      return select("", outputs, outer, " WHERE " + num(outer.refs(), 1).sql() + compare + subquery)
+          .sql();
+    }
+    outputs.add(new Ref(subquery, aggregate.kind()));
     return select("", outputs, outer, "").sql();
   }
 
