@@ -111,6 +111,7 @@ class TpchCorpusIT {
             .ifPresent(f -> failures.add(ids.get(name) + " after create: " + f));
       }
 
+      Map<String, List<String>> modes = new java.util.TreeMap<>();
       for (int round = 1; round <= rounds; round++) {
         long t = System.nanoTime();
         Random random = new Random(CorpusSettings.derive(seed, "tpch round " + round));
@@ -138,7 +139,25 @@ class TpchCorpusIT {
         System.out.printf(
             "round %d: %d stream tables refreshed (%d rows changed) and checked in %d ms%n",
             round, live.size(), changed.get(), millisSince(t));
+        for (String name : live.keySet()) {
+          List<String> ran =
+              db.column(
+                  "SELECT last_refresh_mode || coalesce(' (' || last_refresh_reason || ')', '')"
+                      + " FROM pgtrickle.pgt_stream_tables WHERE st_schema = 'public'"
+                      + " AND st_name = '"
+                      + name
+                      + "'");
+          modes.computeIfAbsent(ids.get(name), k -> new ArrayList<>()).add(ran.get(0));
+        }
       }
+      // What the refreshes after each round of changes ran (AUTO: differential where it can).
+      modes.forEach((id, ran) -> System.out.printf("%s ran %s%n", id, String.join("; ", ran)));
+      System.out.printf(
+          "%d of %d queries ran DIFFERENTIAL in every round%n",
+          modes.values().stream()
+              .filter(ran -> ran.stream().allMatch(m -> m.startsWith("DIFFERENTIAL")))
+              .count(),
+          modes.size());
       passed = failures.isEmpty();
     } finally {
       System.out.println(tally.report());

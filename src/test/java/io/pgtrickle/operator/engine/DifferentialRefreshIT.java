@@ -122,6 +122,17 @@ class DifferentialRefreshIT {
             + " WHERE o2.customer_id = o.customer_id AND o2.id <> o.id) AND NOT EXISTS (SELECT 1"
             + " FROM orders o3 WHERE o3.customer_id = o.customer_id AND o3.id <> o.id"
             + " AND o3.amount > o.amount) GROUP BY o.customer_id",
+        // sublinks in blocks nested in FROM (TPC-H q22's shape), in two blocks at once, in WITH
+        "SELECT t.r, count(*) AS n, sum(t.a) AS total FROM (SELECT c.region AS r, c.id AS a"
+            + " FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id ="
+            + " c.id AND o.amount > 50) AND c.id > (SELECT avg(i.qty) FROM items i)) t GROUP BY t.r",
+        "SELECT t.id, t.customer_id FROM (SELECT o.id, o.customer_id FROM orders o"
+            + " WHERE o.customer_id IN (SELECT c.id FROM customers c WHERE c.vip)) t"
+            + " WHERE EXISTS (SELECT 1 FROM customers c2 WHERE c2.id = t.customer_id"
+            + " AND c2.region IS NOT NULL)",
+        "WITH x AS (SELECT o.id, o.amount FROM orders o WHERE o.amount > (SELECT avg(o2.amount)"
+            + " FROM orders o2 WHERE o2.customer_id = o.customer_id))"
+            + " SELECT count(*) AS n, sum(x.amount) AS s FROM x",
         // WITH queries, each read once
         "WITH big AS (SELECT id, customer_id, amount FROM orders WHERE amount > 40),"
             + " v AS MATERIALIZED (SELECT id, region FROM customers WHERE vip)"
@@ -159,6 +170,8 @@ class DifferentialRefreshIT {
       {
         "DELETE FROM orders WHERE amount > 98",
         "UPDATE customers SET vip = NOT vip",
+        // both sides of a join and of a sublink in two blocks go at once (orders 30-40)
+        "DELETE FROM customers WHERE id = 21",
         "INSERT INTO orders SELECT 2000 + g, g % 22 + 1, g, 'late' FROM generate_series(1, 30) g"
       }
     };

@@ -80,16 +80,26 @@ final class BlockReader {
     return SqlIdentifiers.splitQualified(name).get(0);
   }
 
-  /** A linear block; nested blocks in FROM must be linear too. */
+  /** Where a block stands, which decides what it may read non-linearly. */
+  private enum Scope {
+    /** A branch of the query: LEFT and RIGHT JOINs of one table, sublinks in WHERE. */
+    TOP,
+    /** A subquery in FROM or a WITH query: sublinks in WHERE. */
+    NESTED,
+    /** The subquery of a sublink: linear only. */
+    SUBLINK
+  }
+
+  /** A branch of the query. */
   Branch branch(PlainSelect plain) throws NotDifferentialException {
-    return branch(plain, true);
+    return branch(plain, Scope.TOP);
   }
 
   /**
-   * A block. At the top ({@code top}), the right side of a LEFT JOIN and EXISTS subqueries in WHERE
-   * may read one table each, non-linearly; blocks nested in FROM or in EXISTS are linear.
+   * A block. The right side of a LEFT JOIN (at the top) and sublinks in WHERE (outside sublinks)
+   * may read one table each, non-linearly; the rest is linear.
    */
-  Branch branch(PlainSelect plain, boolean top) throws NotDifferentialException {
+  private Branch branch(PlainSelect plain, Scope scope) throws NotDifferentialException {
     if (plain.getWithItemsList() != null
         && !plain.getWithItemsList().isEmpty()
         && plain.getWithItemsList() != topWith) {
@@ -116,13 +126,13 @@ final class BlockReader {
         new Span(
             Span.of(selectItems.get(0)).begin(),
             Span.of(selectItems.get(selectItems.size() - 1)).end());
-    Parts parts = new Parts(top);
+    Parts parts = new Parts(scope == Scope.TOP);
     int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), parts);
     Optional<Span> where = Optional.empty();
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
-      List<Span> sublinks = top ? sublinks(plain.getWhere(), parts) : List.of();
+      List<Span> sublinks = scope != Scope.SUBLINK ? sublinks(plain.getWhere(), parts) : List.of();
       scan.requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
@@ -408,7 +418,7 @@ final class BlockReader {
         || (!aggregated && aggregates.hasAggregates(plain))) {
       return Optional.empty();
     }
-    Branch branch = branch(plain, false);
+    Branch branch = branch(plain, Scope.SUBLINK);
     if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
       return Optional.empty();
     }
@@ -440,7 +450,7 @@ final class BlockReader {
         throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
       }
       PlainSelect body = withBodies.get(name);
-      Branch branch = branch(body, false);
+      Branch branch = branch(body, Scope.NESTED);
       String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
       Span reference = Span.of(table);
       parts.nested.add(new Branch.Nested(Span.of(body), alias, branch, reference, true));
@@ -471,7 +481,7 @@ final class BlockReader {
       }
       requireNoLimits(plain);
       aggregates.requireNoAggregates(plain);
-      Branch branch = branch(plain, false);
+      Branch branch = branch(plain, Scope.NESTED);
       parts.nested.add(new Branch.Nested(Span.of(plain), subquery.getAlias().getName(), branch));
       return Span.of(subquery).end();
     }

@@ -121,6 +121,14 @@ public record Branch(
     }
   }
 
+  /** This block and the blocks nested in its FROM, recursively, outer blocks first. */
+  public List<Branch> blocks() {
+    List<Branch> all = new java.util.ArrayList<>();
+    all.add(this);
+    nested.forEach(n -> all.addAll(n.branch().blocks()));
+    return all;
+  }
+
   /** Every non-linear table of this block (not of blocks nested in FROM). */
   public List<TableOccurrence> nonLinearTables() {
     return nonLinear.stream().map(NonLinear::table).toList();

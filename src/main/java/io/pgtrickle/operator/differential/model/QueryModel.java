@@ -34,7 +34,7 @@ public record QueryModel(
   /** Every occurrence, linear or not: the tables a refresh needs the change of. */
   public List<TableOccurrence> everyTable() {
     List<TableOccurrence> all = new java.util.ArrayList<>(allTables());
-    branches.forEach(b -> all.addAll(b.nonLinearTables()));
+    branches.forEach(b -> b.blocks().forEach(block -> all.addAll(block.nonLinearTables())));
     return all;
   }
 }

@@ -35,10 +35,23 @@ final class BranchSql {
 
   String render(
       Branch branch, String selectList, Map<TableOccurrence, TermState> states, List<Edit> edits) {
+    return render(branch, selectList, states, edits, Map.of());
+  }
+
+  /**
+   * As above; {@code overrides} replaces the rendering of blocks nested in FROM (a block whose
+   * sublinks a term varies), and edits inside nested blocks are made there.
+   */
+  String render(
+      Branch branch,
+      String selectList,
+      Map<TableOccurrence, TermState> states,
+      List<Edit> edits,
+      Map<Branch, String> overrides) {
     Optional<String> where = where(branch, states, edits);
     return "SELECT "
         + selectList
-        + from(branch, states, edits)
+        + from(branch, states, edits, overrides)
         + where.map(w -> " WHERE " + w).orElse("");
   }
 
@@ -54,12 +67,21 @@ final class BranchSql {
 
   /** {@code FROM ...}: from the end of the select list to the end of the FROM clause. */
   String from(Branch branch, Map<TableOccurrence, TermState> states, List<Edit> edits) {
-    return edited(new Span(branch.core().begin(), branch.fromEnd()), branch, states, edits);
+    return from(branch, states, edits, Map.of());
+  }
+
+  String from(
+      Branch branch,
+      Map<TableOccurrence, TermState> states,
+      List<Edit> edits,
+      Map<Branch, String> overrides) {
+    return edited(
+        new Span(branch.core().begin(), branch.fromEnd()), branch, states, edits, overrides);
   }
 
   /** The WHERE condition, edited, if there is one. */
   Optional<String> where(Branch branch, Map<TableOccurrence, TermState> states, List<Edit> edits) {
-    Optional<String> written = branch.where().map(w -> edited(w, branch, states, edits));
+    Optional<String> written = branch.where().map(w -> edited(w, branch, states, edits, Map.of()));
     if (branch.condition().isEmpty()) {
       return written;
     }
@@ -67,11 +89,87 @@ final class BranchSql {
     return Optional.of(written.map(w -> "(" + w + ") AND (" + added + ")").orElse(added));
   }
 
+  /** The text of {@code span}, a piece of {@code branch}'s WHERE, rendered as {@link #where}. */
+  String slice(Branch branch, Span span, Map<TableOccurrence, TermState> states, List<Edit> edits) {
+    return edited(span, branch, states, edits, Map.of());
+  }
+
+  /**
+   * The conjuncts of a WHERE condition: PostgreSQL prints {@code a AND b AND c} as {@code ((a) AND
+   * (b) AND c)} (BETWEEN expanded, every nested boolean parenthesized), so they are what lies
+   * between the ANDs outside any parentheses, literal or quoted name within the outer pair. One
+   * span (the whole) when it is not such a conjunction.
+   */
+  List<Span> conjuncts(Span where) {
+    String text = model.slice(where);
+    int open = 0;
+    int close = text.length();
+    while (open < close && Character.isWhitespace(text.charAt(open))) {
+      open++;
+    }
+    while (close > open && Character.isWhitespace(text.charAt(close - 1))) {
+      close--;
+    }
+    if (open >= close || text.charAt(open) != '(' || matching(text, open) != close - 1) {
+      return List.of(where);
+    }
+    List<Span> parts = new ArrayList<>();
+    int depth = 0;
+    int start = open + 1;
+    char quote = 0;
+    for (int i = open + 1; i < close - 1; i++) {
+      char c = text.charAt(i);
+      if (quote != 0) {
+        quote = c == quote ? 0 : quote; // a doubled quote toggles twice: still inside
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (depth == 0 && text.startsWith(" AND ", i)) {
+        parts.add(new Span(where.begin() + start, where.begin() + i));
+        start = i + 5;
+        i += 4;
+      }
+    }
+    if (parts.isEmpty()) {
+      return List.of(where);
+    }
+    parts.add(new Span(where.begin() + start, where.begin() + close - 1));
+    return parts;
+  }
+
+  /** The index of the parenthesis closing the one at {@code open}, or -1. */
+  private static int matching(String text, int open) {
+    int depth = 0;
+    char quote = 0;
+    for (int i = open; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (quote != 0) {
+        quote = c == quote ? 0 : quote;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')' && --depth == 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /**
    * The weight of a row of {@code branch} in a term: the product of the weights of the occurrences
    * it reads that are a change or an old state ({@code 1} when there are none).
    */
   String weight(Branch branch, Map<TableOccurrence, TermState> states) {
+    return weight(branch, states, Map.of());
+  }
+
+  /** As above, where a block in {@code overrides} always carries a weight. */
+  String weight(
+      Branch branch, Map<TableOccurrence, TermState> states, Map<Branch, String> overrides) {
     List<String> factors = new ArrayList<>();
     List<TableOccurrence> direct = new ArrayList<>(branch.tables());
     direct.addAll(branch.nonLinearTables());
@@ -82,21 +180,28 @@ final class BranchSql {
       }
     }
     for (Branch.Nested nested : branch.nested()) {
-      if (weighted(nested.branch(), states)) {
+      if (weighted(nested.branch(), states, overrides)) {
         factors.add(nested.alias() + "." + ChangedSources.WEIGHT);
       }
     }
     return factors.isEmpty() ? "1" : String.join(" * ", factors);
   }
 
-  private boolean weighted(Branch branch, Map<TableOccurrence, TermState> states) {
-    return branch.allTables().stream()
-        .anyMatch(t -> states.getOrDefault(t, TermState.NEW) != TermState.NEW);
+  private boolean weighted(
+      Branch branch, Map<TableOccurrence, TermState> states, Map<Branch, String> overrides) {
+    return overrides.containsKey(branch)
+        || branch.nested().stream().anyMatch(n -> weighted(n.branch(), states, overrides))
+        || branch.allTables().stream()
+            .anyMatch(t -> states.getOrDefault(t, TermState.NEW) != TermState.NEW);
   }
 
   /** The text of {@code span}, with the edits inside it and the occurrences' replacements. */
   private String edited(
-      Span span, Branch branch, Map<TableOccurrence, TermState> states, List<Edit> extra) {
+      Span span,
+      Branch branch,
+      Map<TableOccurrence, TermState> states,
+      List<Edit> extra,
+      Map<Branch, String> overrides) {
     List<Edit> edits = new ArrayList<>();
     List<TableOccurrence> direct = new ArrayList<>(branch.tables());
     direct.addAll(branch.nonLinearTables());
@@ -104,17 +209,26 @@ final class BranchSql {
       replacement(table, states.getOrDefault(table, TermState.NEW))
           .ifPresent(text -> edits.add(new Edit(table.span(), text)));
     }
+    List<Edit> outer = new ArrayList<>(extra);
     for (Branch.Nested nested : branch.nested()) {
       Branch inner = nested.branch();
-      String list = items(inner) + ", " + weight(inner, states) + " AS " + ChangedSources.WEIGHT;
-      String rendered = render(inner, list, states);
+      // Edits inside a nested block are made when it is rendered, never over its replacement.
+      List<Edit> innerEdits =
+          extra.stream().filter(e -> within(e.span(), nested.select())).toList();
+      outer.removeAll(innerEdits);
+      String rendered = overrides.get(inner);
+      if (rendered == null) {
+        String list =
+            items(inner) + ", " + weight(inner, states, overrides) + " AS " + ChangedSources.WEIGHT;
+        rendered = render(inner, list, states, innerEdits, overrides);
+      }
       edits.add(
           new Edit(
               nested.replaced(),
               nested.wrap() ? "(" + rendered + ") " + nested.alias() : rendered));
     }
-    edits.addAll(extra);
-    edits.removeIf(e -> !(span.begin() <= e.span().begin() && e.span().end() <= span.end()));
+    edits.addAll(outer);
+    edits.removeIf(e -> !within(e.span(), span));
     edits.sort(Comparator.comparingInt((Edit e) -> e.span().begin()).reversed());
     StringBuilder text = new StringBuilder(model.slice(span));
     for (Edit edit : edits) {
@@ -122,6 +236,10 @@ final class BranchSql {
           edit.span().begin() - span.begin(), edit.span().end() - span.begin(), edit.text());
     }
     return text.toString();
+  }
+
+  private static boolean within(Span inner, Span outer) {
+    return outer.begin() <= inner.begin() && inner.end() <= outer.end();
   }
 
   private Optional<String> replacement(TableOccurrence table, TermState state) {

@@ -53,14 +53,24 @@ public final class DeltaSql {
     }
     List<String> terms = new ArrayList<>();
     for (Branch branch : model.branches()) {
-      List<Branch.NonLinear> changedNonLinear =
-          branch.nonLinear().stream().filter(n -> sources.changed(n.table().source())).toList();
-      List<Branch.NonLinear> changedSublinks =
-          changedNonLinear.stream().filter(Branch.NonLinear::isSublink).toList();
-      if (changedNonLinear.size() > changedSublinks.size() && changedNonLinear.size() > 1) {
+      List<Branch.NonLinear> changedJoins =
+          branch.nonLinear().stream()
+              .filter(n -> !n.isSublink() && sources.changed(n.table().source()))
+              .toList();
+      List<Site> sites = new ArrayList<>();
+      for (Branch block : branch.blocks()) {
+        List<Branch.NonLinear> changed =
+            block.nonLinear().stream()
+                .filter(n -> n.isSublink() && sources.changed(n.table().source()))
+                .toList();
+        if (!changed.isEmpty()) {
+          sites.add(new Site(block, changed));
+        }
+      }
+      if (changedJoins.size() > 1 || (changedJoins.size() == 1 && !sites.isEmpty())) {
         throw new FullRefreshNeeded(
-            "more than one table of an outer join or sublink changed in the same refresh, one of them"
-                + " an outer join's");
+            "more than one table of an outer join or sublink changed in the same refresh, one of"
+                + " them an outer join's");
       }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
@@ -69,10 +79,10 @@ public final class DeltaSql {
           linearOld.put(table, TermState.OLD);
         }
       }
-      if (!changedSublinks.isEmpty()) {
-        terms.addAll(sublinkTerms(branch, changedSublinks, linearOld));
-      } else if (!changedNonLinear.isEmpty()) {
-        terms.addAll(nonLinearTerms(branch, changedNonLinear.get(0), linearOld));
+      if (!sites.isEmpty()) {
+        terms.addAll(sublinkTerms(branch, sites, linearOld));
+      } else if (!changedJoins.isEmpty()) {
+        terms.addAll(nonLinearTerms(branch, changedJoins.get(0), linearOld));
       }
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
@@ -159,42 +169,98 @@ public final class DeltaSql {
     throw new IllegalArgumentException("not an outer join: " + nonLinear.kind());
   }
 
+  /** A block of a branch (the branch itself or one nested in FROM) whose sublinks changed. */
+  private record Site(Branch block, List<Branch.NonLinear> changed) {}
+
   /**
-   * The change caused by the sublinks whose tables changed, all at once (the rest as {@code
-   * states}): each row of the rest counts {@code [WHERE now] - [WHERE before]}, where before has
-   * every changed sublink replaced by its value before the change. Only rows for which some
-   * sublink's value may differ are read: one term per candidate condition, each excluding the rows
-   * of the ones before it, so no row is counted twice and each can be driven from the change.
+   * The change caused by the sublinks whose tables changed (the rest as {@code states}). Blocks
+   * telescope like tables: the term of site {@code i} sees the sites before it as they are now and
+   * those after it as they were (their sublinks replaced by their values before the change). In its
+   * own block each row counts {@code [WHERE now] - [WHERE before]}, every changed sublink of the
+   * block switching at once. Only rows for which some sublink's value may differ are read: one term
+   * per candidate condition, each excluding the rows of the ones before it, so no row counts twice
+   * and each term can be driven from the change.
    */
   private List<String> sublinkTerms(
-      Branch branch, List<Branch.NonLinear> changed, Map<TableOccurrence, TermState> states) {
+      Branch branch, List<Site> sites, Map<TableOccurrence, TermState> states) {
     SublinkSql sublinks = new SublinkSql(model, branches);
-    List<BranchSql.Edit> edits = new ArrayList<>();
-    List<String> candidates = new ArrayList<>();
-    for (Branch.NonLinear sublink : changed) {
-      edits.add(new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinks.before(sublink)));
-      candidates.addAll(sublinks.candidates(sublink));
-    }
-    String whereNow = branches.where(branch, states, List.of()).orElseThrow();
-    String whereBefore = branches.where(branch, states, edits).orElseThrow();
-    String weight =
-        "("
-            + branches.weight(branch, states)
-            + ") * ((CASE WHEN "
-            + whereNow
-            + " THEN 1 ELSE 0 END) - (CASE WHEN "
-            + whereBefore
-            + " THEN 1 ELSE 0 END))";
-    String select = "SELECT " + coreList(branch, weight) + branches.from(branch, states, List.of());
-    List<String> terms = new ArrayList<>();
-    for (int c = 0; c < candidates.size(); c++) {
-      StringBuilder where = new StringBuilder(candidates.get(c));
-      for (int earlier = 0; earlier < c; earlier++) {
-        where.append(" AND NOT ").append(candidates.get(earlier));
+    List<List<BranchSql.Edit>> befores = new ArrayList<>();
+    for (Site site : sites) {
+      List<BranchSql.Edit> edits = new ArrayList<>();
+      for (Branch.NonLinear sublink : site.changed()) {
+        edits.add(new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinks.before(sublink)));
       }
-      terms.add(select + " WHERE " + where);
+      befores.add(edits);
+    }
+    List<String> terms = new ArrayList<>();
+    for (int i = 0; i < sites.size(); i++) {
+      Branch block = sites.get(i).block();
+      List<BranchSql.Edit> later = new ArrayList<>();
+      befores.subList(i + 1, befores.size()).forEach(later::addAll);
+      String whereNow = branches.where(block, states, List.of()).orElseThrow();
+      String whereBefore = branches.where(block, states, befores.get(i)).orElseThrow();
+      String weight =
+          "("
+              + branches.weight(block, states)
+              + ") * ((CASE WHEN "
+              + whereNow
+              + " THEN 1 ELSE 0 END) - (CASE WHEN "
+              + whereBefore
+              + " THEN 1 ELSE 0 END))";
+      List<String> candidates = new ArrayList<>();
+      sites.get(i).changed().forEach(s -> candidates.addAll(sublinks.candidates(s)));
+      // The conditions of the block no changed sublink is part of hold before and after alike:
+      // only rows satisfying them can differ, and they carry the joins' conditions.
+      List<String> fixed = new ArrayList<>();
+      for (Span conjunct : branches.conjuncts(block.where().orElseThrow())) {
+        boolean varies =
+            sites.get(i).changed().stream()
+                .anyMatch(s -> overlaps(s.sublink().orElseThrow(), conjunct));
+        if (!varies) {
+          fixed.add("(" + branches.slice(block, conjunct, states, List.of()) + ")");
+        }
+      }
+      block.condition().ifPresent(c -> fixed.add("(" + c + ")"));
+      for (int c = 0; c < candidates.size(); c++) {
+        StringBuilder where = new StringBuilder(candidates.get(c));
+        for (int earlier = 0; earlier < c; earlier++) {
+          where.append(" AND NOT ").append(candidates.get(earlier));
+        }
+        fixed.forEach(f -> where.append(" AND ").append(f));
+        if (i == 0 && block.equals(branch)) { // the branch itself comes first in blocks()
+          terms.add(
+              "SELECT "
+                  + coreList(branch, weight)
+                  + branches.from(branch, states, later, Map.of())
+                  + " WHERE "
+                  + where);
+          continue;
+        }
+        String rendered =
+            "SELECT "
+                + branches.items(block)
+                + ", "
+                + weight
+                + " AS "
+                + ChangedSources.WEIGHT
+                + branches.from(block, states, later, Map.of())
+                + " WHERE "
+                + where;
+        Map<Branch, String> overrides = Map.of(block, rendered);
+        terms.add(
+            branches.render(
+                branch,
+                coreList(branch, branches.weight(branch, states, overrides)),
+                states,
+                later,
+                overrides));
+      }
     }
     return terms;
+  }
+
+  private static boolean overlaps(Span a, Span b) {
+    return a.begin() < b.end() && b.begin() < a.end();
   }
 
   /** What each term selects: the query's items, or keys and aggregate arguments; and a weight. */
