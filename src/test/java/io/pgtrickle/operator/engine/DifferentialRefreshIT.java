@@ -122,6 +122,14 @@ class DifferentialRefreshIT {
             + " WHERE o2.customer_id = o.customer_id AND o2.id <> o.id) AND NOT EXISTS (SELECT 1"
             + " FROM orders o3 WHERE o3.customer_id = o.customer_id AND o3.id <> o.id"
             + " AND o3.amount > o.amount) GROUP BY o.customer_id",
+        // IN over groups, as a condition of its own (TPC-H q18's shape)
+        "SELECT c.id, o.id AS oid, sum(i.qty) AS q FROM customers c JOIN orders o"
+            + " ON o.customer_id = c.id JOIN items i ON i.order_id = o.id WHERE o.id IN"
+            + " (SELECT i2.order_id FROM items i2 GROUP BY i2.order_id HAVING sum(i2.qty) > 5)"
+            + " GROUP BY c.id, o.id",
+        "SELECT o.id FROM orders o WHERE o.customer_id IN (SELECT o2.customer_id FROM orders o2"
+            + " WHERE o2.note IS NOT NULL GROUP BY o2.customer_id HAVING count(*) > 7"
+            + " AND avg(o2.amount) < 60)",
         // sublinks in blocks nested in FROM (TPC-H q22's shape), in two blocks at once, in WITH
         "SELECT t.r, count(*) AS n, sum(t.a) AS total FROM (SELECT c.region AS r, c.id AS a"
             + " FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id ="

@@ -132,7 +132,8 @@ final class BlockReader {
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
-      List<Span> sublinks = scope != Scope.SUBLINK ? sublinks(plain.getWhere(), parts) : List.of();
+      List<Span> sublinks =
+          scope != Scope.SUBLINK ? sublinks(plain.getWhere(), span, parts) : List.of();
       scan.requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
@@ -248,7 +249,8 @@ final class BlockReader {
    * scalar subqueries of count, sum and avg. Returns their spans. Any other subquery (or one of
    * these it cannot read) is left to {@link ExpressionScan}, which freezes its tables.
    */
-  private List<Span> sublinks(Expression where, Parts parts) throws NotDifferentialException {
+  private List<Span> sublinks(Expression where, Span whereSpan, Parts parts)
+      throws NotDifferentialException {
     List<Expression> found = new ArrayList<>();
     where.accept(
         new ExpressionVisitorAdapter<Void>() {
@@ -285,6 +287,9 @@ final class BlockReader {
           read = exists(exists);
         } else if (sublink instanceof InExpression in) {
           read = in(in);
+          if (read.isEmpty()) {
+            read = groupedIn(in, whereSpan);
+          }
         } else {
           read = scalar((ParenthesedSelect) sublink);
         }
@@ -348,6 +353,117 @@ final class BlockReader {
   }
 
   /**
+   * {@code x IN (SELECT k FROM t WHERE c GROUP BY k [HAVING h])}, a condition of its own in WHERE,
+   * with h made of count, sum and avg calls (TPC-H q18): whether x's group exists and passes h
+   * follows from that group's counts and sums, now and before.
+   */
+  private Optional<Branch.NonLinear> groupedIn(InExpression in, Span where)
+      throws NotDifferentialException {
+    ParenthesedSelect subquery = (ParenthesedSelect) in.getRightExpression();
+    if (in.isNot()
+        || in.getLeftExpression() instanceof ParenthesedExpressionList
+        || !(subquery.getSelect() instanceof PlainSelect plain)
+        || plain.getGroupBy() == null
+        || plain.getGroupBy().getGroupByExpressionList() == null
+        || plain.getGroupBy().getGroupByExpressionList().size() != 1
+        || (plain.getGroupBy().getGroupingSets() != null
+            && !plain.getGroupBy().getGroupingSets().isEmpty())
+        || plain.getSelectItems().size() != 1
+        || plain.getDistinct() != null
+        || plain.getWithItemsList() != null) {
+      return Optional.empty();
+    }
+    requireNoLimits(plain);
+    Span operand = Span.of(in.getLeftExpression());
+    Span parenthesized = Span.of(subquery);
+    Span sublink = new Span(operand.begin(), parenthesized.end());
+    if (!text.substring(operand.end(), parenthesized.begin()).strip().equals("IN")
+        || !Conjuncts.isConjunct(text, where, sublink)) {
+      return Optional.empty();
+    }
+    Branch branch = branch(plain, Scope.SUBLINK);
+    if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+      return Optional.empty();
+    }
+    Span key = Span.of((Expression) plain.getGroupBy().getGroupByExpressionList().get(0));
+    String item =
+        text.substring(
+            branch.itemExpressions().get(0).begin(), branch.itemExpressions().get(0).end());
+    if (!ExpressionScan.normalized(item)
+        .equals(ExpressionScan.normalized(text.substring(key.begin(), key.end())))) {
+      return Optional.empty();
+    }
+    Optional<Span> having = Optional.empty();
+    List<Aggregate> calls = List.of();
+    if (plain.getHaving() != null) {
+      having = Optional.of(havingSpan(parenthesized));
+      calls = aggregates.scalarAggregates(plain.getHaving());
+      if (!exactSums(calls, branch.tables().get(0))) {
+        return Optional.empty();
+      }
+    }
+    scan.requireNoSubquery(operand);
+    return Optional.of(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.GROUPED_IN,
+            branch.tables().get(0),
+            branch.where(),
+            Optional.of(sublink),
+            Optional.of(branch),
+            Optional.of(operand),
+            calls,
+            having));
+  }
+
+  /** The HAVING condition of a parenthesized subquery: after the keyword, to the closing ')'. */
+  private Span havingSpan(Span parenthesized) throws NotDifferentialException {
+    String inside =
+        ExpressionScan.withoutLiterals(text.substring(parenthesized.begin(), parenthesized.end()));
+    int depth = 0;
+    for (int i = 0; i < inside.length(); i++) {
+      char c = inside.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (depth == 1
+          && inside.startsWith("HAVING", i)
+          && Character.isWhitespace(inside.charAt(i - 1))
+          && Character.isWhitespace(inside.charAt(i + 6))) {
+        return new Span(parenthesized.begin() + i + 7, parenthesized.end() - 1);
+      }
+    }
+    throw new NotDifferentialException("a HAVING it cannot locate");
+  }
+
+  /**
+   * Whether every sum and avg among {@code calls} is over an exact type, and all are counts and
+   * sums.
+   */
+  private boolean exactSums(List<Aggregate> calls, TableOccurrence table) {
+    for (Aggregate call : calls) {
+      switch (call.kind()) {
+        case COUNT_STAR, COUNT -> {}
+        case SUM, AVG -> {
+          String query =
+              "SELECT ("
+                  + text.substring(
+                      call.argument().orElseThrow().begin(), call.argument().get().end())
+                  + ") FROM "
+                  + text.substring(table.span().begin(), table.span().end());
+          if (!EXACT_SUM_TYPES.contains(types.typeOf(query).orElse(""))) {
+            return false;
+          }
+        }
+        default -> {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
    * A scalar subquery whose one item is made of count, sum and avg calls: its value before a change
    * follows from counts and sums, exactly for integers and numeric (a float sum drifts with the
    * order of its terms).
@@ -367,25 +483,8 @@ final class BlockReader {
     if (calls.isEmpty()) {
       return Optional.empty();
     }
-    TableOccurrence table = branch.get().tables().get(0);
-    for (Aggregate call : calls) {
-      switch (call.kind()) {
-        case COUNT_STAR, COUNT -> {}
-        case SUM, AVG -> {
-          String query =
-              "SELECT ("
-                  + text.substring(
-                      call.argument().orElseThrow().begin(), call.argument().get().end())
-                  + ") FROM "
-                  + text.substring(table.span().begin(), table.span().end());
-          if (!EXACT_SUM_TYPES.contains(types.typeOf(query).orElse(""))) {
-            return Optional.empty();
-          }
-        }
-        default -> {
-          return Optional.empty();
-        }
-      }
+    if (!exactSums(calls, branch.get().tables().get(0))) {
+      return Optional.empty();
     }
     return Optional.of(
         sublink(
@@ -438,7 +537,8 @@ final class BlockReader {
         Optional.of(sublink),
         Optional.of(subquery),
         operand,
-        calls);
+        calls,
+        Optional.empty());
   }
 
   private int leaf(FromItem item, Parts parts) throws NotDifferentialException {

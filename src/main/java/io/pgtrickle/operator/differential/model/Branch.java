@@ -66,8 +66,10 @@ public record Branch(
    *     )}, {@code ( SELECT agg(...) ... )}), replaced by its value before the change
    * @param subquery for a sublink: the subquery as a branch (one table, no grouping)
    * @param operand for IN: the left side ({@code x})
-   * @param aggregates for a scalar subquery: the aggregate calls of its one item, each kept by
-   *     counts and sums (count, sum, avg over integers or numeric)
+   * @param aggregates for a scalar subquery: the aggregate calls of its one item; for an IN over
+   *     groups, those of its HAVING; each kept by counts and sums (count, sum, avg over integers or
+   *     numeric)
+   * @param having for an IN over groups: the HAVING condition, if any
    */
   public record NonLinear(
       Kind kind,
@@ -76,7 +78,8 @@ public record Branch(
       Optional<Span> sublink,
       Optional<Branch> subquery,
       Optional<Span> operand,
-      List<Aggregate> aggregates) {
+      List<Aggregate> aggregates,
+      Optional<Span> having) {
     public NonLinear {
       aggregates = List.copyOf(aggregates);
     }
@@ -89,7 +92,8 @@ public record Branch(
           Optional.empty(),
           Optional.empty(),
           Optional.empty(),
-          List.of());
+          List.of(),
+          Optional.empty());
     }
 
     public enum Kind {
@@ -99,7 +103,12 @@ public record Branch(
       /** {@code x IN (SELECT y FROM t WHERE c)} ({@code NOT} stays outside). */
       IN,
       /** {@code (SELECT f(count, sum, avg ...) FROM t WHERE c)}. */
-      SCALAR
+      SCALAR,
+      /**
+       * {@code x IN (SELECT k FROM t WHERE c GROUP BY k HAVING h)} as a condition of its own in
+       * WHERE (there NULL and false alike leave the row out): does x's group exist and pass h.
+       */
+      GROUPED_IN
     }
 
     public boolean isSublink() {

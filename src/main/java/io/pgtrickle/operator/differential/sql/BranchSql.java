@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.differential.sql;
 
 import io.pgtrickle.operator.differential.model.Branch;
+import io.pgtrickle.operator.differential.model.Conjuncts;
 import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.Span;
 import io.pgtrickle.operator.differential.model.TableOccurrence;
@@ -94,69 +95,9 @@ final class BranchSql {
     return edited(span, branch, states, edits, Map.of());
   }
 
-  /**
-   * The conjuncts of a WHERE condition: PostgreSQL prints {@code a AND b AND c} as {@code ((a) AND
-   * (b) AND c)} (BETWEEN expanded, every nested boolean parenthesized), so they are what lies
-   * between the ANDs outside any parentheses, literal or quoted name within the outer pair. One
-   * span (the whole) when it is not such a conjunction.
-   */
+  /** The conjuncts of a WHERE condition ({@link Conjuncts}). */
   List<Span> conjuncts(Span where) {
-    String text = model.slice(where);
-    int open = 0;
-    int close = text.length();
-    while (open < close && Character.isWhitespace(text.charAt(open))) {
-      open++;
-    }
-    while (close > open && Character.isWhitespace(text.charAt(close - 1))) {
-      close--;
-    }
-    if (open >= close || text.charAt(open) != '(' || matching(text, open) != close - 1) {
-      return List.of(where);
-    }
-    List<Span> parts = new ArrayList<>();
-    int depth = 0;
-    int start = open + 1;
-    char quote = 0;
-    for (int i = open + 1; i < close - 1; i++) {
-      char c = text.charAt(i);
-      if (quote != 0) {
-        quote = c == quote ? 0 : quote; // a doubled quote toggles twice: still inside
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')') {
-        depth--;
-      } else if (depth == 0 && text.startsWith(" AND ", i)) {
-        parts.add(new Span(where.begin() + start, where.begin() + i));
-        start = i + 5;
-        i += 4;
-      }
-    }
-    if (parts.isEmpty()) {
-      return List.of(where);
-    }
-    parts.add(new Span(where.begin() + start, where.begin() + close - 1));
-    return parts;
-  }
-
-  /** The index of the parenthesis closing the one at {@code open}, or -1. */
-  private static int matching(String text, int open) {
-    int depth = 0;
-    char quote = 0;
-    for (int i = open; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (quote != 0) {
-        quote = c == quote ? 0 : quote;
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')' && --depth == 0) {
-        return i;
-      }
-    }
-    return -1;
+    return Conjuncts.of(model.text(), where);
   }
 
   /**

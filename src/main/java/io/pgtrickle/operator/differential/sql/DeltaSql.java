@@ -79,8 +79,19 @@ public final class DeltaSql {
           linearOld.put(table, TermState.OLD);
         }
       }
+      // Sublinks whose own text would read too much are rewritten in every term (as they are now).
+      SublinkSql sublinkSql = new SublinkSql(model, branches);
+      Map<Span, String> nowTexts = new java.util.LinkedHashMap<>();
+      for (Branch block : branch.blocks()) {
+        for (Branch.NonLinear sublink : block.nonLinear()) {
+          if (sublink.isSublink()) {
+            sublinkSql.now(sublink).ifPresent(t -> nowTexts.put(sublink.sublink().get(), t));
+          }
+        }
+      }
+      List<BranchSql.Edit> asNow = edits(nowTexts);
       if (!sites.isEmpty()) {
-        terms.addAll(sublinkTerms(branch, sites, linearOld));
+        terms.addAll(sublinkTerms(branch, sites, linearOld, nowTexts));
       } else if (!changedJoins.isEmpty()) {
         terms.addAll(nonLinearTerms(branch, changedJoins.get(0), linearOld));
       }
@@ -96,7 +107,12 @@ public final class DeltaSql {
           }
         }
         terms.add(
-            branches.render(branch, coreList(branch, branches.weight(branch, states)), states));
+            branches.render(
+                branch,
+                coreList(branch, branches.weight(branch, states)),
+                states,
+                asNow,
+                Map.of()));
       }
     }
     if (terms.isEmpty()) {
@@ -182,23 +198,30 @@ public final class DeltaSql {
    * and each term can be driven from the change.
    */
   private List<String> sublinkTerms(
-      Branch branch, List<Site> sites, Map<TableOccurrence, TermState> states) {
+      Branch branch,
+      List<Site> sites,
+      Map<TableOccurrence, TermState> states,
+      Map<Span, String> nowTexts) {
     SublinkSql sublinks = new SublinkSql(model, branches);
-    List<List<BranchSql.Edit>> befores = new ArrayList<>();
+    List<Map<Span, String>> befores = new ArrayList<>();
     for (Site site : sites) {
-      List<BranchSql.Edit> edits = new ArrayList<>();
+      Map<Span, String> before = new HashMap<>();
       for (Branch.NonLinear sublink : site.changed()) {
-        edits.add(new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinks.before(sublink)));
+        before.put(sublink.sublink().orElseThrow(), sublinks.before(sublink));
       }
-      befores.add(edits);
+      befores.add(before);
     }
+    List<BranchSql.Edit> asNow = edits(nowTexts);
     List<String> terms = new ArrayList<>();
     for (int i = 0; i < sites.size(); i++) {
       Branch block = sites.get(i).block();
-      List<BranchSql.Edit> later = new ArrayList<>();
-      befores.subList(i + 1, befores.size()).forEach(later::addAll);
-      String whereNow = branches.where(block, states, List.of()).orElseThrow();
-      String whereBefore = branches.where(block, states, befores.get(i)).orElseThrow();
+      Map<Span, String> laterTexts = new HashMap<>(nowTexts);
+      befores.subList(i + 1, befores.size()).forEach(laterTexts::putAll);
+      List<BranchSql.Edit> later = edits(laterTexts);
+      Map<Span, String> beforeTexts = new HashMap<>(nowTexts);
+      beforeTexts.putAll(befores.get(i));
+      String whereNow = branches.where(block, states, asNow).orElseThrow();
+      String whereBefore = branches.where(block, states, edits(beforeTexts)).orElseThrow();
       String weight =
           "("
               + branches.weight(block, states)
@@ -217,7 +240,7 @@ public final class DeltaSql {
             sites.get(i).changed().stream()
                 .anyMatch(s -> overlaps(s.sublink().orElseThrow(), conjunct));
         if (!varies) {
-          fixed.add("(" + branches.slice(block, conjunct, states, List.of()) + ")");
+          fixed.add("(" + branches.slice(block, conjunct, states, asNow) + ")");
         }
       }
       block.condition().ifPresent(c -> fixed.add("(" + c + ")"));
@@ -257,6 +280,12 @@ public final class DeltaSql {
       }
     }
     return terms;
+  }
+
+  private static List<BranchSql.Edit> edits(Map<Span, String> texts) {
+    List<BranchSql.Edit> edits = new ArrayList<>();
+    texts.forEach((span, text) -> edits.add(new BranchSql.Edit(span, text)));
+    return edits;
   }
 
   private static boolean overlaps(Span a, Span b) {

@@ -34,8 +34,20 @@ final class SublinkSql {
       case EXISTS -> "((" + count(sublink, "") + ") > 0)";
       case IN -> inBefore(sublink);
       case SCALAR -> scalarBefore(sublink);
+      case GROUPED_IN -> groupedIn(sublink, true);
       case LEFT_JOIN -> throw new IllegalArgumentException("not a sublink");
     };
+  }
+
+  /**
+   * The text that stands for the sublink as it is now, where its own text would read too much: an
+   * IN over groups would aggregate its whole table; this looks at x's group only. Empty when the
+   * sublink's text serves.
+   */
+  java.util.Optional<String> now(Branch.NonLinear sublink) {
+    return sublink.kind() == Branch.NonLinear.Kind.GROUPED_IN
+        ? java.util.Optional.of(groupedIn(sublink, false))
+        : java.util.Optional.empty();
   }
 
   /**
@@ -44,6 +56,18 @@ final class SublinkSql {
    * turn every row's answer to or from NULL; or the row's own operand is NULL).
    */
   List<String> candidates(Branch.NonLinear sublink) {
+    if (sublink.kind() == Branch.NonLinear.Kind.GROUPED_IN) {
+      return List.of(
+          "EXISTS (SELECT 1 FROM ("
+              + changeOf(sublink, item(sublink) + " AS pgt__y")
+              + ") "
+              + S
+              + " WHERE "
+              + operand(sublink)
+              + " = "
+              + S
+              + ".pgt__y)");
+    }
     if (sublink.kind() != Branch.NonLinear.Kind.IN) {
       return List.of("EXISTS (" + changeOf(sublink, "1") + ")");
     }
@@ -128,12 +152,129 @@ final class SublinkSql {
    */
   private String scalarBefore(Branch.NonLinear sublink) {
     List<Aggregate> calls = sublink.aggregates();
+    List<String> arguments = new ArrayList<>();
+    for (Aggregate call : calls) {
+      arguments.add(call.argument().map(model::slice).orElse(""));
+    }
+    Kept kept = kept(calls, arguments, weight(sublink));
+    Span item = sublink.subquery().orElseThrow().itemExpressions().get(0);
+    return "(SELECT "
+        + withCalls(item, calls, kept.before())
+        + " FROM ("
+        + now(sublink, String.join(", ", kept.now()))
+        + ") pgt__n, ("
+        + changeOf(sublink, String.join(", ", kept.change()))
+        + ") pgt__c)";
+  }
+
+  /**
+   * {@code x IN (SELECT k ... GROUP BY k HAVING h)} (as a condition of its own: NULL counts as
+   * false) now or before: x's group had rows and passed h, h's calls computed over x's rows only.
+   * The subquery's rows are read through a derived table ({@code pgt__s}), so x keeps the meaning
+   * it has outside the subquery.
+   */
+  private String groupedIn(Branch.NonLinear sublink, boolean before) {
+    List<Aggregate> calls = sublink.aggregates();
+    StringBuilder inner = new StringBuilder(item(sublink) + " AS pgt__y");
+    List<String> arguments = new ArrayList<>();
+    for (int i = 0; i < calls.size(); i++) {
+      if (calls.get(i).argument().isPresent()) {
+        inner.append(", ").append(model.slice(calls.get(i).argument().get()));
+        inner.append(" AS pgt__a").append(i);
+      }
+      arguments.add(S + ".pgt__a" + i);
+    }
+    String match = " WHERE " + operand(sublink) + " = " + S + ".pgt__y";
+    String w = S + "." + ChangedSources.WEIGHT;
+    Kept kept = kept(calls, arguments, w);
+    String rows = "pgt__n.pgt__rows";
+    List<String> values = new ArrayList<>();
+    for (int i = 0; i < calls.size(); i++) {
+      values.add("pgt__n.pgt__v" + i);
+    }
+    List<String> nowList = new ArrayList<>(List.of("count(*) AS pgt__rows"));
+    if (before) {
+      nowList.addAll(kept.now());
+      rows = "(" + rows + " - coalesce(pgt__c.pgt__rows, 0))";
+      values = kept.before();
+    } else {
+      for (int i = 0; i < calls.size(); i++) {
+        nowList.add(withArgument(calls.get(i), arguments.get(i)) + " AS pgt__v" + i);
+      }
+    }
+    List<String> called = values;
+    String passes =
+        sublink
+            .having()
+            .map(h -> " AND coalesce(" + withCalls(h, calls, called) + ", false)")
+            .orElse("");
+    String from =
+        " FROM (SELECT "
+            + String.join(", ", nowList)
+            + " FROM ("
+            + now(sublink, inner.toString())
+            + ") "
+            + S
+            + match
+            + ") pgt__n";
+    if (before) {
+      List<String> changeList = new ArrayList<>(List.of("sum(" + w + ") AS pgt__rows"));
+      changeList.addAll(kept.change());
+      from +=
+          ", (SELECT "
+              + String.join(", ", changeList)
+              + " FROM ("
+              + changeOf(sublink, inner + ", " + weight(sublink) + " AS " + ChangedSources.WEIGHT)
+              + ") "
+              + S
+              + match
+              + ") pgt__c";
+    }
+    return "(SELECT " + rows + " > 0" + passes + from + ")";
+  }
+
+  /** An aggregate call's text with its argument replaced by {@code argument}. */
+  private String withArgument(Aggregate call, String argument) {
+    if (call.argument().isEmpty()) {
+      return model.slice(call.call());
+    }
+    Span a = call.argument().get();
+    return model.text().substring(call.call().begin(), a.begin())
+        + argument
+        + model.text().substring(a.end(), call.call().end());
+  }
+
+  /** The text of {@code span} with each of {@code calls} replaced by its value. */
+  private String withCalls(Span span, List<Aggregate> calls, List<String> values) {
+    StringBuilder edited = new StringBuilder(model.slice(span));
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < calls.size(); i++) {
+      order.add(i);
+    }
+    order.sort(Comparator.comparingInt((Integer i) -> calls.get(i).call().begin()).reversed());
+    for (int i : order) {
+      Span call = calls.get(i).call();
+      edited.replace(call.begin() - span.begin(), call.end() - span.begin(), values.get(i));
+    }
+    return edited.toString();
+  }
+
+  /**
+   * What keeps count/sum/avg calls: the columns to select now ({@code pgt__n<i>}, {@code
+   * pgt__k<i>}) and from the change ({@code pgt__d<i>}, added {@code pgt__p<i>} and removed {@code
+   * pgt__m<i>} sums apart, so a sum keeps its type), and each call's value before the change from
+   * those ({@code pgt__n.}, {@code pgt__c.}); avg as PostgreSQL computes it, numeric sum over
+   * count.
+   */
+  private record Kept(List<String> now, List<String> change, List<String> before) {}
+
+  private static Kept kept(List<Aggregate> calls, List<String> arguments, String w) {
     List<String> now = new ArrayList<>();
     List<String> change = new ArrayList<>();
     List<String> values = new ArrayList<>();
-    String w = weight(sublink);
     for (int i = 0; i < calls.size(); i++) {
       Aggregate call = calls.get(i);
+      String a = arguments.get(i);
       String n = "pgt__n.pgt__n" + i;
       String k = "pgt__n.pgt__k" + i;
       String d = "coalesce(pgt__c.pgt__d" + i + ", 0)";
@@ -144,13 +285,11 @@ final class SublinkSql {
           values.add("(" + n + " - " + d + ")::bigint");
         }
         case COUNT -> {
-          String a = model.slice(call.argument().orElseThrow());
           now.add("count(" + a + ") AS pgt__n" + i);
           change.add("sum(" + w + ") FILTER (WHERE (" + a + ") IS NOT NULL) AS pgt__d" + i);
           values.add("(" + n + " - " + d + ")::bigint");
         }
         case SUM, AVG -> {
-          String a = model.slice(call.argument().orElseThrow());
           now.add("sum(" + a + ") AS pgt__n" + i + ", count(" + a + ") AS pgt__k" + i);
           change.add(
               "sum("
@@ -187,24 +326,7 @@ final class SublinkSql {
         default -> throw new IllegalStateException("not kept by sums: " + call.kind());
       }
     }
-    Span item = sublink.subquery().orElseThrow().itemExpressions().get(0);
-    StringBuilder edited = new StringBuilder(model.slice(item));
-    List<Integer> order = new ArrayList<>();
-    for (int i = 0; i < calls.size(); i++) {
-      order.add(i);
-    }
-    order.sort(Comparator.comparingInt((Integer i) -> calls.get(i).call().begin()).reversed());
-    for (int i : order) {
-      Span call = calls.get(i).call();
-      edited.replace(call.begin() - item.begin(), call.end() - item.begin(), values.get(i));
-    }
-    return "(SELECT "
-        + edited
-        + " FROM ("
-        + now(sublink, String.join(", ", now))
-        + ") pgt__n, ("
-        + changeOf(sublink, String.join(", ", change))
-        + ") pgt__c)";
+    return new Kept(now, change, values);
   }
 
   private String operand(Branch.NonLinear sublink) {
