@@ -146,8 +146,9 @@ class QueryModelerTest {
   static Stream<Arguments> outsideTheClass() {
     return Stream.of(
             new String[] {
-              " SELECT o.id\n   FROM (public.orders o\n     FULL JOIN public.customers c ON ((c.id ="
-                  + " o.customer_id)))|FULL outer join",
+              " SELECT o.id\n   FROM ((public.orders o\n     JOIN public.customers c ON ((c.id ="
+                  + " o.customer_id)))\n     FULL JOIN public.orders x ON ((x.id = c.id)))"
+                  + "|FULL outer join",
               " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT v.id\n"
                   + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",

@@ -93,6 +93,15 @@ class DifferentialRefreshIT {
             + " LEFT JOIN customers c ON c.id = o.customer_id AND c.vip",
         "SELECT c.region, o.id FROM customers c RIGHT JOIN orders o ON o.customer_id = c.id"
             + " AND c.vip",
+        // FULL JOIN of two tables: both sides padded, both changing in one refresh
+        "SELECT c.id AS cid, c.region, o.id AS oid, o.amount FROM customers c"
+            + " FULL JOIN orders o ON o.customer_id = c.id AND o.amount > 50",
+        "SELECT c.region, count(o.id) AS n, count(*) AS all_rows, sum(o.amount) AS total"
+            + " FROM customers c FULL JOIN orders o ON o.customer_id = c.id GROUP BY c.region",
+        "SELECT c.id, o.id AS oid FROM customers c FULL JOIN orders o ON o.customer_id = c.id"
+            + " WHERE c.id IS NULL OR o.id IS NULL",
+        "SELECT c.id, o.id AS oid, i.sku FROM customers c FULL JOIN orders o"
+            + " ON o.customer_id = c.id JOIN items i ON i.order_id = o.id WHERE i.qty > 1",
         // EXISTS and NOT EXISTS, correlated
         "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
             + " WHERE o.customer_id = c.id AND o.amount > 90)",
@@ -223,8 +232,8 @@ class DifferentialRefreshIT {
   @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
-        "SELECT c.id, count(o.id) AS n FROM customers c FULL JOIN orders o"
-            + " ON o.customer_id = c.id GROUP BY c.id";
+        "SELECT c.id, count(o.id) AS n FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " FULL JOIN items i ON i.order_id = o.id GROUP BY c.id";
     engine.apply(EngineTestSupport.definition("outer_join", query), OWNER);
     db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
     engine.refresh("public", "outer_join");
@@ -261,7 +270,8 @@ class DifferentialRefreshIT {
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
         "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM vip_customers)"
             + "|not a captured table",
-        "SELECT c.id FROM customers c FULL JOIN orders o ON o.customer_id = c.id|FULL outer join",
+        "SELECT c.id FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " FULL JOIN items i ON i.order_id = o.id|FULL outer join",
         "SELECT id FROM customers EXCEPT ALL SELECT customer_id FROM orders|EXCEPT ALL",
         "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)"

@@ -175,10 +175,19 @@ final class BlockReader {
           end = Math.max(end, rightJoin(join, parts));
           continue;
         }
+        if (join.isFull()
+            && j == 0
+            && item instanceof Table
+            && parts.top
+            && parts.tables.size() == 1
+            && parts.nested.isEmpty()) {
+          end = Math.max(end, fullJoin(join, parts));
+          continue;
+        }
         if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
           throw new NotDifferentialException(
               join.isFull()
-                  ? "a FULL outer join"
+                  ? "a FULL outer join other than of the first two tables of FROM"
                   : "a RIGHT JOIN whose left side is not one table");
         }
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
@@ -221,6 +230,41 @@ final class BlockReader {
     Span on = Span.of(join.getOnExpressions().iterator().next());
     scan.requireNoSubquery(on);
     parts.nonLinear.add(Branch.NonLinear.leftJoin(occurrence, on));
+    return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * {@code A FULL JOIN B ON p} of two tables, A the first of the FROM: B is non-linear as the right
+   * side of a LEFT JOIN is, and A's padded rows are kept by count like B's.
+   */
+  private int fullJoin(Join join, Parts parts) throws NotDifferentialException {
+    if (!(join.getRightItem() instanceof Table table)
+        || join.getOnExpressions() == null
+        || join.getOnExpressions().size() != 1) {
+      throw new NotDifferentialException(
+          "a FULL JOIN whose right side is not one table joined ON a condition");
+    }
+    TableOccurrence preserved = parts.tables.get(0);
+    TableOccurrence occurrence = occurrence(table);
+    int gap = preserved.span().end();
+    int keyword = text.indexOf("FULL JOIN", gap);
+    if (keyword < 0
+        || !text.substring(gap, keyword).isBlank()
+        || !text.substring(keyword + 9, occurrence.span().begin()).isBlank()) {
+      throw new NotDifferentialException("a FULL JOIN it cannot locate");
+    }
+    Span on = Span.of(join.getOnExpressions().iterator().next());
+    scan.requireNoSubquery(on);
+    parts.nonLinear.add(
+        new Branch.NonLinear(
+            Branch.NonLinear.Kind.FULL_JOIN,
+            occurrence,
+            Optional.of(on),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.of(new Span(keyword, keyword + 9)),
+            List.of(),
+            Optional.empty()));
     return Math.max(occurrence.span().end(), on.end());
   }
 

@@ -98,6 +98,12 @@ public record Branch(
 
     public enum Kind {
       LEFT_JOIN,
+      /**
+       * {@code A FULL JOIN B ON c} of two tables, A the first table of its block's FROM (read
+       * linearly, its padding kept by count), B this occurrence; {@code operand} is the {@code FULL
+       * JOIN} keywords, which terms rewrite.
+       */
+      FULL_JOIN,
       /** {@code [NOT] EXISTS (SELECT ... FROM t WHERE c)}. */
       EXISTS,
       /** {@code x IN (SELECT y FROM t WHERE c)} ({@code NOT} stays outside). */
@@ -112,7 +118,7 @@ public record Branch(
     }
 
     public boolean isSublink() {
-      return kind != Kind.LEFT_JOIN;
+      return kind != Kind.LEFT_JOIN && kind != Kind.FULL_JOIN;
     }
   }
 

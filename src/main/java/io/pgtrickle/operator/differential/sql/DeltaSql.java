@@ -72,6 +72,18 @@ public final class DeltaSql {
             "more than one table of an outer join or sublink changed in the same refresh, one of"
                 + " them an outer join's");
       }
+      Optional<Branch.NonLinear> full =
+          branch.nonLinear().stream()
+              .filter(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)
+              .findFirst();
+      boolean fullLeftChanged =
+          full.isPresent() && sources.changed(branch.tables().get(0).source());
+      if (fullLeftChanged
+          && (!sites.isEmpty() || changedJoins.stream().anyMatch(n -> !n.equals(full.get())))) {
+        // That term would read the FULL JOIN's left table as it was, which is not a true bag.
+        throw new FullRefreshNeeded(
+            "the left table of a FULL JOIN changed with a table of another outer join or sublink");
+      }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
       for (TableOccurrence table : tables) {
@@ -106,12 +118,19 @@ public final class DeltaSql {
             states.put(tables.get(j), TermState.OLD);
           }
         }
+        List<BranchSql.Edit> linearEdits = new ArrayList<>(asNow);
+        if (full.isPresent() && i == 0) {
+          // The left table's change: its matched and padded rows (LEFT JOIN), and the right
+          // table's rows whose padding it switched.
+          linearEdits.add(new BranchSql.Edit(full.get().operand().orElseThrow(), "LEFT JOIN"));
+          terms.add(padded(branch, states, tables.get(0), full.get(), "RIGHT JOIN"));
+        }
         terms.add(
             branches.render(
                 branch,
                 coreList(branch, branches.weight(branch, states)),
                 states,
-                asNow,
+                linearEdits,
                 Map.of()));
       }
     }
@@ -125,64 +144,120 @@ public final class DeltaSql {
   }
 
   /**
-   * The change caused by one non-linear table {@code t} (the rest as {@code states}). For each row
-   * of the rest, only the number of rows of {@code t} satisfying the condition matters (and, for a
-   * LEFT JOIN, the matched rows themselves): now {@code n}, before {@code n - d} where {@code d} is
-   * the change's weight among them. Only rows with a matching changed row can differ, so the terms
-   * are restricted to those ({@code EXISTS} over the change).
+   * The change caused by the nullable side {@code t} of an outer join (the rest as {@code states}):
+   * the change's rows matched as the ON condition says, and the other side's rows whose padding the
+   * change switched (only rows with a matching changed row can differ: an {@code EXISTS} over the
+   * change restricts the term to those). For a FULL JOIN also the change's own rows, padded where
+   * the left table, as it was, matches none.
    */
   private List<String> nonLinearTerms(
       Branch branch, Branch.NonLinear nonLinear, Map<TableOccurrence, TermState> states) {
     TableOccurrence table = nonLinear.table();
-    String ref = table.refName();
-    String delta = sources.delta(table.source());
-    String linearWeight = branches.weight(branch, states);
-    if (nonLinear.kind() == Branch.NonLinear.Kind.LEFT_JOIN) {
-      String on = model.slice(nonLinear.condition().orElseThrow());
-      String now = "(SELECT count(*) FROM " + model.slice(table.span()) + " WHERE " + on + ")";
-      String change =
-          "(SELECT coalesce(sum("
-              + ref
-              + ".pgt__w), 0) FROM "
-              + delta
-              + " "
-              + ref
-              + " WHERE "
-              + on
-              + ")";
-      // Matched rows: the change itself, joined as the ON condition says.
-      Map<TableOccurrence, TermState> matched = new HashMap<>(states);
-      matched.put(table, TermState.DELTA);
-      String matchedTerm =
-          branches.render(branch, coreList(branch, branches.weight(branch, matched)), matched);
-      // Padded rows: a preserved row is padded when nothing matches it; +1 if that became so,
-      // -1 if it stopped being so.
-      Map<TableOccurrence, TermState> padded = new HashMap<>(states);
-      padded.put(table, TermState.NULLS);
-      List<BranchSql.Edit> edits =
-          List.of(new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"));
-      String weight =
-          "("
-              + linearWeight
-              + ") * ((CASE WHEN "
-              + now
-              + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
-              + now
-              + " - "
-              + change
-              + " = 0 THEN 1 ELSE 0 END))";
-      String candidates = "EXISTS (SELECT 1 FROM " + delta + " " + ref + " WHERE " + on + ")";
-      Optional<String> where = branches.where(branch, padded, edits);
-      String paddedTerm =
-          "SELECT "
-              + coreList(branch, weight)
-              + branches.from(branch, padded, edits)
-              + " WHERE "
-              + where.map(w -> "(" + w + ") AND ").orElse("")
-              + candidates;
+    boolean full = nonLinear.kind() == Branch.NonLinear.Kind.FULL_JOIN;
+    List<BranchSql.Edit> keyword =
+        full ? List.of(new BranchSql.Edit(nonLinear.operand().orElseThrow(), "JOIN")) : List.of();
+    // Matched rows: the change itself, joined as the ON condition says.
+    Map<TableOccurrence, TermState> matched = new HashMap<>(states);
+    matched.put(table, TermState.DELTA);
+    String matchedTerm =
+        branches.render(
+            branch, coreList(branch, branches.weight(branch, matched)), matched, keyword, Map.of());
+    // Preserved rows padded: +1 where the last match went, -1 where a first one came.
+    String paddedTerm = padded(branch, states, table, nonLinear, "LEFT JOIN");
+    if (!full) {
       return List.of(matchedTerm, paddedTerm);
     }
-    throw new IllegalArgumentException("not an outer join: " + nonLinear.kind());
+    // FULL JOIN: the change's own rows padded where the left table (as it was) matches none.
+    TableOccurrence left = branch.tables().get(0);
+    Map<TableOccurrence, TermState> own = new HashMap<>(states);
+    own.put(left, TermState.NULLS);
+    own.put(table, TermState.DELTA);
+    List<BranchSql.Edit> edits =
+        List.of(
+            new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"),
+            new BranchSql.Edit(nonLinear.operand().orElseThrow(), "RIGHT JOIN"));
+    String before = matches(left, nonLinear, states.get(left) == TermState.OLD);
+    String weight =
+        "(" + branches.weight(branch, own) + ") * (CASE WHEN " + before + " = 0 THEN 1 ELSE 0 END)";
+    Optional<String> where = branches.where(branch, own, edits);
+    String ownTerm =
+        "SELECT "
+            + coreList(branch, weight)
+            + branches.from(branch, own, edits)
+            + where.map(w -> " WHERE " + w).orElse("");
+    return List.of(matchedTerm, paddedTerm, ownTerm);
+  }
+
+  /**
+   * The rows of the other side of an outer join padded because {@code changing} (the nullable side)
+   * changed: each row the change matches counts +1 if its matches among {@code changing}'s rows
+   * went to none, -1 if its first came ({@code [n = 0] - [n - d = 0]}). {@code changing} is read as
+   * empty and the join written {@code keyword ... ON false}, so every row of the other side is
+   * padded; the rest as {@code states}.
+   */
+  private String padded(
+      Branch branch,
+      Map<TableOccurrence, TermState> states,
+      TableOccurrence changing,
+      Branch.NonLinear join,
+      String keyword) {
+    String now = matches(changing, join, false);
+    String before = matches(changing, join, true);
+    Map<TableOccurrence, TermState> padded = new HashMap<>(states);
+    padded.put(changing, TermState.NULLS);
+    List<BranchSql.Edit> edits = new ArrayList<>();
+    edits.add(new BranchSql.Edit(join.condition().orElseThrow(), "false"));
+    if (join.kind() == Branch.NonLinear.Kind.FULL_JOIN) {
+      edits.add(new BranchSql.Edit(join.operand().orElseThrow(), keyword));
+    }
+    String weight =
+        "("
+            + branches.weight(branch, padded)
+            + ") * ((CASE WHEN "
+            + now
+            + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
+            + before
+            + " = 0 THEN 1 ELSE 0 END))";
+    String candidates =
+        "EXISTS (SELECT 1 FROM "
+            + sources.delta(changing.source())
+            + " "
+            + changing.refName()
+            + " WHERE "
+            + model.slice(join.condition().orElseThrow())
+            + ")";
+    Optional<String> where = branches.where(branch, padded, edits);
+    return "SELECT "
+        + coreList(branch, weight)
+        + branches.from(branch, padded, edits)
+        + " WHERE "
+        + where.map(w -> "(" + w + ") AND ").orElse("")
+        + candidates;
+  }
+
+  /**
+   * How many rows of {@code table} match a row of the join's other side through its ON condition:
+   * now, or before the change ({@code before}: now less the change's weight).
+   */
+  private String matches(TableOccurrence table, Branch.NonLinear join, boolean before) {
+    String on = model.slice(join.condition().orElseThrow());
+    String now = "(SELECT count(*) FROM " + model.slice(table.span()) + " WHERE " + on + ")";
+    if (!before || !sources.changed(table.source())) {
+      return now;
+    }
+    return "("
+        + now
+        + " - (SELECT coalesce(sum("
+        + table.refName()
+        + "."
+        + ChangedSources.WEIGHT
+        + "), 0) FROM "
+        + sources.delta(table.source())
+        + " "
+        + table.refName()
+        + " WHERE "
+        + on
+        + "))";
   }
 
   /** A block of a branch (the branch itself or one nested in FROM) whose sublinks changed. */

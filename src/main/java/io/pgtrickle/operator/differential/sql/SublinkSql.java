@@ -35,7 +35,7 @@ final class SublinkSql {
       case IN -> inBefore(sublink);
       case SCALAR -> scalarBefore(sublink);
       case GROUPED_IN -> groupedIn(sublink, true);
-      case LEFT_JOIN -> throw new IllegalArgumentException("not a sublink");
+      case LEFT_JOIN, FULL_JOIN -> throw new IllegalArgumentException("not a sublink");
     };
   }
 
