@@ -107,22 +107,25 @@ class TpchCorpusIT {
         System.out.printf(
             "%s: %s, %d rows, in %d ms%n",
             TpchQueries.describe(query), admission.verdict(), db.rowCount(name), millisSince(t));
-        check(db, name, admission.query(), mode, tally, new AtomicLong())
+        check(db, name, admission.query(), mode, tally, new AtomicLong(), new java.util.HashSet<>())
             .ifPresent(f -> failures.add(ids.get(name) + " after create: " + f));
       }
 
       Map<String, List<String>> modes = new java.util.TreeMap<>();
+      int lineItemUpdates = CorpusSettings.integer("corpus.tpch.updates", 40);
       for (int round = 1; round <= rounds; round++) {
         long t = System.nanoTime();
         Random random = new Random(CorpusSettings.derive(seed, "tpch round " + round));
         TpchChanges changes = new TpchChanges(db, random);
         changes.rf1(data, TpchData.PARTS - rounds + round);
         changes.rf2((int) Math.max(1, Math.round(scaleFactor * 1_500_000 / TpchData.PARTS)));
-        changes.updates(40, 10);
+        // Price/quantity updates besides TPC-H's refresh functions (0: the refresh functions only).
+        changes.updates(lineItemUpdates, lineItemUpdates / 4);
         AtomicLong changed = new AtomicLong();
+        java.util.Set<String> applied = new java.util.HashSet<>();
         for (Map.Entry<String, String> st : live.entrySet()) {
           int thisRound = round;
-          check(db, st.getKey(), st.getValue(), mode, tally, changed)
+          check(db, st.getKey(), st.getValue(), mode, tally, changed, applied)
               .ifPresent(
                   f ->
                       failures.add(
@@ -147,15 +150,17 @@ class TpchCorpusIT {
                       + " AND st_name = '"
                       + name
                       + "'");
-          modes.computeIfAbsent(ids.get(name), k -> new ArrayList<>()).add(ran.get(0));
+          modes
+              .computeIfAbsent(ids.get(name), k -> new ArrayList<>())
+              .add(applied.contains(name) ? ran.get(0) : "no change to its tables");
         }
       }
       // What the refreshes after each round of changes ran (AUTO: differential where it can).
       modes.forEach((id, ran) -> System.out.printf("%s ran %s%n", id, String.join("; ", ran)));
       System.out.printf(
-          "%d of %d queries ran DIFFERENTIAL in every round%n",
+          "%d of %d queries ran DIFFERENTIAL in every round in which their tables changed%n",
           modes.values().stream()
-              .filter(ran -> ran.stream().allMatch(m -> m.startsWith("DIFFERENTIAL")))
+              .filter(ran -> ran.stream().allMatch(m -> !m.startsWith("FULL")))
               .count(),
           modes.size());
       passed = failures.isEmpty();
@@ -177,13 +182,17 @@ class TpchCorpusIT {
       String query,
       CdcModeSpec mode,
       CorpusTally tally,
-      AtomicLong changed)
+      AtomicLong changed,
+      java.util.Set<String> applied)
       throws Exception {
     long deadline = System.nanoTime() + WAL_WAIT_NANOS;
     while (true) {
       try {
         RefreshOutcome outcome = db.refresh(name);
         changed.addAndGet(outcome.rowsChanged());
+        if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
+          applied.add(name);
+        }
       } catch (EngineException e) {
         return Optional.of("refresh failed: " + e.getMessage() + "\n" + query);
       }
