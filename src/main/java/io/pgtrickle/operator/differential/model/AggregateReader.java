@@ -101,23 +101,12 @@ final class AggregateReader {
     List<Grouping.Part> parts = new ArrayList<>();
     List<Span> literals = new ArrayList<>();
     List<Column> columns = new ArrayList<>();
-    List<NotDifferentialException> problems = new ArrayList<>();
-    expression.accept(
-        new ExpressionVisitorAdapter<Void>() {
+    AggregateCalls visitor =
+        new AggregateCalls() {
           @Override
-          public <S> Void visit(Function function, S context) {
-            try {
-              Optional<Aggregate> aggregate = aggregate(function);
-              if (aggregate.isPresent()) {
-                parts.add(Grouping.Part.aggregate(aggregate.get().call(), aggregates.size()));
-                aggregates.add(aggregate.get());
-                return null;
-              }
-            } catch (NotDifferentialException e) {
-              problems.add(e);
-              return null;
-            }
-            return super.visit(function, context);
+          void call(Aggregate aggregate) {
+            parts.add(Grouping.Part.aggregate(aggregate.call(), aggregates.size()));
+            aggregates.add(aggregate);
           }
 
           @Override
@@ -151,11 +140,8 @@ final class AggregateReader {
             }
             return null;
           }
-        },
-        null);
-    if (!problems.isEmpty()) {
-      throw problems.get(0);
-    }
+        };
+    visitor.read(expression);
     for (int k = 0; k < keys.size(); k++) {
       String key =
           ExpressionScan.normalized(text.substring(keys.get(k).begin(), keys.get(k).end()));
@@ -185,22 +171,11 @@ final class AggregateReader {
    */
   List<Aggregate> scalarAggregates(Expression item) throws NotDifferentialException {
     List<Aggregate> found = new ArrayList<>();
-    List<NotDifferentialException> problems = new ArrayList<>();
-    item.accept(
-        new ExpressionVisitorAdapter<Void>() {
+    AggregateCalls visitor =
+        new AggregateCalls() {
           @Override
-          public <S> Void visit(Function function, S context) {
-            try {
-              Optional<Aggregate> aggregate = aggregate(function);
-              if (aggregate.isPresent()) {
-                found.add(aggregate.get());
-                return null;
-              }
-            } catch (NotDifferentialException e) {
-              problems.add(e);
-              return null;
-            }
-            return super.visit(function, context);
+          void call(Aggregate aggregate) {
+            found.add(aggregate);
           }
 
           @Override
@@ -208,12 +183,41 @@ final class AggregateReader {
             problems.add(new NotDifferentialException("a window function or FILTER"));
             return null;
           }
-        },
-        null);
-    if (!problems.isEmpty()) {
-      throw problems.get(0);
-    }
+        };
+    visitor.read(item);
     return found;
+  }
+
+  /**
+   * Visits an expression's aggregate calls (not what is inside them), handing each to {@link
+   * #call}; a call it cannot read is a problem, thrown by {@link #read} once the walk is done.
+   */
+  private abstract class AggregateCalls extends ExpressionVisitorAdapter<Void> {
+    final List<NotDifferentialException> problems = new ArrayList<>();
+
+    abstract void call(Aggregate aggregate);
+
+    void read(Expression expression) throws NotDifferentialException {
+      expression.accept(this, null);
+      if (!problems.isEmpty()) {
+        throw problems.get(0);
+      }
+    }
+
+    @Override
+    public <S> Void visit(Function function, S context) {
+      try {
+        Optional<Aggregate> aggregate = aggregate(function);
+        if (aggregate.isPresent()) {
+          call(aggregate.get());
+          return null;
+        }
+      } catch (NotDifferentialException e) {
+        problems.add(e);
+        return null;
+      }
+      return super.visit(function, context);
+    }
   }
 
   private Optional<Aggregate> aggregate(Function function) throws NotDifferentialException {
