@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.differential;
 
+import io.pgtrickle.operator.differential.model.DatabaseFacts;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.QueryModeler;
@@ -60,7 +61,17 @@ public final class DeparsedQuery {
             text,
             sources,
             name -> isAggregate(connection, name),
-            query -> typeOf(connection, query));
+            new DatabaseFacts() {
+              @Override
+              public Optional<String> typeOf(String query) {
+                return DeparsedQuery.typeOf(connection, query);
+              }
+
+              @Override
+              public boolean returnsSet(String function) {
+                return DeparsedQuery.returnsSet(connection, function);
+              }
+            });
     if (MODELS.size() >= MAX_CACHED) {
       MODELS.clear();
     }
@@ -131,6 +142,22 @@ public final class DeparsedQuery {
       }
     } catch (SQLException e) {
       return Optional.empty();
+    }
+  }
+
+  /** Whether a function of that name may return a set (unknown: yes, so nothing is miscounted). */
+  private static boolean returnsSet(Connection connection, String name) {
+    List<String> parts = SqlIdentifiers.splitQualified(name);
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = ? AND proretset)")) {
+      statement.setString(1, parts.get(parts.size() - 1));
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      return true;
     }
   }
 

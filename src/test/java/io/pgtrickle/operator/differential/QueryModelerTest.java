@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.differential.model.Aggregate;
 import io.pgtrickle.operator.differential.model.Branch;
+import io.pgtrickle.operator.differential.model.DatabaseFacts;
 import io.pgtrickle.operator.differential.model.Grouping;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.model.QueryModel;
@@ -31,6 +32,67 @@ class QueryModelerTest {
     return QueryModeler.model(text, SOURCES, name -> name.equals("my_agg"));
   }
 
+  /** Facts of a database where every argument has {@code type} and no function returns a set. */
+  private static DatabaseFacts typed(String type) {
+    return new DatabaseFacts() {
+      @Override
+      public java.util.Optional<String> typeOf(String query) {
+        return java.util.Optional.of(type);
+      }
+
+      @Override
+      public boolean returnsSet(String function) {
+        return false;
+      }
+    };
+  }
+
+  @Test
+  void sublinksWhoseRowCountIsNotTheirTablesAreFrozen() throws Exception {
+    DatabaseFacts facts =
+        new DatabaseFacts() {
+          @Override
+          public java.util.Optional<String> typeOf(String query) {
+            return java.util.Optional.of("numeric");
+          }
+
+          @Override
+          public boolean returnsSet(String function) {
+            return function.equals("unnest");
+          }
+        };
+    // A set-returning select list: EXISTS depends on the rows it makes, not the table's.
+    QueryModel setReturning =
+        QueryModeler.model(
+            " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT unnest(c.tags) AS"
+                + " unnest\n           FROM public.customers c\n          WHERE (c.id ="
+                + " o.customer_id)))",
+            SOURCES,
+            name -> false,
+            facts);
+    assertThat(setReturning.branches().get(0).nonLinear()).isEmpty();
+    assertThat(setReturning.frozen()).containsExactly(CUSTOMERS);
+    // IN over groups whose HAVING names the key outside an aggregate; and one that does not.
+    String grouped =
+        " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT c.id\n"
+            + "           FROM public.customers c\n          GROUP BY c.id\n         HAVING %s))";
+    QueryModel bare =
+        QueryModeler.model(
+            String.format(grouped, "((c.id > 3) AND (sum(c.score) > (5)::numeric))"),
+            SOURCES,
+            name -> false,
+            facts);
+    assertThat(bare.branches().get(0).nonLinear()).isEmpty();
+    QueryModel inside =
+        QueryModeler.model(
+            String.format(grouped, "(sum(c.score) > (5)::numeric)"), SOURCES, name -> false, facts);
+    assertThat(inside.branches().get(0).nonLinear())
+        .extracting(Branch.NonLinear::kind)
+        .containsExactly(Branch.NonLinear.Kind.GROUPED_IN);
+    assertThat(inside.slice(inside.branches().get(0).nonLinear().get(0).having().orElseThrow()))
+        .isEqualTo("(sum(c.score) > (5)::numeric)");
+  }
+
   @Test
   void inAndScalarSublinksOverOneTableAreNonLinearWhenTheirSumsAreExact() throws Exception {
     String text =
@@ -38,8 +100,7 @@ class QueryModelerTest {
             + " avg(o2.amount) AS avg\n           FROM public.orders o2\n          WHERE"
             + " (o2.customer_id = o.customer_id))) AND (o.customer_id IN ( SELECT c.id\n"
             + "           FROM public.customers c\n          WHERE c.vip)))";
-    QueryModel exact =
-        QueryModeler.model(text, SOURCES, name -> false, query -> java.util.Optional.of("numeric"));
+    QueryModel exact = QueryModeler.model(text, SOURCES, name -> false, typed("numeric"));
     List<Branch.NonLinear> sublinks = exact.branches().get(0).nonLinear();
     assertThat(sublinks)
         .extracting(Branch.NonLinear::kind)
@@ -53,8 +114,7 @@ class QueryModelerTest {
     assertThat(exact.slice(sublinks.get(1).operand().orElseThrow())).isEqualTo("o.customer_id");
     assertThat(exact.frozen()).isEmpty();
 
-    QueryModel floats =
-        QueryModeler.model(text, SOURCES, name -> false, query -> java.util.Optional.of("float8"));
+    QueryModel floats = QueryModeler.model(text, SOURCES, name -> false, typed("float8"));
     assertThat(floats.branches().get(0).nonLinear())
         .extracting(Branch.NonLinear::kind)
         .containsExactly(Branch.NonLinear.Kind.IN);

@@ -32,7 +32,7 @@ final class BlockReader {
   private final Map<List<String>, StableName> sources;
   private final ExpressionScan scan;
   private final AggregateReader aggregates;
-  private final ColumnTypes types;
+  private final DatabaseFacts types;
   private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
   private final java.util.Set<String> withUsed = new java.util.HashSet<>();
   private List<WithItem<?>> topWith;
@@ -42,7 +42,7 @@ final class BlockReader {
       Map<List<String>, StableName> sources,
       ExpressionScan scan,
       AggregateReader aggregates,
-      ColumnTypes types) {
+      DatabaseFacts types) {
     this.text = text;
     this.sources = sources;
     this.scan = scan;
@@ -414,7 +414,9 @@ final class BlockReader {
             && !plain.getGroupBy().getGroupingSets().isEmpty())
         || plain.getSelectItems().size() != 1
         || plain.getDistinct() != null
-        || plain.getWithItemsList() != null) {
+        || plain.getWithItemsList() != null
+        || plain.getOrderByElements() != null
+        || setReturning(plain)) {
       return Optional.empty();
     }
     requireNoLimits(plain);
@@ -442,7 +444,7 @@ final class BlockReader {
     if (plain.getHaving() != null) {
       having = Optional.of(havingSpan(parenthesized));
       calls = aggregates.scalarAggregates(plain.getHaving());
-      if (!exactSums(calls, branch.tables().get(0))) {
+      if (!exactSums(calls, branch.tables().get(0)) || !onlyInside(plain.getHaving(), calls)) {
         return Optional.empty();
       }
     }
@@ -457,6 +459,49 @@ final class BlockReader {
             Optional.of(operand),
             calls,
             having));
+  }
+
+  /**
+   * Whether a select list calls a function that may return a set: the subquery's row count is then
+   * not its table's, which the counts kept for sublinks assume.
+   */
+  private boolean setReturning(PlainSelect plain) {
+    List<String> functions = new ArrayList<>();
+    for (SelectItem<?> item : plain.getSelectItems()) {
+      item.getExpression()
+          .accept(
+              new ExpressionVisitorAdapter<Void>() {
+                @Override
+                public <S> Void visit(net.sf.jsqlparser.expression.Function function, S context) {
+                  functions.add(function.getName());
+                  return super.visit(function, context);
+                }
+              },
+              null);
+    }
+    return functions.stream().anyMatch(types::returnsSet);
+  }
+
+  /** Whether every column {@code condition} names lies inside one of {@code calls}. */
+  private static boolean onlyInside(Expression condition, List<Aggregate> calls)
+      throws NotDifferentialException {
+    List<net.sf.jsqlparser.schema.Column> columns = new ArrayList<>();
+    condition.accept(
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(net.sf.jsqlparser.schema.Column column, S context) {
+            columns.add(column);
+            return null;
+          }
+        },
+        null);
+    for (net.sf.jsqlparser.schema.Column column : columns) {
+      Span span = Span.of(column);
+      if (calls.stream().noneMatch(c -> c.call().contains(span))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The HAVING condition of a parenthesized subquery: after the keyword, to the closing ')'. */
@@ -559,6 +604,9 @@ final class BlockReader {
         || plain.getFetch() != null
         || plain.getForMode() != null
         || (!aggregated && aggregates.hasAggregates(plain))) {
+      return Optional.empty();
+    }
+    if (setReturning(plain)) {
       return Optional.empty();
     }
     Branch branch = branch(plain, Scope.SUBLINK);

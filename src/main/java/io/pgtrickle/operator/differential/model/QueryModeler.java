@@ -35,7 +35,7 @@ public final class QueryModeler {
       String text,
       Map<List<String>, StableName> sources,
       Predicate<String> isAggregate,
-      ColumnTypes types) {
+      DatabaseFacts types) {
     this.text = text;
     this.scan = new ExpressionScan(text, sources);
     this.aggregates = new AggregateReader(text, scan, isAggregate);
@@ -52,7 +52,7 @@ public final class QueryModeler {
   public static QueryModel model(
       String deparsed, Map<List<String>, StableName> sources, Predicate<String> isAggregate)
       throws NotDifferentialException {
-    return model(deparsed, sources, isAggregate, ColumnTypes.NONE);
+    return model(deparsed, sources, isAggregate, DatabaseFacts.NONE);
   }
 
   /**
@@ -63,7 +63,7 @@ public final class QueryModeler {
       String deparsed,
       Map<List<String>, StableName> sources,
       Predicate<String> isAggregate,
-      ColumnTypes types)
+      DatabaseFacts types)
       throws NotDifferentialException {
     return new QueryModeler(deparsed, sources, isAggregate, types).model();
   }
