@@ -39,6 +39,14 @@ public final class ChangeBuffer {
               + " ON "
               + names.changeBufferQualified()
               + " USING brin (xid) WITH (autosummarize = on)");
+      // Markers (TRUNCATE, re-sync) are rare: a partial index holds only them, so a refresh asks
+      // whether its window has one without reading the window.
+      statement.execute(
+          "CREATE INDEX IF NOT EXISTS "
+              + SqlIdentifiers.quote(names.changeBufferIndex("markers"))
+              + " ON "
+              + names.changeBufferQualified()
+              + " (xid) WHERE op IN ('T', 'R')");
     }
   }
 
