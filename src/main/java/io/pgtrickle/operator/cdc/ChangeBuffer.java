@@ -51,6 +51,44 @@ public final class ChangeBuffer {
   }
 
   /**
+   * A boolean SQL expression: whether the window after {@code consumedSnapshot} holds any buffer
+   * row (as {@link #hasUnconsumed}), to be combined with others in one statement.
+   */
+  public static String anyUnconsumed(ObjectNames names, String consumedSnapshot) {
+    return "EXISTS (SELECT 1 FROM "
+        + names.changeBufferQualified()
+        + " b WHERE "
+        + unconsumed("b", consumedSnapshot)
+        + ")";
+  }
+
+  /**
+   * A boolean SQL expression: whether the window holds a TRUNCATE or re-sync marker. Answered from
+   * the markers' partial index, not by reading the window.
+   */
+  public static String anyMarker(ObjectNames names, String consumedSnapshot) {
+    return "EXISTS (SELECT 1 FROM "
+        + names.changeBufferQualified()
+        + " b WHERE b.op IN ('T', 'R') AND "
+        + unconsumed("b", consumedSnapshot)
+        + ")";
+  }
+
+  /**
+   * A bigint SQL expression: the window's buffer rows, counted up to {@code capExpression} (an
+   * expression: the work stays bounded).
+   */
+  public static String countUpTo(ObjectNames names, String consumedSnapshot, String capExpression) {
+    return "(SELECT count(*) FROM (SELECT 1 FROM "
+        + names.changeBufferQualified()
+        + " b WHERE "
+        + unconsumed("b", consumedSnapshot)
+        + " LIMIT "
+        + capExpression
+        + ") x)";
+  }
+
+  /**
    * Writes a re-sync marker (op R) in the caller's transaction: changes of the source may have been
    * missed (a lost slot, a moved shard), so every consumer's next refresh must read the source in
    * full rather than trust the buffer.

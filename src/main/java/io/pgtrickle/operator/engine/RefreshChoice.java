@@ -1,16 +1,16 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.RefreshMode;
-import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
-import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,8 +18,8 @@ import java.util.Optional;
 /**
  * Which mode a refresh runs, decided per refresh from facts it can state: whether the stream table
  * is differential at all, a TRUNCATE or re-sync marker in the window (the change is then
- * "everything"), and for AUTO the size of the change against the sources' estimated rows. The same
- * facts always give the same choice.
+ * "everything"), and for AUTO the size of the change against the sources' and the stream table's
+ * estimated rows. The same facts always give the same choice.
  */
 record RefreshChoice(boolean differential, Optional<String> reason) {
   /**
@@ -35,102 +35,112 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
     return new RefreshChoice(false, Optional.ofNullable(reason));
   }
 
+  /** The most changed buffer rows AUTO still applies differentially. */
+  static long autoLimit(long sourceRows, long streamTableRows) {
+    return Math.max((long) Math.ceil(AUTO_FULL_FRACTION * sourceRows), AUTO_DIFFERENTIAL_FLOOR);
+  }
+
+  /**
+   * @param sources every source of the stream table
+   * @param pending the sources whose window holds buffer rows (the others changed nothing)
+   * @param consumed per source, the snapshot consumed last (absent: nothing consumed yet)
+   */
   static RefreshChoice choose(
       Connection connection,
       StreamTableRecord record,
       List<StableName> sources,
+      List<StableName> pending,
       Map<StableName, String> consumed)
       throws SQLException {
     RefreshMode mode = RefreshMode.valueOf(record.refreshMode());
     if (!record.differentialStorage()) {
       return full(mode == RefreshMode.FULL ? null : record.differentialBlocker());
     }
-    for (StableName source : sources) {
-      if (hasMarker(connection, source, consumed.get(source))) {
-        return full("a TRUNCATE or re-sync of a source is among the changes");
+    if (pending.isEmpty()) {
+      return new RefreshChoice(true, Optional.empty());
+    }
+    boolean auto = mode == RefreshMode.AUTO;
+    // One statement: any marker (from the markers' partial index, not the window) and, for AUTO,
+    // the estimates its threshold needs.
+    List<String> markers = new ArrayList<>();
+    for (StableName source : pending) {
+      markers.add(ChangeBuffer.anyMarker(new ObjectNames(source), consumed.get(source)));
+    }
+    String sql = "SELECT " + String.join(" OR ", markers);
+    if (auto) {
+      sql +=
+          ", (SELECT coalesce(sum("
+              + ESTIMATE
+              + "), 0)::bigint FROM pgtrickle.pgt_change_tracking t"
+              + " JOIN pg_catalog.pg_class c ON c.oid = t.source_relid"
+              + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+              + " WHERE t.source_stable_name = ANY (?)),"
+              + " coalesce((SELECT "
+              + ESTIMATE
+              + " FROM pg_catalog.pg_class c"
+              + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+              + " WHERE c.oid = pg_catalog.to_regclass(?)), 0)::bigint";
+    }
+    long sourceRows = 0;
+    long streamTableRows = 0;
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      if (auto) {
+        statement.setArray(
+            1, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
+        statement.setString(2, SqlIdentifiers.qualified(record.schema(), record.name()));
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        if (rs.getBoolean(1)) {
+          return full("a TRUNCATE or re-sync of a source is among the changes");
+        }
+        if (auto) {
+          sourceRows = rs.getLong(2);
+          streamTableRows = rs.getLong(3);
+        }
       }
     }
-    if (mode == RefreshMode.AUTO) {
-      long estimated = estimatedRows(connection, sources);
-      long limit =
-          Math.max((long) Math.ceil(AUTO_FULL_FRACTION * estimated), AUTO_DIFFERENTIAL_FLOOR);
-      long changes = 0;
-      for (StableName source : sources) {
-        changes += changesUpTo(connection, source, consumed.get(source), limit + 1 - changes);
-        if (changes > limit) {
-          return full(
-              "more than "
-                  + limit
-                  + " changed rows against about "
-                  + estimated
-                  + " source rows (AUTO refreshes in full past "
-                  + Math.round(AUTO_FULL_FRACTION * 100)
-                  + "%)");
-        }
+    if (auto) {
+      long limit = autoLimit(sourceRows, streamTableRows);
+      long changes = changesUpTo(connection, pending, consumed, limit + 1);
+      if (changes > limit) {
+        return full(
+            "more than "
+                + limit
+                + " changed rows against about "
+                + sourceRows
+                + " source rows (AUTO refreshes in full past "
+                + Math.round(AUTO_FULL_FRACTION * 100)
+                + "%)");
       }
     }
     return new RefreshChoice(true, Optional.empty());
   }
 
-  private static boolean hasMarker(Connection connection, StableName source, String consumed)
-      throws SQLException {
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT EXISTS (SELECT 1 FROM "
-                    + new ObjectNames(source).changeBufferQualified()
-                    + " b WHERE b.op IN ('T', 'R') AND "
-                    + ChangeBuffer.unconsumed("b", consumed)
-                    + ")")) {
-      rs.next();
-      return rs.getBoolean(1);
-    }
-  }
+  /**
+   * A table's rows as the planner estimates them, or as the statistics counters have them when it
+   * was never analysed ({@code c}: pg_class, {@code s}: pg_stat_all_tables).
+   */
+  private static final String ESTIMATE =
+      "greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0)";
 
-  /** The window's buffer rows, counted up to {@code cap}: the work stays bounded. */
+  /**
+   * The windows' buffer rows, each counted up to {@code cap}, summed in one statement: the sum
+   * exceeds {@code cap - 1} exactly when the total does, and the work stays bounded.
+   */
   private static long changesUpTo(
-      Connection connection, StableName source, String consumed, long cap) throws SQLException {
+      Connection connection, List<StableName> pending, Map<StableName, String> consumed, long cap)
+      throws SQLException {
+    List<String> counts = new ArrayList<>();
+    for (StableName source : pending) {
+      counts.add(
+          ChangeBuffer.countUpTo(
+              new ObjectNames(source), consumed.get(source), Long.toString(Math.max(cap, 0))));
+    }
     try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT count(*) FROM (SELECT 1 FROM "
-                    + new ObjectNames(source).changeBufferQualified()
-                    + " b WHERE "
-                    + ChangeBuffer.unconsumed("b", consumed)
-                    + " LIMIT "
-                    + Math.max(cap, 0)
-                    + ") x")) {
+        ResultSet rs = statement.executeQuery("SELECT " + String.join(" + ", counts))) {
       rs.next();
       return rs.getLong(1);
     }
-  }
-
-  /**
-   * The sources' rows as the planner estimates them, or as the statistics counters have them when a
-   * table was never analysed.
-   */
-  private static long estimatedRows(Connection connection, List<StableName> sources)
-      throws SQLException {
-    ChangeTrackingRegistry registry = new ChangeTrackingRegistry();
-    long total = 0;
-    for (StableName source : sources) {
-      Optional<TrackedSource> tracked = registry.find(connection, source);
-      if (tracked.isEmpty()) {
-        continue;
-      }
-      try (PreparedStatement statement =
-          connection.prepareStatement(
-              "SELECT greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0)"
-                  + " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_stat_all_tables s"
-                  + " ON s.relid = c.oid WHERE c.oid = ?")) {
-        statement.setLong(1, tracked.get().table().oid());
-        try (ResultSet rs = statement.executeQuery()) {
-          if (rs.next()) {
-            total += rs.getLong(1);
-          }
-        }
-      }
-    }
-    return total;
   }
 }

@@ -37,17 +37,20 @@ final class StreamTableCatalog {
   }
 
   /**
-   * Locks the row for a refresh. Empty when another engine holds it (it is refreshing now); in a
-   * REPEATABLE READ transaction, a row changed since the snapshot raises a serialization failure.
+   * Locks the row for a refresh. Empty when another engine holds it (it is refreshing now) or there
+   * is none (tell them apart with {@link #find}); in a REPEATABLE READ transaction, a row changed
+   * since the snapshot raises a serialization failure.
    */
-  static Optional<StreamTableRecord> lockForRefresh(Connection connection, long id)
-      throws SQLException {
+  static Optional<StreamTableRecord> lockForRefresh(
+      Connection connection, String schema, String name) throws SQLException {
     return one(
         connection,
         "SELECT "
             + COLUMNS
-            + " FROM pgtrickle.pgt_stream_tables WHERE id = ? FOR UPDATE SKIP LOCKED",
-        id);
+            + " FROM pgtrickle.pgt_stream_tables WHERE st_schema = ? AND st_name = ?"
+            + " FOR UPDATE SKIP LOCKED",
+        schema,
+        name);
   }
 
   /** Locks the row, waiting for a running refresh to finish. */

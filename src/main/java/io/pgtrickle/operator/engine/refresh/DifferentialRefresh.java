@@ -15,7 +15,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,10 @@ import java.util.Set;
  * query's change derived from them ({@link DeltaSql}), and that applied to the storage. Reads the
  * window of each change buffer and, through indexes, the rows the change touches; never a whole
  * source or the whole storage (except where the query itself must, e.g. a join without an index).
+ *
+ * <p>Statements whose results are not read go to the server together, in one round trip each group;
+ * the temp tables are {@code ON COMMIT DROP}, and a rollback to the caller's savepoint drops them
+ * too, so a refresh never finds one left over.
  */
 public final class DifferentialRefresh implements RefreshStrategy {
   /** Test seam: called once the query's change is computed, before it is applied. */
@@ -35,6 +40,14 @@ public final class DifferentialRefresh implements RefreshStrategy {
 
     void computed(Connection connection) throws SQLException;
   }
+
+  /**
+   * A delta table of at least this many rows gets its source's indexes: then a term that probes the
+   * source's old state once per row of another change finds both halves of it (the table and the
+   * delta) through an index. Smaller deltas fit in a few pages, which a scan reads as fast as an
+   * index, and the index would cost more than it saves (docs/benchmarks.md).
+   */
+  static final long DELTA_INDEX_MIN_ROWS = 1000;
 
   private final DeltaHook hook;
 
@@ -54,25 +67,30 @@ public final class DifferentialRefresh implements RefreshStrategy {
         target
             .differential()
             .orElseThrow(() -> new IllegalStateException("not a differential layout"));
-    // The model's text was printed under this search_path; the SQL built from it runs under it
-    // (for the rest of the refresh transaction, or until a savepoint around this is rolled back).
-    DeparsedQuery.pinSearchPath(connection);
     try (Statement statement = connection.createStatement()) {
-      statement.execute("SET LOCAL jit = off");
-      Set<StableName> changed = netChanges(statement, differential, window);
-      ChangedSources sources = new Sources(changed, differential.sourceTables(), connection);
-      DeltaSql delta = new DeltaSql(differential.model(), sources);
-      ApplySql sql =
-          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
-      var core = delta.coreDelta();
+      Map<StableName, Long> deltaRows = netChanges(statement, differential, window);
+      Set<StableName> changed = deltaRows.keySet();
+      ChangedSources sources = new Sources(changed, differential);
+      var core = new DeltaSql(differential.model(), sources).coreDelta();
       if (core.isEmpty()) {
         return 0;
       }
-      statement.execute("DROP TABLE IF EXISTS pg_temp.pgt_dq");
-      statement.execute(core.get());
+      // The delta tables' indexes and statistics, then the core's change, in one round trip.
+      for (StableName source : changed) {
+        String temp = ChangedSources.deltaTable(source);
+        if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS) {
+          for (List<String> columns : indexColumns(differential.sourceIndexes().get(source))) {
+            statement.addBatch("CREATE INDEX ON " + temp + " (" + String.join(", ", columns) + ")");
+          }
+        }
+        statement.addBatch("ANALYZE " + temp);
+      }
+      statement.addBatch(core.get());
+      statement.executeBatch();
       hook.computed(connection);
       Layout layout = Layout.of(differential.model());
-      long rows = 0;
+      ApplySql sql =
+          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
       List<String> statements =
           switch (layout) {
             case BAG -> sql.applyBag();
@@ -80,9 +98,14 @@ public final class DifferentialRefresh implements RefreshStrategy {
             case GROUPS_RECOMPUTED -> sql.touchedGroups();
           };
       for (String each : statements) {
-        long count = run(statement, each);
+        statement.addBatch(each);
+      }
+      int[] counts = statement.executeBatch();
+      long rows = 0;
+      for (int i = 0; i < statements.size(); i++) {
+        String each = statements.get(i);
         if (each.startsWith("DELETE") || each.startsWith("INSERT")) {
-          rows += count; // the storage's rows; the temp tables' are not changes
+          rows += Math.max(0, counts[i]); // the storage's rows; the temp tables' are not changes
         }
       }
       if (layout != Layout.BAG) {
@@ -117,60 +140,84 @@ public final class DifferentialRefresh implements RefreshStrategy {
   }
 
   /**
-   * One temp table per source the query reads: the net change of its window, a row per copy with
-   * weight +1 or -1. Returns the sources whose net change is not empty.
+   * One temp table per source the query reads whose window holds buffer rows: the net change of its
+   * window, a row per copy with weight +1 or -1. A source whose window is empty did not change and
+   * gets none. Returns the sources whose net change is not empty, with its rows.
    */
-  private static Set<StableName> netChanges(
+  private static Map<StableName, Long> netChanges(
       Statement statement, DifferentialTarget target, ChangeWindow window) throws SQLException {
-    Set<StableName> sources = new LinkedHashSet<>();
+    Set<StableName> read = new LinkedHashSet<>();
     for (TableOccurrence table : target.model().everyTable()) {
-      sources.add(table.source());
+      read.add(table.source());
     }
-    sources.addAll(target.model().frozen());
-    Set<StableName> changed = new LinkedHashSet<>();
-    for (StableName source : sources) {
-      String temp = ChangedSources.deltaTable(source);
-      statement.execute("DROP TABLE IF EXISTS " + temp);
-      long rows =
-          run(
-              statement,
-              "CREATE TEMP TABLE "
-                  + temp.substring("pg_temp.".length())
-                  + " ON COMMIT DROP AS SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
-                  + target.sourceTables().get(source)
-                  + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
-                  + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
-                  + target.changeBuffers().get(source)
-                  + " b WHERE b.op IN ('I', 'D') AND "
-                  + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
-                  // OFFSET 0 keeps the subquery from being pulled up, which would expand
-                  // (x.r).* into one record_in of the row's text per column.
-                  + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
-                  + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)");
+    read.addAll(target.model().frozen());
+    List<StableName> candidates = new ArrayList<>();
+    for (StableName source : read) {
+      if (window.mayHaveChanges(source)) {
+        candidates.add(source);
+      }
+    }
+    // The caller pinned search_path; pinned again here, as the SQL below is made from the model's
+    // text, which was printed under it. Sent with the temp tables, in one round trip.
+    statement.addBatch(DeparsedQuery.PIN_SEARCH_PATH);
+    statement.addBatch("SET LOCAL jit = off");
+    for (StableName source : candidates) {
+      statement.addBatch(
+          "CREATE TEMP TABLE "
+              + ChangedSources.deltaTable(source).substring("pg_temp.".length())
+              + " ON COMMIT DROP AS SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
+              + target.sourceTables().get(source)
+              + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
+              + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
+              + target.changeBuffers().get(source)
+              + " b WHERE b.op IN ('I', 'D') AND "
+              + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
+              // OFFSET 0 keeps the subquery from being pulled up, which would expand
+              // (x.r).* into one record_in of the row's text per column.
+              + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
+              + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)");
+    }
+    int[] counts = statement.executeBatch();
+    Map<StableName, Long> changed = new LinkedHashMap<>();
+    for (int i = 0; i < candidates.size(); i++) {
+      long rows = counts[i + 2];
       if (rows > 0) {
-        statement.execute("ANALYZE " + temp);
-        changed.add(source);
+        changed.put(candidates.get(i), rows);
       }
     }
     return changed;
   }
 
-  private static long run(Statement statement, String sql) throws SQLException {
-    statement.execute(sql);
-    return Math.max(0, statement.getUpdateCount());
+  /**
+   * The column lists to index a delta table on: its source's B-tree indexes' keys, without one that
+   * is a prefix of another (the longer serves the same probes) or repeats one.
+   */
+  static List<List<String>> indexColumns(List<List<String>> sourceIndexes) {
+    List<List<String>> kept = new ArrayList<>();
+    if (sourceIndexes == null) {
+      return kept;
+    }
+    for (List<String> index : sourceIndexes) {
+      boolean prefixOfAnother =
+          sourceIndexes.stream()
+              .anyMatch(
+                  other ->
+                      other.size() > index.size() && other.subList(0, index.size()).equals(index));
+      if (!index.isEmpty() && !prefixOfAnother && !kept.contains(index)) {
+        kept.add(index);
+      }
+    }
+    return kept;
   }
 
   /** The changed sources of this refresh and their old state (now minus the change). */
   private static final class Sources implements ChangedSources {
     private final Set<StableName> changed;
-    private final Map<StableName, String> tables;
-    private final Connection connection;
-    private final Map<StableName, String> columns = new HashMap<>();
+    private final DifferentialTarget target;
 
-    Sources(Set<StableName> changed, Map<StableName, String> tables, Connection connection) {
+    Sources(Set<StableName> changed, DifferentialTarget target) {
       this.changed = changed;
-      this.tables = tables;
-      this.connection = connection;
+      this.target = target;
     }
 
     @Override
@@ -186,34 +233,16 @@ public final class DifferentialRefresh implements RefreshStrategy {
     @Override
     public String oldState(StableName source) {
       // A UNION ALL of two plain SELECTs: PostgreSQL flattens it into an append, so a join
-      // condition on it still reaches the source's indexes.
+      // condition on it still reaches the source's indexes (and the delta table's, when it has
+      // them).
       return "SELECT t.*, 1 AS pgt__w FROM "
-          + tables.get(source)
+          + target.sourceTables().get(source)
           + " t UNION ALL SELECT "
-          + columnsOf(source)
+          + String.join(
+              ", ", target.sourceColumns().get(source).stream().map(c -> "d." + c).toList())
           + ", - d.pgt__w FROM "
           + delta(source)
           + " d";
-    }
-
-    private String columnsOf(StableName source) {
-      return columns.computeIfAbsent(
-          source,
-          s -> {
-            try (Statement statement = connection.createStatement();
-                ResultSet rs =
-                    statement.executeQuery(
-                        "SELECT string_agg('d.' || quote_ident(attname), ', ' ORDER BY attnum)"
-                            + " FROM pg_catalog.pg_attribute WHERE attrelid = '"
-                            + delta(s)
-                            + "'::regclass AND attnum > 0 AND NOT attisdropped"
-                            + " AND attname <> 'pgt__w'")) {
-              rs.next();
-              return rs.getString(1);
-            } catch (SQLException e) {
-              throw new IllegalStateException("read the columns of " + delta(s), e);
-            }
-          });
     }
   }
 }
