@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -23,10 +24,15 @@ import java.util.Optional;
  */
 record RefreshChoice(boolean differential, Optional<String> reason) {
   /**
-   * AUTO refreshes in full when more rows changed than this share of the sources' rows: past it, a
-   * recompute is as cheap as applying the change (measured in docs/benchmarks.md).
+   * AUTO refreshes in full when more buffer rows changed than this share of the sources' rows plus
+   * {@link #AUTO_STREAM_TABLE_FRACTION} of the stream table's: a FULL refresh costs about a scan of
+   * the sources plus work per result row, a differential one work per changed row
+   * (docs/benchmarks.md, "Where DIFFERENTIAL stops winning").
    */
-  static final double AUTO_FULL_FRACTION = 0.15;
+  static final double AUTO_SOURCE_FRACTION = 0.04;
+
+  /** The stream table's share in AUTO's threshold; see {@link #AUTO_SOURCE_FRACTION}. */
+  static final double AUTO_STREAM_TABLE_FRACTION = 0.3;
 
   /** Below this many changed rows AUTO never recomputes: either mode takes milliseconds. */
   static final long AUTO_DIFFERENTIAL_FLOOR = 100;
@@ -35,9 +41,15 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
     return new RefreshChoice(false, Optional.ofNullable(reason));
   }
 
-  /** The most changed buffer rows AUTO still applies differentially. */
+  /**
+   * The most changed buffer rows AUTO still applies differentially, for the sources' and the stream
+   * table's estimated rows.
+   */
   static long autoLimit(long sourceRows, long streamTableRows) {
-    return Math.max((long) Math.ceil(AUTO_FULL_FRACTION * sourceRows), AUTO_DIFFERENTIAL_FLOOR);
+    double limit =
+        AUTO_SOURCE_FRACTION * Math.max(sourceRows, 0)
+            + AUTO_STREAM_TABLE_FRACTION * Math.max(streamTableRows, 0);
+    return Math.max((long) Math.ceil(limit), AUTO_DIFFERENTIAL_FLOOR);
   }
 
   /**
@@ -105,13 +117,16 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
       long changes = changesUpTo(connection, pending, consumed, limit + 1);
       if (changes > limit) {
         return full(
-            "more than "
-                + limit
-                + " changed rows against about "
-                + sourceRows
-                + " source rows (AUTO refreshes in full past "
-                + Math.round(AUTO_FULL_FRACTION * 100)
-                + "%)");
+            String.format(
+                Locale.ROOT,
+                "more than %d changed rows against about %d source rows and %d stream-table rows"
+                    + " (AUTO refreshes in full past %.0f%% of the sources' rows plus %.0f%% of"
+                    + " the stream table's)",
+                limit,
+                sourceRows,
+                streamTableRows,
+                AUTO_SOURCE_FRACTION * 100,
+                AUTO_STREAM_TABLE_FRACTION * 100));
       }
     }
     return new RefreshChoice(true, Optional.empty());

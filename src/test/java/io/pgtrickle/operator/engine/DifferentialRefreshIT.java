@@ -178,6 +178,32 @@ class DifferentialRefreshIT {
   }
 
   @Test
+  void autoWeighsTheChangeAgainstTheSourcesAndTheStreamTable() throws Exception {
+    // The same change: past AUTO's threshold for a small result (10 groups), under it for a large
+    // one (every row), whose recompute costs more.
+    db.execute(
+        "CREATE TABLE facts (id int PRIMARY KEY, k int, v int)",
+        "INSERT INTO facts SELECT g, g % 10, g FROM generate_series(1, 10000) g");
+    String grouped = "SELECT k, count(*) AS n, sum(v) AS total FROM facts GROUP BY k";
+    String filtered = "SELECT id, v FROM facts WHERE v > 0";
+    engine.apply(EngineTestSupport.definition("few_groups", grouped), OWNER);
+    engine.apply(EngineTestSupport.definition("every_row", filtered), OWNER);
+    db.execute("ANALYZE facts", "ANALYZE few_groups", "ANALYZE every_row");
+    // 1000 rows updated: 2000 buffer rows. Thresholds: 0.04 * 10000 + 0.3 * 10 = 403 for the
+    // groups, 0.04 * 10000 + 0.3 * 10000 = 3400 for the filter.
+    db.execute("UPDATE facts SET v = v + 1 WHERE id % 10 = 3");
+    engine.refresh("public", "few_groups");
+    engine.refresh("public", "every_row");
+    assertMatchesQuery(db, "few_groups", grouped);
+    assertMatchesQuery(db, "every_row", filtered);
+    assertThat(lastMode("few_groups")).isEqualTo("FULL");
+    assertThat(lastReason("few_groups"))
+        .contains("more than 403 changed rows")
+        .contains("4% of the sources' rows plus 30% of the stream table's");
+    assertThat(lastMode("every_row")).isEqualTo("DIFFERENTIAL");
+  }
+
+  @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
         "SELECT c.id, count(o.id) AS n FROM customers c FULL JOIN orders o"
