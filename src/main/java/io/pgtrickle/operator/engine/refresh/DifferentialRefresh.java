@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.model.Grouping;
+import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.Layout;
 import io.pgtrickle.operator.differential.sql.ApplySql;
@@ -42,12 +43,14 @@ public final class DifferentialRefresh implements RefreshStrategy {
   }
 
   /**
-   * A delta table of at least this many rows gets its source's indexes: then a term that probes the
-   * source's old state once per row of another change finds both halves of it (the table and the
-   * delta) through an index. Smaller deltas fit in a few pages, which a scan reads as fast as an
-   * index, and the index would cost more than it saves (docs/benchmarks.md).
+   * A delta table of at least this many rows gets its source's indexes (when a term may probe it,
+   * see {@link #probedPerRow}): then a term that probes a source's old state once per row of
+   * another change finds both halves of it (the table and the delta) through an index, instead of
+   * scanning the delta once per probe. Measured with TPC-H at SF 0.1 (docs/benchmarks.md): without
+   * them q4 at 1% took 10 s instead of 0.27 s; from 100 rows up rather than 1,000 was as fast or
+   * faster.
    */
-  static final long DELTA_INDEX_MIN_ROWS = 1000;
+  static final long DELTA_INDEX_MIN_ROWS = 100;
 
   private final DeltaHook hook;
 
@@ -75,16 +78,22 @@ public final class DifferentialRefresh implements RefreshStrategy {
       if (core.isEmpty()) {
         return 0;
       }
-      // The delta tables' indexes and statistics, then the core's change, in one round trip.
+      // The delta tables' indexes and statistics, then the core's change, in one round trip. A
+      // sample of 3,000 rows is statistics enough for a delta, and ANALYZE of a wide one with the
+      // default 30,000 costs as much as decoding it.
+      statement.addBatch("SET LOCAL default_statistics_target = 10");
       for (StableName source : changed) {
         String temp = ChangedSources.deltaTable(source);
-        if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS) {
-          for (List<String> columns : indexColumns(differential.sourceIndexes().get(source))) {
+        if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS
+            && probedPerRow(differential.model(), source, changed)) {
+          for (List<String> columns :
+              indexColumns(differential.sourceIndexes().get(source), differential.model().text())) {
             statement.addBatch("CREATE INDEX ON " + temp + " (" + String.join(", ", columns) + ")");
           }
         }
         statement.addBatch("ANALYZE " + temp);
       }
+      statement.addBatch("SET LOCAL default_statistics_target TO DEFAULT");
       statement.addBatch(core.get());
       statement.executeBatch();
       hook.computed(connection);
@@ -157,11 +166,40 @@ public final class DifferentialRefresh implements RefreshStrategy {
         candidates.add(source);
       }
     }
+    // A change of a table read by a subquery of an expression means FULL (DeltaSql says so): its
+    // delta comes first, so that no other is made for nothing.
+    List<StableName> frozen =
+        candidates.stream().filter(c -> target.model().frozen().contains(c)).toList();
+    Map<StableName, Long> changed = new LinkedHashMap<>();
+    if (!frozen.isEmpty()) {
+      changed.putAll(createDeltas(statement, target, window, frozen));
+      if (!changed.isEmpty()) {
+        new DeltaSql(target.model(), new Sources(changed.keySet(), target)).coreDelta();
+      }
+    }
+    List<StableName> rest = candidates.stream().filter(c -> !frozen.contains(c)).toList();
+    changed.putAll(createDeltas(statement, target, window, rest));
+    return changed;
+  }
+
+  /** Creates the sources' delta tables in one round trip; returns the non-empty, with rows. */
+  private static Map<StableName, Long> createDeltas(
+      Statement statement, DifferentialTarget target, ChangeWindow window, List<StableName> sources)
+      throws SQLException {
     // The caller pinned search_path; pinned again here, as the SQL below is made from the model's
-    // text, which was printed under it. Sent with the temp tables, in one round trip.
-    statement.addBatch(DeparsedQuery.PIN_SEARCH_PATH);
-    statement.addBatch("SET LOCAL jit = off");
-    for (StableName source : candidates) {
+    // text, which was printed under it.
+    List<String> settings =
+        List.of(
+            DeparsedQuery.PIN_SEARCH_PATH,
+            "SET LOCAL jit = off",
+            // A refresh reads few rows of tables that are mostly cached: index probes are cheap,
+            // and at the default 4.0 the planner scans a whole table where a few probes would do
+            // (TPC-H q12 at 1%: 239 ms against 140 ms, docs/benchmarks.md).
+            "SET LOCAL random_page_cost = 1.1");
+    for (String setting : settings) {
+      statement.addBatch(setting);
+    }
+    for (StableName source : sources) {
       statement.addBatch(
           "CREATE TEMP TABLE "
               + ChangedSources.deltaTable(source).substring("pg_temp.".length())
@@ -179,20 +217,37 @@ public final class DifferentialRefresh implements RefreshStrategy {
     }
     int[] counts = statement.executeBatch();
     Map<StableName, Long> changed = new LinkedHashMap<>();
-    for (int i = 0; i < candidates.size(); i++) {
-      long rows = counts[i + 2];
+    for (int i = 0; i < sources.size(); i++) {
+      long rows = counts[settings.size() + i];
       if (rows > 0) {
-        changed.put(candidates.get(i), rows);
+        changed.put(sources.get(i), rows);
       }
     }
     return changed;
   }
 
   /**
-   * The column lists to index a delta table on: its source's B-tree indexes' keys, without one that
-   * is a prefix of another (the longer serves the same probes) or repeats one.
+   * Whether a term may read the source's delta once per row of something else, where an index on
+   * the delta pays: as part of its old state, which a term reads when another source changed too,
+   * or another occurrence of the same source (a self-join); or as the change of a non-linear table
+   * (the right side of a LEFT JOIN, an EXISTS table), counted per preserved or outer row. The delta
+   * of the only changed source, occurring once and linear, is read once, as the driving side.
    */
-  static List<List<String>> indexColumns(List<List<String>> sourceIndexes) {
+  static boolean probedPerRow(QueryModel model, StableName source, Set<StableName> changed) {
+    if (changed.size() > 1) {
+      return true;
+    }
+    long linear = model.allTables().stream().filter(t -> t.source().equals(source)).count();
+    long every = model.everyTable().stream().filter(t -> t.source().equals(source)).count();
+    return linear > 1 || every > linear;
+  }
+
+  /**
+   * The column lists to index a delta table on: its source's B-tree indexes' keys whose first
+   * column the query names at all (only those can serve a probe of it), without one that is a
+   * prefix of another (the longer serves the same probes) or repeats one.
+   */
+  static List<List<String>> indexColumns(List<List<String>> sourceIndexes, String queryText) {
     List<List<String>> kept = new ArrayList<>();
     if (sourceIndexes == null) {
       return kept;
@@ -203,11 +258,30 @@ public final class DifferentialRefresh implements RefreshStrategy {
               .anyMatch(
                   other ->
                       other.size() > index.size() && other.subList(0, index.size()).equals(index));
-      if (!index.isEmpty() && !prefixOfAnother && !kept.contains(index)) {
+      if (!index.isEmpty()
+          && !prefixOfAnother
+          && !kept.contains(index)
+          && names(queryText, index.get(0))) {
         kept.add(index);
       }
     }
     return kept;
+  }
+
+  /**
+   * Whether PostgreSQL's text of the query names a column: as its quoted identifier, or, for a name
+   * that needs no quotes, as a word.
+   */
+  static boolean names(String queryText, String quotedColumn) {
+    if (queryText.contains(quotedColumn)) {
+      return true;
+    }
+    String raw = quotedColumn.substring(1, quotedColumn.length() - 1).replace("\"\"", "\"");
+    return raw.matches("[a-z_][a-z0-9_$]*")
+        && java.util.regex.Pattern.compile(
+                "(?<![A-Za-z0-9_$\"])" + java.util.regex.Pattern.quote(raw) + "(?![A-Za-z0-9_$\"])")
+            .matcher(queryText)
+            .find();
   }
 
   /** The changed sources of this refresh and their old state (now minus the change). */
