@@ -51,18 +51,6 @@ public final class ChangeBuffer {
   }
 
   /**
-   * A boolean SQL expression: whether the window after {@code consumedSnapshot} holds any buffer
-   * row (as {@link #hasUnconsumed}), to be combined with others in one statement.
-   */
-  public static String anyUnconsumed(ObjectNames names, String consumedSnapshot) {
-    return "EXISTS (SELECT 1 FROM "
-        + names.changeBufferQualified()
-        + " b WHERE "
-        + unconsumed("b", consumedSnapshot)
-        + ")";
-  }
-
-  /**
    * A boolean SQL expression: whether the window holds a TRUNCATE or re-sync marker. Answered from
    * the markers' partial index, not by reading the window.
    */

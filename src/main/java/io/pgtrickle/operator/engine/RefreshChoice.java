@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
+import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.SqlIdentifiers;
 import io.pgtrickle.operator.naming.StableName;
@@ -55,79 +56,71 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
   /**
    * @param sources every source of the stream table
    * @param pending the sources whose window holds buffer rows (the others changed nothing)
-   * @param consumed per source, the snapshot consumed last (absent: nothing consumed yet)
+   * @param window the windows, with their buffer rows counted up to {@link
+   *     ChangeWindow#COUNTED_UP_TO}
+   * @param marker whether a window holds a TRUNCATE or re-sync marker
    */
   static RefreshChoice choose(
       Connection connection,
       StreamTableRecord record,
       List<StableName> sources,
       List<StableName> pending,
-      Map<StableName, String> consumed)
+      ChangeWindow window,
+      boolean marker)
       throws SQLException {
     RefreshMode mode = RefreshMode.valueOf(record.refreshMode());
     if (!record.differentialStorage()) {
       return full(mode == RefreshMode.FULL ? null : record.differentialBlocker());
     }
-    if (pending.isEmpty()) {
+    if (marker) {
+      return full("a TRUNCATE or re-sync of a source is among the changes");
+    }
+    long counted = 0;
+    for (StableName source : pending) {
+      counted += window.bufferRows().map(rows -> rows.getOrDefault(source, 0L)).orElse(0L);
+    }
+    // Up to the floor, the windows' first count already says DIFFERENTIAL.
+    if (mode != RefreshMode.AUTO || counted <= AUTO_DIFFERENTIAL_FLOOR) {
       return new RefreshChoice(true, Optional.empty());
     }
-    boolean auto = mode == RefreshMode.AUTO;
-    // One statement: any marker (from the markers' partial index, not the window) and, for AUTO,
-    // the estimates its threshold needs.
-    List<String> markers = new ArrayList<>();
-    for (StableName source : pending) {
-      markers.add(ChangeBuffer.anyMarker(new ObjectNames(source), consumed.get(source)));
-    }
-    String sql = "SELECT " + String.join(" OR ", markers);
-    if (auto) {
-      sql +=
-          ", (SELECT coalesce(sum("
-              + ESTIMATE
-              + "), 0)::bigint FROM pgtrickle.pgt_change_tracking t"
-              + " JOIN pg_catalog.pg_class c ON c.oid = t.source_relid"
-              + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
-              + " WHERE t.source_stable_name = ANY (?)),"
-              + " coalesce((SELECT "
-              + ESTIMATE
-              + " FROM pg_catalog.pg_class c"
-              + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
-              + " WHERE c.oid = pg_catalog.to_regclass(?)), 0)::bigint";
-    }
-    long sourceRows = 0;
-    long streamTableRows = 0;
-    try (PreparedStatement statement = connection.prepareStatement(sql)) {
-      if (auto) {
-        statement.setArray(
-            1, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
-        statement.setString(2, SqlIdentifiers.qualified(record.schema(), record.name()));
-      }
+    long sourceRows;
+    long streamTableRows;
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT (SELECT coalesce(sum("
+                + ESTIMATE
+                + "), 0)::bigint FROM pgtrickle.pgt_change_tracking t"
+                + " JOIN pg_catalog.pg_class c ON c.oid = t.source_relid"
+                + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+                + " WHERE t.source_stable_name = ANY (?)),"
+                + " coalesce((SELECT "
+                + ESTIMATE
+                + " FROM pg_catalog.pg_class c"
+                + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+                + " WHERE c.oid = pg_catalog.to_regclass(?)), 0)::bigint")) {
+      statement.setArray(
+          1, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
+      statement.setString(2, SqlIdentifiers.qualified(record.schema(), record.name()));
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
-        if (rs.getBoolean(1)) {
-          return full("a TRUNCATE or re-sync of a source is among the changes");
-        }
-        if (auto) {
-          sourceRows = rs.getLong(2);
-          streamTableRows = rs.getLong(3);
-        }
+        sourceRows = rs.getLong(1);
+        streamTableRows = rs.getLong(2);
       }
     }
-    if (auto) {
-      long limit = autoLimit(sourceRows, streamTableRows);
-      long changes = changesUpTo(connection, pending, consumed, limit + 1);
-      if (changes > limit) {
-        return full(
-            String.format(
-                Locale.ROOT,
-                "more than %d changed rows against about %d source rows and %d stream-table rows"
-                    + " (AUTO refreshes in full past %.0f%% of the sources' rows plus %.0f%% of"
-                    + " the stream table's)",
-                limit,
-                sourceRows,
-                streamTableRows,
-                AUTO_SOURCE_FRACTION * 100,
-                AUTO_STREAM_TABLE_FRACTION * 100));
-      }
+    long limit = autoLimit(sourceRows, streamTableRows);
+    long changes = changesUpTo(connection, pending, window.consumedSnapshots(), limit + 1);
+    if (changes > limit) {
+      return full(
+          String.format(
+              Locale.ROOT,
+              "more than %d changed rows against about %d source rows and %d stream-table rows"
+                  + " (AUTO refreshes in full past %.0f%% of the sources' rows plus %.0f%% of"
+                  + " the stream table's)",
+              limit,
+              sourceRows,
+              streamTableRows,
+              AUTO_SOURCE_FRACTION * 100,
+              AUTO_STREAM_TABLE_FRACTION * 100));
     }
     return new RefreshChoice(true, Optional.empty());
   }

@@ -24,7 +24,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import javax.sql.DataSource;
 
 /**
@@ -74,11 +73,23 @@ final class Refresher {
   }
 
   RefreshOutcome refresh(String schema, String name) throws EngineException {
+    return refresh(schema, name, Optional.empty());
+  }
+
+  /**
+   * @param walSources the stream table's WAL-captured sources when the caller has just read them
+   *     (empty: read here)
+   */
+  RefreshOutcome refresh(
+      String schema,
+      String name,
+      Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources)
+      throws EngineException {
     String qualified = SqlIdentifiers.qualified(schema, name);
     try {
       // WAL sources first move what their slots hold into the buffers (committed on their own);
       // the refresh then treats those rows exactly like captured trigger rows.
-      wal.consume(walSources(schema, name));
+      wal.consume(walSources.isPresent() ? walSources.get() : walSources(schema, name));
       return Transactions.run(
           dataSource,
           Connection.TRANSACTION_REPEATABLE_READ,
@@ -125,7 +136,7 @@ final class Refresher {
   private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
       throws SQLException, EngineException {
     long started = System.nanoTime();
-    Optional<StreamTableRecord> locked =
+    Optional<StreamTableCatalog.Locked> locked =
         StreamTableCatalog.lockForRefresh(connection, schema, name);
     if (locked.isEmpty()) {
       if (StreamTableCatalog.find(connection, schema, name).isEmpty()) {
@@ -135,9 +146,9 @@ final class Refresher {
       }
       return RefreshOutcome.skipped();
     }
-    StreamTableRecord record = locked.get();
+    StreamTableRecord record = locked.get().record();
     hook.at(Step.LOCKED, connection);
-    List<StableName> sources = StreamTableCatalog.dependencies(connection, record.id());
+    List<StableName> sources = locked.get().sources();
     Map<StableName, String> consumed = new HashMap<>();
     for (StableName source : sources) {
       record
@@ -146,13 +157,14 @@ final class Refresher {
           .map(NodeMark::snapshot)
           .ifPresent(snapshot -> consumed.put(source, snapshot));
     }
-    List<StableName> pending = pending(connection, sources, consumed);
+    WindowFacts facts = windowFacts(connection, sources, consumed, record.differentialStorage());
     // A query that reads the clock changes with time alone: refreshed in full on every tick.
-    if (pending.isEmpty() && record.timeDependentOn().isEmpty()) {
+    if (facts.pending().isEmpty() && record.timeDependentOn().isEmpty()) {
       return RefreshOutcome.noChanges();
     }
-    ChangeWindow window = new ChangeWindow(consumed, Optional.of(Set.copyOf(pending)));
-    RefreshChoice choice = RefreshChoice.choose(connection, record, sources, pending, consumed);
+    ChangeWindow window = new ChangeWindow(consumed, Optional.of(facts.bufferRows()));
+    RefreshChoice choice =
+        RefreshChoice.choose(connection, record, sources, facts.pending(), window, facts.marker());
     Applied applied =
         choice.differential()
             ? differential(connection, record, sources, window)
@@ -174,30 +186,57 @@ final class Refresher {
   }
 
   /**
-   * The sources whose window holds buffer rows, asked in one statement (each answered from the
-   * buffer's BRIN index and the window's first row).
+   * Per source, its window's buffer rows (counted up to {@link ChangeWindow#COUNTED_UP_TO} and one
+   * more); the sources with any; whether any window holds a TRUNCATE or re-sync marker (asked only
+   * for a differential layout, of the markers' partial index). One statement.
    */
-  private static List<StableName> pending(
-      Connection connection, List<StableName> sources, Map<StableName, String> consumed)
+  private record WindowFacts(
+      Map<StableName, Long> bufferRows, List<StableName> pending, boolean marker) {}
+
+  private static WindowFacts windowFacts(
+      Connection connection,
+      List<StableName> sources,
+      Map<StableName, String> consumed,
+      boolean markers)
       throws SQLException {
     if (sources.isEmpty()) {
-      return List.of();
+      return new WindowFacts(Map.of(), List.of(), false);
     }
-    List<String> checks = new ArrayList<>();
-    for (StableName source : sources) {
-      checks.add(ChangeBuffer.anyUnconsumed(new ObjectNames(source), consumed.get(source)));
+    List<String> counts = new ArrayList<>();
+    List<String> columns = new ArrayList<>();
+    List<String> anyMarker = new ArrayList<>();
+    for (int i = 0; i < sources.size(); i++) {
+      ObjectNames names = new ObjectNames(sources.get(i));
+      String snapshot = consumed.get(sources.get(i));
+      counts.add(
+          ChangeBuffer.countUpTo(names, snapshot, Long.toString(ChangeWindow.COUNTED_UP_TO + 1))
+              + " AS n"
+              + i);
+      columns.add("c.n" + i);
+      anyMarker.add("(c.n" + i + " > 0 AND " + ChangeBuffer.anyMarker(names, snapshot) + ")");
     }
+    String sql =
+        "SELECT "
+            + String.join(", ", columns)
+            + ", "
+            + (markers ? String.join(" OR ", anyMarker) : "false")
+            + " FROM (SELECT "
+            + String.join(", ", counts)
+            + ") c";
+    Map<StableName, Long> rows = new HashMap<>();
     List<StableName> pending = new ArrayList<>();
     try (Statement statement = connection.createStatement();
-        ResultSet rs = statement.executeQuery("SELECT " + String.join(", ", checks))) {
+        ResultSet rs = statement.executeQuery(sql)) {
       rs.next();
       for (int i = 0; i < sources.size(); i++) {
-        if (rs.getBoolean(i + 1)) {
+        long n = rs.getLong(i + 1);
+        rows.put(sources.get(i), n);
+        if (n > 0) {
           pending.add(sources.get(i));
         }
       }
+      return new WindowFacts(rows, pending, rs.getBoolean(sources.size() + 1));
     }
-    return pending;
   }
 
   /** What a refresh applied: rows changed, the mode that ran, why FULL ran when it did. */
@@ -262,7 +301,7 @@ final class Refresher {
                 Optional.of(facts.differential(connection)),
                 target.rowMatch());
         long rows = differentialRefresh.apply(connection, withPlan, window);
-        statement.execute("RELEASE SAVEPOINT pgt_differential");
+        // No RELEASE: the commit releases the savepoint, one round trip fewer.
         return new Applied(rows, differentialRefresh.mode(), null);
       } catch (SQLException e) {
         if (!recoverable(e)) {
@@ -356,17 +395,24 @@ final class Refresher {
 
   private List<io.pgtrickle.operator.catalog.TrackedSource> walSources(String schema, String name)
       throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      return walSources(connection, schema, name);
+    }
+  }
+
+  /** The stream table's WAL-captured sources. */
+  static List<io.pgtrickle.operator.catalog.TrackedSource> walSources(
+      Connection connection, String schema, String name) throws SQLException {
     List<io.pgtrickle.operator.catalog.TrackedSource> sources = new java.util.ArrayList<>();
     io.pgtrickle.operator.catalog.ChangeTrackingRegistry registry =
         new io.pgtrickle.operator.catalog.ChangeTrackingRegistry();
-    try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement =
-            connection.prepareStatement(
-                "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
-                    + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
-                    + " JOIN pgtrickle.pgt_change_tracking t"
-                    + "  ON t.source_stable_name = d.source_stable_name"
-                    + " WHERE st.st_schema = ? AND st.st_name = ? AND t.cdc_mode = 'wal'")) {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
+                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+                + " JOIN pgtrickle.pgt_change_tracking t"
+                + "  ON t.source_stable_name = d.source_stable_name"
+                + " WHERE st.st_schema = ? AND st.st_name = ? AND t.cdc_mode = 'wal'")) {
       statement.setString(1, schema);
       statement.setString(2, name);
       try (ResultSet rs = statement.executeQuery()) {

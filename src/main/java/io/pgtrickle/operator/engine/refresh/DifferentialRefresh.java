@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -71,29 +72,44 @@ public final class DifferentialRefresh implements RefreshStrategy {
             .differential()
             .orElseThrow(() -> new IllegalStateException("not a differential layout"));
     try (Statement statement = connection.createStatement()) {
-      Map<StableName, Long> deltaRows = netChanges(statement, differential, window);
-      Set<StableName> changed = deltaRows.keySet();
-      ChangedSources sources = new Sources(changed, differential);
+      List<String> settings = new ArrayList<>(SETTINGS);
+      Optional<StableName> inline = inlineDelta(differential.model(), window);
+      Map<StableName, Long> deltaRows =
+          inline.isPresent() ? Map.of() : netChanges(statement, differential, window, settings);
+      Set<StableName> changed = new LinkedHashSet<>(deltaRows.keySet());
+      inline.ifPresent(changed::add);
+      ChangedSources sources =
+          new Sources(
+              changed,
+              differential,
+              inline.map(source -> Map.of(source, inlineSql(differential, window, source))));
       var core = new DeltaSql(differential.model(), sources).coreDelta();
       if (core.isEmpty()) {
         return 0;
       }
-      // The delta tables' indexes and statistics, then the core's change, in one round trip. A
-      // sample of 3,000 rows is statistics enough for a delta, and ANALYZE of a wide one with the
-      // default 30,000 costs as much as decoding it.
-      statement.addBatch("SET LOCAL default_statistics_target = 10");
-      for (StableName source : changed) {
-        String temp = ChangedSources.deltaTable(source);
-        if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS
-            && probedPerRow(differential.model(), source, changed)) {
-          for (List<String> columns :
-              indexColumns(differential.sourceIndexes().get(source), differential.model().text())) {
-            statement.addBatch("CREATE INDEX ON " + temp + " (" + String.join(", ", columns) + ")");
-          }
-        }
-        statement.addBatch("ANALYZE " + temp);
+      // The settings if not sent yet, the delta tables' indexes and statistics, then the core's
+      // change, in one round trip. A sample of 3,000 rows is statistics enough for a delta, and
+      // ANALYZE of a wide one with the default 30,000 costs as much as decoding it.
+      for (String setting : settings) {
+        statement.addBatch(setting);
       }
-      statement.addBatch("SET LOCAL default_statistics_target TO DEFAULT");
+      if (!deltaRows.isEmpty()) {
+        statement.addBatch("SET LOCAL default_statistics_target = 10");
+        for (StableName source : deltaRows.keySet()) {
+          String temp = ChangedSources.deltaTable(source);
+          if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS
+              && probedPerRow(differential.model(), source, changed)) {
+            for (List<String> columns :
+                indexColumns(
+                    differential.sourceIndexes().get(source), differential.model().text())) {
+              statement.addBatch(
+                  "CREATE INDEX ON " + temp + " (" + String.join(", ", columns) + ")");
+            }
+          }
+          statement.addBatch("ANALYZE " + temp);
+        }
+        statement.addBatch("SET LOCAL default_statistics_target TO DEFAULT");
+      }
       statement.addBatch(core.get());
       statement.executeBatch();
       hook.computed(connection);
@@ -124,6 +140,75 @@ public final class DifferentialRefresh implements RefreshStrategy {
     }
   }
 
+  /**
+   * What the differential step sets for its transaction (sent with its first batch): the model's
+   * text was printed under search_path pg_catalog (the caller pinned it; pinned again here, as the
+   * SQL is made from that text); and the planner settings.
+   */
+  private static final List<String> SETTINGS =
+      List.of(
+          DeparsedQuery.PIN_SEARCH_PATH,
+          "SET LOCAL jit = off",
+          // A refresh reads few rows of tables that are mostly cached: index probes are cheap, and
+          // at the default 4.0 the planner scans a whole table where a few probes would do (TPC-H
+          // q12 at 1%: 239 ms against 140 ms, docs/benchmarks.md).
+          "SET LOCAL random_page_cost = 1.1");
+
+  /**
+   * The one changed source whose change can be read straight from its buffer, with no temp table:
+   * the only source with rows in the window, a handful of them, read by one linear occurrence (a
+   * term then reads its change once, and no term reads its old state) and not by a subquery of an
+   * expression. A temp table, its statistics and its drop at commit cost more than a one-row
+   * refresh's work itself.
+   */
+  static Optional<StableName> inlineDelta(QueryModel model, ChangeWindow window) {
+    Set<StableName> read = new LinkedHashSet<>();
+    model.everyTable().forEach(t -> read.add(t.source()));
+    read.addAll(model.frozen());
+    List<StableName> candidates = read.stream().filter(window::mayHaveChanges).toList();
+    if (candidates.size() != 1) {
+      return Optional.empty();
+    }
+    StableName source = candidates.get(0);
+    long linear = model.allTables().stream().filter(t -> t.source().equals(source)).count();
+    long every = model.everyTable().stream().filter(t -> t.source().equals(source)).count();
+    boolean few = window.fewRows(source).isPresent();
+    return few && linear == 1 && every == 1 && !model.frozen().contains(source)
+        ? Optional.of(source)
+        : Optional.empty();
+  }
+
+  /**
+   * The change of a source as a subquery over its buffer, the same rows its delta table would hold.
+   * {@code LIMIT} the window's buffer rows, which the change cannot exceed (a row per copy, a copy
+   * per buffer row at most): it changes nothing but the planner's estimate, which is otherwise
+   * 1,000 rows per buffer row (generate_series).
+   */
+  private static String inlineSql(
+      DifferentialTarget target, ChangeWindow window, StableName source) {
+    return "("
+        + deltaQuery(target, window, source)
+        + " LIMIT "
+        + window.fewRows(source).getAsLong()
+        + ")";
+  }
+
+  /** The net change of a source's window: a row per copy, weight +1 or -1. */
+  private static String deltaQuery(
+      DifferentialTarget target, ChangeWindow window, StableName source) {
+    return "SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
+        + target.sourceTables().get(source)
+        + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
+        + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
+        + target.changeBuffers().get(source)
+        + " b WHERE b.op IN ('I', 'D') AND "
+        + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
+        // OFFSET 0 keeps the subquery from being pulled up, which would expand (x.r).* into one
+        // record_in of the row's text per column.
+        + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
+        + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)";
+  }
+
   /** Inserts the groups marked for recomputation, read from the sources. */
   private static long recompute(Statement statement, ApplySql sql, DifferentialTarget target)
       throws SQLException {
@@ -151,10 +236,12 @@ public final class DifferentialRefresh implements RefreshStrategy {
   /**
    * One temp table per source the query reads whose window holds buffer rows: the net change of its
    * window, a row per copy with weight +1 or -1. A source whose window is empty did not change and
-   * gets none. Returns the sources whose net change is not empty, with its rows.
+   * gets none. Returns the sources whose net change is not empty, with its rows. {@code settings}
+   * go with the first batch, and are emptied once sent.
    */
   private static Map<StableName, Long> netChanges(
-      Statement statement, DifferentialTarget target, ChangeWindow window) throws SQLException {
+      Statement statement, DifferentialTarget target, ChangeWindow window, List<String> settings)
+      throws SQLException {
     Set<StableName> read = new LinkedHashSet<>();
     for (TableOccurrence table : target.model().everyTable()) {
       read.add(table.source());
@@ -172,53 +259,43 @@ public final class DifferentialRefresh implements RefreshStrategy {
         candidates.stream().filter(c -> target.model().frozen().contains(c)).toList();
     Map<StableName, Long> changed = new LinkedHashMap<>();
     if (!frozen.isEmpty()) {
-      changed.putAll(createDeltas(statement, target, window, frozen));
+      changed.putAll(createDeltas(statement, target, window, frozen, settings));
       if (!changed.isEmpty()) {
-        new DeltaSql(target.model(), new Sources(changed.keySet(), target)).coreDelta();
+        new DeltaSql(target.model(), new Sources(changed.keySet(), target, Optional.empty()))
+            .coreDelta();
       }
     }
     List<StableName> rest = candidates.stream().filter(c -> !frozen.contains(c)).toList();
-    changed.putAll(createDeltas(statement, target, window, rest));
+    if (!rest.isEmpty()) {
+      changed.putAll(createDeltas(statement, target, window, rest, settings));
+    }
     return changed;
   }
 
   /** Creates the sources' delta tables in one round trip; returns the non-empty, with rows. */
   private static Map<StableName, Long> createDeltas(
-      Statement statement, DifferentialTarget target, ChangeWindow window, List<StableName> sources)
+      Statement statement,
+      DifferentialTarget target,
+      ChangeWindow window,
+      List<StableName> sources,
+      List<String> settings)
       throws SQLException {
-    // The caller pinned search_path; pinned again here, as the SQL below is made from the model's
-    // text, which was printed under it.
-    List<String> settings =
-        List.of(
-            DeparsedQuery.PIN_SEARCH_PATH,
-            "SET LOCAL jit = off",
-            // A refresh reads few rows of tables that are mostly cached: index probes are cheap,
-            // and at the default 4.0 the planner scans a whole table where a few probes would do
-            // (TPC-H q12 at 1%: 239 ms against 140 ms, docs/benchmarks.md).
-            "SET LOCAL random_page_cost = 1.1");
+    int first = settings.size();
     for (String setting : settings) {
       statement.addBatch(setting);
     }
+    settings.clear();
     for (StableName source : sources) {
       statement.addBatch(
           "CREATE TEMP TABLE "
               + ChangedSources.deltaTable(source).substring("pg_temp.".length())
-              + " ON COMMIT DROP AS SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
-              + target.sourceTables().get(source)
-              + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
-              + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
-              + target.changeBuffers().get(source)
-              + " b WHERE b.op IN ('I', 'D') AND "
-              + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
-              // OFFSET 0 keeps the subquery from being pulled up, which would expand
-              // (x.r).* into one record_in of the row's text per column.
-              + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
-              + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)");
+              + " ON COMMIT DROP AS "
+              + deltaQuery(target, window, source));
     }
     int[] counts = statement.executeBatch();
     Map<StableName, Long> changed = new LinkedHashMap<>();
     for (int i = 0; i < sources.size(); i++) {
-      long rows = counts[settings.size() + i];
+      long rows = counts[first + i];
       if (rows > 0) {
         changed.put(sources.get(i), rows);
       }
@@ -288,10 +365,15 @@ public final class DifferentialRefresh implements RefreshStrategy {
   private static final class Sources implements ChangedSources {
     private final Set<StableName> changed;
     private final DifferentialTarget target;
+    private final Optional<Map<StableName, String>> inline;
 
-    Sources(Set<StableName> changed, DifferentialTarget target) {
+    Sources(
+        Set<StableName> changed,
+        DifferentialTarget target,
+        Optional<Map<StableName, String>> inline) {
       this.changed = changed;
       this.target = target;
+      this.inline = inline;
     }
 
     @Override
@@ -301,7 +383,7 @@ public final class DifferentialRefresh implements RefreshStrategy {
 
     @Override
     public String delta(StableName source) {
-      return ChangedSources.deltaTable(source);
+      return inline.map(i -> i.get(source)).orElseGet(() -> ChangedSources.deltaTable(source));
     }
 
     @Override
