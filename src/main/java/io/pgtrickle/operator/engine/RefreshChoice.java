@@ -10,7 +10,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -139,16 +138,22 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
   private static long changesUpTo(
       Connection connection, List<StableName> pending, Map<StableName, String> consumed, long cap)
       throws SQLException {
-    List<String> counts = new ArrayList<>();
+    List<ChangeBuffer.Bound> counts = new ArrayList<>();
     for (StableName source : pending) {
-      counts.add(
-          ChangeBuffer.countUpTo(
-              new ObjectNames(source), consumed.get(source), Long.toString(Math.max(cap, 0))));
+      counts.add(ChangeBuffer.countUpTo(new ObjectNames(source), consumed.get(source), cap));
     }
-    try (Statement statement = connection.createStatement();
-        ResultSet rs = statement.executeQuery("SELECT " + String.join(" + ", counts))) {
-      rs.next();
-      return rs.getLong(1);
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + String.join(" + ", counts.stream().map(ChangeBuffer.Bound::sql).toList()))) {
+      int parameter = 1;
+      for (ChangeBuffer.Bound count : counts) {
+        parameter = count.bind(statement, parameter);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
     }
   }
 }

@@ -188,10 +188,37 @@ final class Refresher {
   /**
    * Per source, its window's buffer rows (counted up to {@link ChangeWindow#COUNTED_UP_TO} and one
    * more); the sources with any; whether any window holds a TRUNCATE or re-sync marker (asked only
-   * for a differential layout, of the markers' partial index). One statement.
+   * for a differential layout, of the markers' partial index). One statement, after a cheaper one
+   * that says whether there is anything at all.
    */
   private record WindowFacts(
       Map<StableName, Long> bufferRows, List<StableName> pending, boolean marker) {}
+
+  /**
+   * Whether any window holds buffer rows: the question of every tick, so asked on its own, in a
+   * statement PostgreSQL plans once (the counts and markers' statement is planned each time).
+   */
+  private static boolean anyPending(
+      Connection connection, List<StableName> sources, Map<StableName, String> consumed)
+      throws SQLException {
+    List<ChangeBuffer.Bound> checks = new ArrayList<>();
+    for (StableName source : sources) {
+      checks.add(ChangeBuffer.anyUnconsumed(new ObjectNames(source), consumed.get(source)));
+    }
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + String.join(" OR ", checks.stream().map(ChangeBuffer.Bound::sql).toList()))) {
+      int parameter = 1;
+      for (ChangeBuffer.Bound check : checks) {
+        parameter = check.bind(statement, parameter);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
 
   private static WindowFacts windowFacts(
       Connection connection,
@@ -199,43 +226,57 @@ final class Refresher {
       Map<StableName, String> consumed,
       boolean markers)
       throws SQLException {
-    if (sources.isEmpty()) {
+    if (sources.isEmpty() || !anyPending(connection, sources, consumed)) {
       return new WindowFacts(Map.of(), List.of(), false);
     }
-    List<String> counts = new ArrayList<>();
+    List<ChangeBuffer.Bound> counts = new ArrayList<>();
+    List<ChangeBuffer.Bound> anyMarker = new ArrayList<>();
     List<String> columns = new ArrayList<>();
-    List<String> anyMarker = new ArrayList<>();
     for (int i = 0; i < sources.size(); i++) {
       ObjectNames names = new ObjectNames(sources.get(i));
       String snapshot = consumed.get(sources.get(i));
-      counts.add(
-          ChangeBuffer.countUpTo(names, snapshot, Long.toString(ChangeWindow.COUNTED_UP_TO + 1))
-              + " AS n"
-              + i);
+      counts.add(ChangeBuffer.countUpTo(names, snapshot, ChangeWindow.COUNTED_UP_TO + 1));
+      anyMarker.add(ChangeBuffer.anyMarker(names, snapshot));
       columns.add("c.n" + i);
-      anyMarker.add("(c.n" + i + " > 0 AND " + ChangeBuffer.anyMarker(names, snapshot) + ")");
+    }
+    List<String> markerChecks = new ArrayList<>();
+    List<String> countColumns = new ArrayList<>();
+    for (int i = 0; i < sources.size(); i++) {
+      markerChecks.add("(c.n" + i + " > 0 AND " + anyMarker.get(i).sql() + ")");
+      countColumns.add(counts.get(i).sql() + " AS n" + i);
     }
     String sql =
         "SELECT "
             + String.join(", ", columns)
             + ", "
-            + (markers ? String.join(" OR ", anyMarker) : "false")
+            + (markers ? String.join(" OR ", markerChecks) : "false")
             + " FROM (SELECT "
-            + String.join(", ", counts)
+            + String.join(", ", countColumns)
             + ") c";
     Map<StableName, Long> rows = new HashMap<>();
     List<StableName> pending = new ArrayList<>();
-    try (Statement statement = connection.createStatement();
-        ResultSet rs = statement.executeQuery(sql)) {
-      rs.next();
-      for (int i = 0; i < sources.size(); i++) {
-        long n = rs.getLong(i + 1);
-        rows.put(sources.get(i), n);
-        if (n > 0) {
-          pending.add(sources.get(i));
+    // Prepared, with the snapshots as parameters: the text is the same every tick.
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      int parameter = 1;
+      if (markers) {
+        for (ChangeBuffer.Bound marker : anyMarker) {
+          parameter = marker.bind(statement, parameter);
         }
       }
-      return new WindowFacts(rows, pending, rs.getBoolean(sources.size() + 1));
+      for (ChangeBuffer.Bound count : counts) {
+        parameter = count.bind(statement, parameter);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        for (int i = 0; i < sources.size(); i++) {
+          long n = rs.getLong(i + 1);
+          rows.put(sources.get(i), n);
+          if (n > 0) {
+            pending.add(sources.get(i));
+          }
+        }
+        return new WindowFacts(rows, pending, rs.getBoolean(sources.size() + 1));
+      }
     }
   }
 
