@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 /**
  * Reads and trims one source's change buffer. "Unconsumed" is judged against a consumer's MVCC
@@ -39,7 +40,88 @@ public final class ChangeBuffer {
               + " ON "
               + names.changeBufferQualified()
               + " USING brin (xid) WITH (autosummarize = on)");
+      // Markers (TRUNCATE, re-sync) are rare: a partial index holds only them, so a refresh asks
+      // whether its window has one without reading the window.
+      statement.execute(
+          "CREATE INDEX IF NOT EXISTS "
+              + SqlIdentifiers.quote(names.changeBufferIndex("markers"))
+              + " ON "
+              + names.changeBufferQualified()
+              + " (xid) WHERE op IN ('T', 'R')");
     }
+  }
+
+  /**
+   * A piece of SQL with {@code ?} parameters and their values, in order: statements made of such
+   * pieces keep the same text from one refresh to the next, so the driver prepares them once.
+   */
+  public record Bound(String sql, List<String> parameters) {
+    public Bound {
+      parameters = List.copyOf(parameters);
+    }
+
+    /** Binds the parameters from {@code first} on; returns the next free index. */
+    public int bind(PreparedStatement statement, int first) throws SQLException {
+      int index = first;
+      for (String parameter : parameters) {
+        statement.setString(index++, parameter);
+      }
+      return index;
+    }
+  }
+
+  /** {@link #unconsumed} with the snapshot as parameters. */
+  public static Bound unconsumedBound(String alias, String consumedSnapshot) {
+    if (consumedSnapshot == null) {
+      return new Bound("true", List.of());
+    }
+    return new Bound(
+        alias
+            + ".xid >= pg_catalog.pg_snapshot_xmin(?::pg_catalog.pg_snapshot)::text::bigint"
+            + " AND NOT pg_catalog.pg_visible_in_snapshot("
+            + alias
+            + ".xid::text::xid8, ?::pg_catalog.pg_snapshot)",
+        List.of(consumedSnapshot, consumedSnapshot));
+  }
+
+  /** A boolean SQL expression: whether the window holds any buffer row. */
+  public static Bound anyUnconsumed(ObjectNames names, String consumedSnapshot) {
+    Bound window = unconsumedBound("b", consumedSnapshot);
+    return new Bound(
+        "EXISTS (SELECT 1 FROM " + names.changeBufferQualified() + " b WHERE " + window.sql() + ")",
+        window.parameters());
+  }
+
+  /**
+   * A boolean SQL expression: whether the window holds a TRUNCATE or re-sync marker. Answered from
+   * the markers' partial index, not by reading the window.
+   */
+  public static Bound anyMarker(ObjectNames names, String consumedSnapshot) {
+    Bound window = unconsumedBound("b", consumedSnapshot);
+    return new Bound(
+        "EXISTS (SELECT 1 FROM "
+            + names.changeBufferQualified()
+            + " b WHERE b.op IN ('T', 'R') AND "
+            + window.sql()
+            + ")",
+        window.parameters());
+  }
+
+  /**
+   * A bigint SQL expression: the window's buffer rows, counted up to {@code cap} (the work stays
+   * bounded).
+   */
+  public static Bound countUpTo(ObjectNames names, String consumedSnapshot, long cap) {
+    Bound window = unconsumedBound("b", consumedSnapshot);
+    return new Bound(
+        "(SELECT count(*) FROM (SELECT 1 FROM "
+            + names.changeBufferQualified()
+            + " b WHERE "
+            + window.sql()
+            + " LIMIT "
+            + Math.max(cap, 0)
+            + ") x)",
+        window.parameters());
   }
 
   /**

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -29,6 +30,12 @@ public final class ChangeText {
           + SETTINGS.keySet().stream()
               .map(k -> "pg_catalog.set_config(?, ?, true)")
               .collect(Collectors.joining(", "));
+
+  /** The same pin as {@code SET LOCAL} statements, to send in one round trip with others. */
+  public static final List<String> PIN_STATEMENTS =
+      SETTINGS.entrySet().stream()
+          .map(e -> "SET LOCAL " + e.getKey() + " = '" + e.getValue() + "'")
+          .toList();
 
   private ChangeText() {}
 

@@ -44,6 +44,17 @@ public final class DeparsedQuery {
     } finally {
       restoreSearchPath(connection, previous);
     }
+    return modelOfText(connection, text, sources);
+  }
+
+  /**
+   * The model of a query view's text as {@code pg_get_viewdef} printed it under {@link
+   * #PIN_SEARCH_PATH} (read by the caller, e.g. together with other facts in one statement).
+   */
+  public static QueryModel modelOfText(
+      Connection connection, String printed, Map<List<String>, StableName> sources)
+      throws NotDifferentialException {
+    String text = printed.strip();
     if (text.endsWith(";")) {
       text = text.substring(0, text.length() - 1);
     }
@@ -94,6 +105,9 @@ public final class DeparsedQuery {
   static String withoutIntervalFields(String text) {
     return INTERVAL_FIELD.matcher(text).replaceAll("$1");
   }
+
+  /** {@link #pinSearchPath} as a statement, to send together with others. */
+  public static final String PIN_SEARCH_PATH = "SET LOCAL search_path = pg_catalog";
 
   /**
    * Sets {@code search_path} to {@code pg_catalog} for the rest of the transaction; returns the

@@ -1,10 +1,9 @@
 package io.pgtrickle.operator.engine;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.catalog.CdcMode;
-import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.Placement;
-import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.Supportability;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
@@ -12,12 +11,17 @@ import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.plan.Layout;
 import io.pgtrickle.operator.differential.sql.StateQuery;
 import io.pgtrickle.operator.engine.refresh.DifferentialTarget;
+import io.pgtrickle.operator.engine.refresh.RefreshTarget;
 import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.QualifiedTable;
 import io.pgtrickle.operator.naming.SqlIdentifiers;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -157,28 +161,148 @@ final class DifferentialStorage {
   }
 
   /**
-   * What a differential refresh of stream table {@code id} needs; empty (with the reason in the
-   * exception) when its query no longer models as it did (it then refreshes in full).
+   * What a refresh of stream table {@code id} needs, read in one statement: the FULL target (the
+   * state view and how FULL matches its rows) and, when {@code withQuery}, the query view's text
+   * and the sources, for {@link Facts#differential}. The caller has pinned {@code search_path}
+   * ({@link DeparsedQuery#PIN_SEARCH_PATH}) when it wants the query's text.
    */
-  static DifferentialTarget target(Connection connection, long id, List<StableName> sources)
-      throws SQLException, NotDifferentialException {
-    ChangeTrackingRegistry registry = new ChangeTrackingRegistry();
-    Map<List<String>, StableName> byName = new HashMap<>();
-    Map<StableName, String> tables = new HashMap<>();
-    Map<StableName, String> buffers = new HashMap<>();
-    for (StableName source : sources) {
-      Optional<TrackedSource> tracked = registry.find(connection, source);
-      if (tracked.isEmpty()) {
-        throw new NotDifferentialException("source " + source.value() + " is not tracked");
+  static Facts read(
+      Connection connection, long id, String storage, List<StableName> sources, boolean withQuery)
+      throws SQLException {
+    String sql =
+        "SELECT CASE WHEN ? THEN pg_catalog.pg_get_viewdef(pg_catalog.to_regclass(?)) END,"
+            + COLUMNS_OF.formatted("?")
+            + ", "
+            + COLUMNS_OF.formatted("?")
+            // A bag's row-id index is the one that is not unique (see index()).
+            + ", coalesce((SELECT NOT i.indisunique FROM pg_catalog.pg_index i"
+            + " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+            + " WHERE i.indrelid = pg_catalog.to_regclass(?) AND i.indnkeyatts = 1"
+            + " AND a.attname = 'pgt_row_id' AND i.indpred IS NULL"
+            + " ORDER BY i.indisunique DESC LIMIT 1), false),"
+            + " CASE WHEN ? THEN (SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
+            + "'stable_name', t.source_stable_name, 'database', t.source_database,"
+            + " 'schema', t.source_schema, 'table', t.source_table, 'columns', "
+            + COLUMNS_OF.formatted("pg_catalog.format('%I.%I', t.source_schema, t.source_table)")
+            + ", 'indexes', ARRAY(SELECT pg_catalog.array_to_json(ARRAY(SELECT a.attname::text"
+            + " FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n)"
+            + " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            + " WHERE k.n <= i.indnkeyatts ORDER BY k.n)) FROM pg_catalog.pg_index i"
+            + " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+            + " JOIN pg_catalog.pg_am am ON am.oid = ic.relam"
+            + " WHERE i.indrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I',"
+            + " t.source_schema, t.source_table))"
+            + " AND am.amname = 'btree' AND i.indexprs IS NULL AND i.indisvalid"
+            + " ORDER BY i.indexrelid)))"
+            + " FROM pgtrickle.pgt_change_tracking t WHERE t.source_stable_name = ANY (?)) END";
+    String queryView = StreamTableEngine.viewOf(id);
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      statement.setBoolean(1, withQuery);
+      statement.setString(2, queryView);
+      statement.setString(3, queryView);
+      statement.setString(4, stateViewOf(id));
+      statement.setString(5, storage);
+      statement.setBoolean(6, withQuery);
+      statement.setArray(
+          7, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return new Facts(
+            id,
+            storage,
+            rs.getString(1),
+            quoted(rs.getArray(2)),
+            quoted(rs.getArray(3)),
+            rs.getBoolean(4),
+            sources,
+            rs.getString(5));
       }
-      var name = tracked.get().table().name();
-      byName.put(List.of(name.schema(), name.table()), source);
-      tables.put(source, name.sqlName());
-      buffers.put(source, new ObjectNames(source).changeBufferQualified());
     }
-    String view = StreamTableEngine.viewOf(id);
-    QueryModel model = DeparsedQuery.model(connection, view, byName);
-    return new DifferentialTarget(
-        model, QueryColumns.of(connection, view).quotedNames(), tables, buffers);
   }
+
+  /** A relation's column names, in order, as a text[] (the relation as a regclass or text). */
+  private static final String COLUMNS_OF =
+      " ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a"
+          + " WHERE a.attrelid = pg_catalog.to_regclass(%1$s::text) AND a.attnum > 0"
+          + " AND NOT a.attisdropped ORDER BY a.attnum)";
+
+  private static List<String> quoted(java.sql.Array array) throws SQLException {
+    List<String> names = new ArrayList<>();
+    for (String name : (String[]) array.getArray()) {
+      names.add(SqlIdentifiers.quote(name));
+    }
+    return names;
+  }
+
+  /** What {@link #read} found. */
+  record Facts(
+      long id,
+      String storage,
+      String queryText,
+      List<String> queryColumns,
+      List<String> stateColumns,
+      boolean bag,
+      List<StableName> sources,
+      String sourcesJson) {
+    /** FULL's target: the state view, its rows matched by row id in a bag. */
+    RefreshTarget fullTarget() {
+      return new RefreshTarget(
+          storage,
+          stateViewOf(id),
+          stateColumns,
+          Optional.empty(),
+          Optional.empty(),
+          bag ? RefreshTarget.RowMatch.ROW_ID : RefreshTarget.RowMatch.STATE_TEXT);
+    }
+
+    /**
+     * What a differential refresh needs; the reason in the exception when the query no longer
+     * models as it did (it then refreshes in full).
+     */
+    DifferentialTarget differential(Connection connection) throws NotDifferentialException {
+      if (queryText == null || sourcesJson == null) {
+        throw new NotDifferentialException("the query view is gone or its sources are not tracked");
+      }
+      Map<List<String>, StableName> byName = new HashMap<>();
+      Map<StableName, String> tables = new HashMap<>();
+      Map<StableName, String> buffers = new HashMap<>();
+      Map<StableName, List<String>> columns = new HashMap<>();
+      Map<StableName, List<List<String>>> indexes = new HashMap<>();
+      try {
+        for (JsonNode source : JSON.readTree(sourcesJson)) {
+          StableName name = new StableName(source.get("stable_name").asText());
+          QualifiedTable table =
+              new QualifiedTable(
+                  source.get("database").asText(),
+                  source.get("schema").asText(),
+                  source.get("table").asText());
+          byName.put(List.of(table.schema(), table.table()), name);
+          tables.put(name, table.sqlName());
+          buffers.put(name, new ObjectNames(name).changeBufferQualified());
+          List<String> names = new ArrayList<>();
+          source.get("columns").forEach(c -> names.add(SqlIdentifiers.quote(c.asText())));
+          columns.put(name, names);
+          List<List<String>> lists = new ArrayList<>();
+          for (JsonNode index : source.get("indexes")) {
+            List<String> list = new ArrayList<>();
+            index.forEach(c -> list.add(SqlIdentifiers.quote(c.asText())));
+            lists.add(list);
+          }
+          indexes.put(name, lists);
+        }
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("read the sources of stream table " + id, e);
+      }
+      for (StableName source : sources) {
+        if (!tables.containsKey(source)) {
+          throw new NotDifferentialException("source " + source.value() + " is not tracked");
+        }
+      }
+      QueryModel model = DeparsedQuery.modelOfText(connection, queryText, byName);
+      return new DifferentialTarget(model, queryColumns, tables, buffers, columns, indexes);
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 }

@@ -1,32 +1,38 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.RefreshMode;
-import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
-import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
+import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.SqlIdentifiers;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * Which mode a refresh runs, decided per refresh from facts it can state: whether the stream table
  * is differential at all, a TRUNCATE or re-sync marker in the window (the change is then
- * "everything"), and for AUTO the size of the change against the sources' estimated rows. The same
- * facts always give the same choice.
+ * "everything"), and for AUTO the size of the change against the sources' and the stream table's
+ * estimated rows. The same facts always give the same choice.
  */
 record RefreshChoice(boolean differential, Optional<String> reason) {
   /**
-   * AUTO refreshes in full when more rows changed than this share of the sources' rows: past it, a
-   * recompute is as cheap as applying the change (measured in docs/benchmarks.md).
+   * AUTO refreshes in full when more buffer rows changed than this share of the sources' rows plus
+   * {@link #AUTO_STREAM_TABLE_FRACTION} of the stream table's: a FULL refresh costs about a scan of
+   * the sources plus work per result row, a differential one work per changed row
+   * (docs/benchmarks.md, "Where DIFFERENTIAL stops winning").
    */
-  static final double AUTO_FULL_FRACTION = 0.15;
+  static final double AUTO_SOURCE_FRACTION = 0.04;
+
+  /** The stream table's share in AUTO's threshold; see {@link #AUTO_SOURCE_FRACTION}. */
+  static final double AUTO_STREAM_TABLE_FRACTION = 0.3;
 
   /** Below this many changed rows AUTO never recomputes: either mode takes milliseconds. */
   static final long AUTO_DIFFERENTIAL_FLOOR = 100;
@@ -35,102 +41,119 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
     return new RefreshChoice(false, Optional.ofNullable(reason));
   }
 
+  /**
+   * The most changed buffer rows AUTO still applies differentially, for the sources' and the stream
+   * table's estimated rows.
+   */
+  static long autoLimit(long sourceRows, long streamTableRows) {
+    double limit =
+        AUTO_SOURCE_FRACTION * Math.max(sourceRows, 0)
+            + AUTO_STREAM_TABLE_FRACTION * Math.max(streamTableRows, 0);
+    return Math.max((long) Math.ceil(limit), AUTO_DIFFERENTIAL_FLOOR);
+  }
+
+  /**
+   * @param sources every source of the stream table
+   * @param pending the sources whose window holds buffer rows (the others changed nothing)
+   * @param window the windows, with their buffer rows counted up to {@link
+   *     ChangeWindow#COUNTED_UP_TO}
+   * @param marker whether a window holds a TRUNCATE or re-sync marker
+   */
   static RefreshChoice choose(
       Connection connection,
       StreamTableRecord record,
       List<StableName> sources,
-      Map<StableName, String> consumed)
+      List<StableName> pending,
+      ChangeWindow window,
+      boolean marker)
       throws SQLException {
     RefreshMode mode = RefreshMode.valueOf(record.refreshMode());
     if (!record.differentialStorage()) {
       return full(mode == RefreshMode.FULL ? null : record.differentialBlocker());
     }
-    for (StableName source : sources) {
-      if (hasMarker(connection, source, consumed.get(source))) {
-        return full("a TRUNCATE or re-sync of a source is among the changes");
+    if (marker) {
+      return full("a TRUNCATE or re-sync of a source is among the changes");
+    }
+    long counted = 0;
+    for (StableName source : pending) {
+      counted += window.bufferRows().map(rows -> rows.getOrDefault(source, 0L)).orElse(0L);
+    }
+    // Up to the floor, the windows' first count already says DIFFERENTIAL.
+    if (mode != RefreshMode.AUTO || counted <= AUTO_DIFFERENTIAL_FLOOR) {
+      return new RefreshChoice(true, Optional.empty());
+    }
+    long sourceRows;
+    long streamTableRows;
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT (SELECT coalesce(sum("
+                + ESTIMATE
+                + "), 0)::bigint FROM pgtrickle.pgt_change_tracking t"
+                + " JOIN pg_catalog.pg_class c ON c.oid = t.source_relid"
+                + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+                + " WHERE t.source_stable_name = ANY (?)),"
+                + " coalesce((SELECT "
+                + ESTIMATE
+                + " FROM pg_catalog.pg_class c"
+                + " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
+                + " WHERE c.oid = pg_catalog.to_regclass(?)), 0)::bigint")) {
+      statement.setArray(
+          1, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
+      statement.setString(2, SqlIdentifiers.qualified(record.schema(), record.name()));
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        sourceRows = rs.getLong(1);
+        streamTableRows = rs.getLong(2);
       }
     }
-    if (mode == RefreshMode.AUTO) {
-      long estimated = estimatedRows(connection, sources);
-      long limit =
-          Math.max((long) Math.ceil(AUTO_FULL_FRACTION * estimated), AUTO_DIFFERENTIAL_FLOOR);
-      long changes = 0;
-      for (StableName source : sources) {
-        changes += changesUpTo(connection, source, consumed.get(source), limit + 1 - changes);
-        if (changes > limit) {
-          return full(
-              "more than "
-                  + limit
-                  + " changed rows against about "
-                  + estimated
-                  + " source rows (AUTO refreshes in full past "
-                  + Math.round(AUTO_FULL_FRACTION * 100)
-                  + "%)");
-        }
-      }
+    long limit = autoLimit(sourceRows, streamTableRows);
+    long changes = changesUpTo(connection, pending, window.consumedSnapshots(), limit + 1);
+    if (changes > limit) {
+      return full(
+          String.format(
+              Locale.ROOT,
+              "more than %d changed rows against about %d source rows and %d stream-table rows"
+                  + " (AUTO refreshes in full past %.0f%% of the sources' rows plus %.0f%% of"
+                  + " the stream table's)",
+              limit,
+              sourceRows,
+              streamTableRows,
+              AUTO_SOURCE_FRACTION * 100,
+              AUTO_STREAM_TABLE_FRACTION * 100));
     }
     return new RefreshChoice(true, Optional.empty());
   }
 
-  private static boolean hasMarker(Connection connection, StableName source, String consumed)
-      throws SQLException {
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT EXISTS (SELECT 1 FROM "
-                    + new ObjectNames(source).changeBufferQualified()
-                    + " b WHERE b.op IN ('T', 'R') AND "
-                    + ChangeBuffer.unconsumed("b", consumed)
-                    + ")")) {
-      rs.next();
-      return rs.getBoolean(1);
-    }
-  }
-
-  /** The window's buffer rows, counted up to {@code cap}: the work stays bounded. */
-  private static long changesUpTo(
-      Connection connection, StableName source, String consumed, long cap) throws SQLException {
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT count(*) FROM (SELECT 1 FROM "
-                    + new ObjectNames(source).changeBufferQualified()
-                    + " b WHERE "
-                    + ChangeBuffer.unconsumed("b", consumed)
-                    + " LIMIT "
-                    + Math.max(cap, 0)
-                    + ") x")) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
+  /**
+   * A table's rows as the planner estimates them, or as the statistics counters have them when it
+   * was never analysed ({@code c}: pg_class, {@code s}: pg_stat_all_tables).
+   */
+  private static final String ESTIMATE =
+      "greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0)";
 
   /**
-   * The sources' rows as the planner estimates them, or as the statistics counters have them when a
-   * table was never analysed.
+   * The windows' buffer rows, each counted up to {@code cap}, summed in one statement: the sum
+   * exceeds {@code cap - 1} exactly when the total does, and the work stays bounded.
    */
-  private static long estimatedRows(Connection connection, List<StableName> sources)
+  private static long changesUpTo(
+      Connection connection, List<StableName> pending, Map<StableName, String> consumed, long cap)
       throws SQLException {
-    ChangeTrackingRegistry registry = new ChangeTrackingRegistry();
-    long total = 0;
-    for (StableName source : sources) {
-      Optional<TrackedSource> tracked = registry.find(connection, source);
-      if (tracked.isEmpty()) {
-        continue;
+    List<ChangeBuffer.Bound> counts = new ArrayList<>();
+    for (StableName source : pending) {
+      counts.add(ChangeBuffer.countUpTo(new ObjectNames(source), consumed.get(source), cap));
+    }
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + String.join(" + ", counts.stream().map(ChangeBuffer.Bound::sql).toList()))) {
+      int parameter = 1;
+      for (ChangeBuffer.Bound count : counts) {
+        parameter = count.bind(statement, parameter);
       }
-      try (PreparedStatement statement =
-          connection.prepareStatement(
-              "SELECT greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0), 0)"
-                  + " FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_stat_all_tables s"
-                  + " ON s.relid = c.oid WHERE c.oid = ?")) {
-        statement.setLong(1, tracked.get().table().oid());
-        try (ResultSet rs = statement.executeQuery()) {
-          if (rs.next()) {
-            total += rs.getLong(1);
-          }
-        }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
       }
     }
-    return total;
   }
 }

@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;
+import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.sql.FullRefreshNeeded;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
@@ -18,11 +19,11 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import javax.sql.DataSource;
 
 /**
@@ -72,11 +73,23 @@ final class Refresher {
   }
 
   RefreshOutcome refresh(String schema, String name) throws EngineException {
+    return refresh(schema, name, Optional.empty());
+  }
+
+  /**
+   * @param walSources the stream table's WAL-captured sources when the caller has just read them
+   *     (empty: read here)
+   */
+  RefreshOutcome refresh(
+      String schema,
+      String name,
+      Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources)
+      throws EngineException {
     String qualified = SqlIdentifiers.qualified(schema, name);
     try {
       // WAL sources first move what their slots hold into the buffers (committed on their own);
       // the refresh then treats those rows exactly like captured trigger rows.
-      wal.consume(walSources(schema, name));
+      wal.consume(walSources.isPresent() ? walSources.get() : walSources(schema, name));
       return Transactions.run(
           dataSource,
           Connection.TRANSACTION_REPEATABLE_READ,
@@ -123,54 +136,39 @@ final class Refresher {
   private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
       throws SQLException, EngineException {
     long started = System.nanoTime();
-    Optional<StreamTableRecord> found = StreamTableCatalog.find(connection, schema, name);
-    if (found.isEmpty()) {
-      throw new EngineException(
-          Reason.SourceMissing,
-          "stream table " + SqlIdentifiers.qualified(schema, name) + " does not exist");
-    }
-    Optional<StreamTableRecord> locked =
-        StreamTableCatalog.lockForRefresh(connection, found.get().id());
+    Optional<StreamTableCatalog.Locked> locked =
+        StreamTableCatalog.lockForRefresh(connection, schema, name);
     if (locked.isEmpty()) {
+      if (StreamTableCatalog.find(connection, schema, name).isEmpty()) {
+        throw new EngineException(
+            Reason.SourceMissing,
+            "stream table " + SqlIdentifiers.qualified(schema, name) + " does not exist");
+      }
       return RefreshOutcome.skipped();
     }
-    StreamTableRecord record = locked.get();
+    StreamTableRecord record = locked.get().record();
     hook.at(Step.LOCKED, connection);
-    List<StableName> sources = StreamTableCatalog.dependencies(connection, record.id());
+    List<StableName> sources = locked.get().sources();
     Map<StableName, String> consumed = new HashMap<>();
-    boolean pending = false;
     for (StableName source : sources) {
-      String snapshot =
-          record.frontier().mark(source, LOCAL_NODE_ID).map(NodeMark::snapshot).orElse(null);
-      if (snapshot != null) {
-        consumed.put(source, snapshot);
-      }
-      pending |= ChangeBuffer.hasUnconsumed(connection, new ObjectNames(source), snapshot);
+      record
+          .frontier()
+          .mark(source, LOCAL_NODE_ID)
+          .map(NodeMark::snapshot)
+          .ifPresent(snapshot -> consumed.put(source, snapshot));
     }
+    WindowFacts facts = windowFacts(connection, sources, consumed, record.differentialStorage());
     // A query that reads the clock changes with time alone: refreshed in full on every tick.
-    pending |= !record.timeDependentOn().isEmpty();
-    if (!pending) {
+    if (facts.pending().isEmpty() && record.timeDependentOn().isEmpty()) {
       return RefreshOutcome.noChanges();
     }
-    // Row text (row ids, buffer rows read back) and the query's own results do not depend on
-    // which session refreshes.
-    ChangeText.pinForTransaction(connection);
-    RefreshTarget target =
-        target(
-            connection,
-            record.id(),
-            SqlIdentifiers.qualified(record.schema(), record.name()),
-            Placement.fromCatalog(record.placement()),
-            record.differentialStorage());
-    ChangeWindow window = new ChangeWindow(consumed);
-    RefreshChoice choice = RefreshChoice.choose(connection, record, sources, consumed);
+    ChangeWindow window = new ChangeWindow(consumed, Optional.of(facts.bufferRows()));
+    RefreshChoice choice =
+        RefreshChoice.choose(connection, record, sources, facts.pending(), window, facts.marker());
     Applied applied =
         choice.differential()
-            ? differential(connection, record.id(), sources, target, window)
-            : new Applied(
-                fullRefresh.apply(connection, target, window),
-                fullRefresh.mode(),
-                choice.reason().orElse(null));
+            ? differential(connection, record, sources, window)
+            : full(connection, record, sources, window, choice.reason().orElse(null));
     long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
     NodeMark mark = currentMark(connection);
@@ -182,40 +180,169 @@ final class Refresher {
     StreamTableCatalog.recordRefresh(
         connection, record.id(), frontier, applied.mode().name(), applied.reason(), millis, rows);
     hook.at(Step.FRONTIER_RECORDED, connection);
-    for (StableName source : sources) {
-      compact(connection, source);
-    }
+    compact(connection, sources);
     hook.at(Step.COMPACTED, connection);
     return new RefreshOutcome(RefreshOutcome.Kind.APPLIED, rows, millis);
+  }
+
+  /**
+   * Per source, its window's buffer rows (counted up to {@link ChangeWindow#COUNTED_UP_TO} and one
+   * more); the sources with any; whether any window holds a TRUNCATE or re-sync marker (asked only
+   * for a differential layout, of the markers' partial index). One statement, after a cheaper one
+   * that says whether there is anything at all.
+   */
+  private record WindowFacts(
+      Map<StableName, Long> bufferRows, List<StableName> pending, boolean marker) {}
+
+  /**
+   * Whether any window holds buffer rows: the question of every tick, so asked on its own, in a
+   * statement PostgreSQL plans once (the counts and markers' statement is planned each time).
+   */
+  private static boolean anyPending(
+      Connection connection, List<StableName> sources, Map<StableName, String> consumed)
+      throws SQLException {
+    List<ChangeBuffer.Bound> checks = new ArrayList<>();
+    for (StableName source : sources) {
+      checks.add(ChangeBuffer.anyUnconsumed(new ObjectNames(source), consumed.get(source)));
+    }
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + String.join(" OR ", checks.stream().map(ChangeBuffer.Bound::sql).toList()))) {
+      int parameter = 1;
+      for (ChangeBuffer.Bound check : checks) {
+        parameter = check.bind(statement, parameter);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
+  private static WindowFacts windowFacts(
+      Connection connection,
+      List<StableName> sources,
+      Map<StableName, String> consumed,
+      boolean markers)
+      throws SQLException {
+    if (sources.isEmpty() || !anyPending(connection, sources, consumed)) {
+      return new WindowFacts(Map.of(), List.of(), false);
+    }
+    List<ChangeBuffer.Bound> counts = new ArrayList<>();
+    List<ChangeBuffer.Bound> anyMarker = new ArrayList<>();
+    List<String> columns = new ArrayList<>();
+    for (int i = 0; i < sources.size(); i++) {
+      ObjectNames names = new ObjectNames(sources.get(i));
+      String snapshot = consumed.get(sources.get(i));
+      counts.add(ChangeBuffer.countUpTo(names, snapshot, ChangeWindow.COUNTED_UP_TO + 1));
+      anyMarker.add(ChangeBuffer.anyMarker(names, snapshot));
+      columns.add("c.n" + i);
+    }
+    List<String> markerChecks = new ArrayList<>();
+    List<String> countColumns = new ArrayList<>();
+    for (int i = 0; i < sources.size(); i++) {
+      markerChecks.add("(c.n" + i + " > 0 AND " + anyMarker.get(i).sql() + ")");
+      countColumns.add(counts.get(i).sql() + " AS n" + i);
+    }
+    String sql =
+        "SELECT "
+            + String.join(", ", columns)
+            + ", "
+            + (markers ? String.join(" OR ", markerChecks) : "false")
+            + " FROM (SELECT "
+            + String.join(", ", countColumns)
+            + ") c";
+    Map<StableName, Long> rows = new HashMap<>();
+    List<StableName> pending = new ArrayList<>();
+    // Prepared, with the snapshots as parameters: the text is the same every tick.
+    try (PreparedStatement statement = connection.prepareStatement(sql)) {
+      int parameter = 1;
+      if (markers) {
+        for (ChangeBuffer.Bound marker : anyMarker) {
+          parameter = marker.bind(statement, parameter);
+        }
+      }
+      for (ChangeBuffer.Bound count : counts) {
+        parameter = count.bind(statement, parameter);
+      }
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        for (int i = 0; i < sources.size(); i++) {
+          long n = rs.getLong(i + 1);
+          rows.put(sources.get(i), n);
+          if (n > 0) {
+            pending.add(sources.get(i));
+          }
+        }
+        return new WindowFacts(rows, pending, rs.getBoolean(sources.size() + 1));
+      }
+    }
   }
 
   /** What a refresh applied: rows changed, the mode that ran, why FULL ran when it did. */
   private record Applied(long rows, RefreshMode mode, String reason) {}
 
+  private Applied full(
+      Connection connection,
+      StreamTableRecord record,
+      List<StableName> sources,
+      ChangeWindow window,
+      String reason)
+      throws SQLException {
+    // Row text (row ids) and the query's own results do not depend on which session refreshes.
+    ChangeText.pinForTransaction(connection);
+    RefreshTarget target =
+        record.differentialStorage()
+            ? DifferentialStorage.read(connection, record.id(), storageOf(record), sources, false)
+                .fullTarget()
+            : target(
+                connection,
+                record.id(),
+                storageOf(record),
+                Placement.fromCatalog(record.placement()),
+                false);
+    return new Applied(fullRefresh.apply(connection, target, window), fullRefresh.mode(), reason);
+  }
+
   /**
    * Applies the change differentially, under a savepoint: if that fails for a reason other than the
    * connection or the transaction itself, it is rolled back to the savepoint and the refresh runs
-   * FULL in the same transaction, so the table is never left stale; the reason is recorded.
+   * FULL in the same transaction, so the table is never left stale; the reason is recorded. A
+   * rollback to the savepoint also drops the temp tables the differential step made, so nothing of
+   * it is in FULL's way.
    */
   private Applied differential(
       Connection connection,
-      long id,
+      StreamTableRecord record,
       List<StableName> sources,
-      RefreshTarget target,
       ChangeWindow window)
       throws SQLException {
+    long id = record.id();
     try (Statement statement = connection.createStatement()) {
-      statement.execute("SAVEPOINT pgt_differential");
+      // One round trip: row text and the query's results do not depend on the session (pinned
+      // before the savepoint, so FULL after a rollback keeps them), and the query's text is
+      // printed, and the SQL made from it runs, under search_path pg_catalog.
+      for (String pin : ChangeText.PIN_STATEMENTS) {
+        statement.addBatch(pin);
+      }
+      statement.addBatch("SAVEPOINT pgt_differential");
+      statement.addBatch(DeparsedQuery.PIN_SEARCH_PATH);
+      statement.executeBatch();
+      DifferentialStorage.Facts facts = null;
       try {
+        facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true);
+        RefreshTarget target = facts.fullTarget();
         RefreshTarget withPlan =
             new RefreshTarget(
                 target.storageTable(),
                 target.queryView(),
                 target.columns(),
                 target.rowIdColumn(),
-                Optional.of(DifferentialStorage.target(connection, id, sources)));
+                Optional.of(facts.differential(connection)),
+                target.rowMatch());
         long rows = differentialRefresh.apply(connection, withPlan, window);
-        statement.execute("RELEASE SAVEPOINT pgt_differential");
+        // No RELEASE: the commit releases the savepoint, one round trip fewer.
         return new Applied(rows, differentialRefresh.mode(), null);
       } catch (SQLException e) {
         if (!recoverable(e)) {
@@ -227,21 +354,40 @@ final class Refresher {
             id,
             e.getMessage());
         return new Applied(
-            fullRefresh.apply(connection, target, window),
+            fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
             fullRefresh.mode(),
             "the differential refresh failed (" + e.getMessage() + "); ran FULL");
       } catch (FullRefreshNeeded e) {
         statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
         return new Applied(
-            fullRefresh.apply(connection, target, window), fullRefresh.mode(), e.getMessage());
+            fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
+            fullRefresh.mode(),
+            e.getMessage());
       } catch (NotDifferentialException e) {
         statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
         return new Applied(
-            fullRefresh.apply(connection, target, window),
+            fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
             fullRefresh.mode(),
             "the query no longer models differentially (" + e.getMessage() + "); ran FULL");
       }
     }
+  }
+
+  /** FULL's target after a rollback to the savepoint: as read before it, or read again. */
+  private static RefreshTarget fullTarget(
+      Connection connection,
+      StreamTableRecord record,
+      List<StableName> sources,
+      DifferentialStorage.Facts facts)
+      throws SQLException {
+    return (facts != null
+            ? facts
+            : DifferentialStorage.read(connection, record.id(), storageOf(record), sources, false))
+        .fullTarget();
+  }
+
+  private static String storageOf(StreamTableRecord record) {
+    return SqlIdentifiers.qualified(record.schema(), record.name());
   }
 
   /**
@@ -258,29 +404,56 @@ final class Refresher {
   }
 
   /**
-   * Trims the source's buffer below the oldest frontier of its consumers, as this transaction sees
-   * them (a stale view only trims less).
+   * Trims each source's buffer below the oldest frontier of its consumers, as this transaction sees
+   * them (a stale view only trims less); one round trip for all the sources. A consumer that has
+   * consumed nothing yet keeps everything (the bound is then NULL, and nothing is deleted).
    */
-  private static void compact(Connection connection, StableName source) throws SQLException {
-    OptionalLong oldestXmin = oldestConsumerXmin(connection, source);
-    if (oldestXmin.isPresent()) {
-      ChangeBuffer.compactBelow(connection, new ObjectNames(source), oldestXmin.getAsLong());
+  private static void compact(Connection connection, List<StableName> sources) throws SQLException {
+    if (sources.isEmpty()) {
+      return;
+    }
+    try (Statement statement = connection.createStatement()) {
+      for (StableName source : sources) {
+        // Stable names are 16 hex digits: safe to inline.
+        statement.addBatch(
+            "DELETE FROM "
+                + new ObjectNames(source).changeBufferQualified()
+                + " WHERE xid < (SELECT CASE WHEN bool_or(f.snapshot IS NULL) THEN NULL"
+                + " ELSE min(split_part(f.snapshot, ':', 1)::bigint) END FROM (SELECT"
+                + " st.frontier -> '"
+                + source.value()
+                + "' -> '"
+                + LOCAL_NODE_ID
+                + "' ->> 'snapshot' AS snapshot FROM pgtrickle.pgt_stream_tables st"
+                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+                + " WHERE d.source_stable_name = '"
+                + source.value()
+                + "') f)");
+      }
+      statement.executeBatch();
     }
   }
 
   private List<io.pgtrickle.operator.catalog.TrackedSource> walSources(String schema, String name)
       throws SQLException {
+    try (Connection connection = dataSource.getConnection()) {
+      return walSources(connection, schema, name);
+    }
+  }
+
+  /** The stream table's WAL-captured sources. */
+  static List<io.pgtrickle.operator.catalog.TrackedSource> walSources(
+      Connection connection, String schema, String name) throws SQLException {
     List<io.pgtrickle.operator.catalog.TrackedSource> sources = new java.util.ArrayList<>();
     io.pgtrickle.operator.catalog.ChangeTrackingRegistry registry =
         new io.pgtrickle.operator.catalog.ChangeTrackingRegistry();
-    try (Connection connection = dataSource.getConnection();
-        PreparedStatement statement =
-            connection.prepareStatement(
-                "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
-                    + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
-                    + " JOIN pgtrickle.pgt_change_tracking t"
-                    + "  ON t.source_stable_name = d.source_stable_name"
-                    + " WHERE st.st_schema = ? AND st.st_name = ? AND t.cdc_mode = 'wal'")) {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
+                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+                + " JOIN pgtrickle.pgt_change_tracking t"
+                + "  ON t.source_stable_name = d.source_stable_name"
+                + " WHERE st.st_schema = ? AND st.st_name = ? AND t.cdc_mode = 'wal'")) {
       statement.setString(1, schema);
       statement.setString(2, name);
       try (ResultSet rs = statement.executeQuery()) {
@@ -290,30 +463,6 @@ final class Refresher {
       }
     }
     return sources;
-  }
-
-  private static OptionalLong oldestConsumerXmin(Connection connection, StableName source)
-      throws SQLException {
-    long oldest = Long.MAX_VALUE;
-    try (PreparedStatement statement =
-        connection.prepareStatement(
-            "SELECT st.frontier -> ? -> ? ->> 'snapshot' FROM pgtrickle.pgt_stream_tables st"
-                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
-                + " WHERE d.source_stable_name = ?")) {
-      statement.setString(1, source.value());
-      statement.setString(2, Integer.toString(LOCAL_NODE_ID));
-      statement.setString(3, source.value());
-      try (ResultSet rs = statement.executeQuery()) {
-        while (rs.next()) {
-          String snapshot = rs.getString(1);
-          if (snapshot == null) {
-            return OptionalLong.empty(); // a consumer has consumed nothing yet: keep everything
-          }
-          oldest = Math.min(oldest, Long.parseLong(snapshot.substring(0, snapshot.indexOf(':'))));
-        }
-      }
-    }
-    return oldest == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(oldest);
   }
 
   private static NodeMark currentMark(Connection connection) throws SQLException {

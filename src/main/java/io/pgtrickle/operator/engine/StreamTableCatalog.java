@@ -36,18 +36,38 @@ final class StreamTableCatalog {
         name);
   }
 
+  /** A stream table's row, locked for a refresh, and its sources by stable name (sorted). */
+  record Locked(StreamTableRecord record, List<StableName> sources) {}
+
   /**
-   * Locks the row for a refresh. Empty when another engine holds it (it is refreshing now); in a
+   * Locks the row for a refresh and reads its sources, in one statement. Empty when another engine
+   * holds it (it is refreshing now) or there is none (tell them apart with {@link #find}); in a
    * REPEATABLE READ transaction, a row changed since the snapshot raises a serialization failure.
    */
-  static Optional<StreamTableRecord> lockForRefresh(Connection connection, long id)
+  static Optional<Locked> lockForRefresh(Connection connection, String schema, String name)
       throws SQLException {
-    return one(
-        connection,
-        "SELECT "
-            + COLUMNS
-            + " FROM pgtrickle.pgt_stream_tables WHERE id = ? FOR UPDATE SKIP LOCKED",
-        id);
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + COLUMNS
+                + ", ARRAY(SELECT d.source_stable_name FROM pgtrickle.pgt_dependencies d"
+                + " WHERE d.stream_table_id = st.id ORDER BY d.source_stable_name)"
+                + " FROM pgtrickle.pgt_stream_tables st WHERE st_schema = ? AND st_name = ?"
+                + " FOR UPDATE OF st SKIP LOCKED")) {
+      statement.setString(1, schema);
+      statement.setString(2, name);
+      try (ResultSet rs = statement.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        StreamTableRecord record = read(rs);
+        List<StableName> sources = new ArrayList<>();
+        for (String source : (String[]) rs.getArray(rs.getMetaData().getColumnCount()).getArray()) {
+          sources.add(new StableName(source));
+        }
+        return Optional.of(new Locked(record, sources));
+      }
+    }
   }
 
   /** Locks the row, waiting for a running refresh to finish. */

@@ -274,25 +274,27 @@ public final class StreamTableEngine {
    * definition: SourceMissing while a source is gone, a full re-sync once it is back.
    */
   public RefreshOutcome refresh(String schema, String name) throws EngineException {
-    Optional<StreamTableRecord> broken = brokenStreamTable(schema, name);
+    // One connection for the checks before the refresh: is the query still standing on its
+    // sources, and which of them are WAL-captured.
+    Optional<StreamTableRecord> broken;
+    Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources = Optional.empty();
+    try (Connection connection = dataSource.getConnection()) {
+      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
+      broken =
+          record.isPresent() && !QueryHealth.of(connection, record.get().id()).healthy()
+              ? record
+              : Optional.empty();
+      if (broken.isEmpty()) {
+        walSources = Optional.of(Refresher.walSources(connection, schema, name));
+      }
+    } catch (SQLException e) {
+      throw unexpected("check " + SqlIdentifiers.qualified(schema, name), e);
+    }
     if (broken.isPresent()) {
       StreamTableRecord record = broken.get();
       apply(record.definition(), record.owner());
     }
-    return refresher.refresh(schema, name);
-  }
-
-  private Optional<StreamTableRecord> brokenStreamTable(String schema, String name)
-      throws EngineException {
-    try (Connection connection = dataSource.getConnection()) {
-      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
-      if (record.isPresent() && !QueryHealth.of(connection, record.get().id()).healthy()) {
-        return record;
-      }
-      return Optional.empty();
-    } catch (SQLException e) {
-      throw unexpected("check " + SqlIdentifiers.qualified(schema, name), e);
-    }
+    return refresher.refresh(schema, name, walSources);
   }
 
   public StreamTableReport report(String schema, String name) throws EngineException {

@@ -74,6 +74,7 @@ public final class ObjectNames {
       names.put("trigger_" + event.token(), trigger(event));
     }
     names.put("index_xid", changeBufferIndex("xid"));
+    names.put("index_markers", changeBufferIndex("markers"));
     names.put("slot", replicationSlot());
     names.put("publication", publication());
     return names;

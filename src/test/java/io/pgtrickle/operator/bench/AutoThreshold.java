@@ -14,12 +14,12 @@ import java.util.Map;
 
 /**
  * Harness: where DIFFERENTIAL stops beating FULL, and whether AUTO (RefreshChoice: FULL when the
- * buffered changes exceed AUTO_FULL_FRACTION of the sources' estimated rows) picks the faster one.
- * Over the 1M-row {@link SalesSchema}, for a filter, a join and an aggregate, each as three stream
- * tables (FULL, DIFFERENTIAL, AUTO); per change rate (0.01%, 0.1%, 1%, 10%, 50% of the fact rows
- * UPDATEd in one statement) rounds of: change, refresh the three (rotating which goes first), check
- * each against the query, VACUUM ANALYZE (not timed). Medians. An UPDATE is two buffer rows (old
- * row out, new row in), so AUTO sees twice the rate.
+ * buffered changes exceed 4% of the sources' estimated rows plus 30% of the stream table's) picks
+ * the faster one. Over the 1M-row {@link SalesSchema}, for a filter, a join and an aggregate, each
+ * as three stream tables (FULL, DIFFERENTIAL, AUTO); per change rate (0.01%, 0.1%, 1%, 10%, 50% of
+ * the fact rows UPDATEd in one statement) rounds of: change, refresh the three (rotating which goes
+ * first), check each against the query, VACUUM ANALYZE (not timed). Medians. An UPDATE is two
+ * buffer rows (old row out, new row in), so AUTO sees twice the rate.
  *
  * <p>Run: ./mvnw -q -Pbench test-compile exec:exec
  * -Dbench.main=io.pgtrickle.operator.bench.AutoThreshold -Dbench.args=1 [-Dbench.args2=
@@ -42,7 +42,7 @@ public final class AutoThreshold {
     System.out.printf(
         Locale.ROOT,
         "AutoThreshold: %d-row fact table, %s, work_mem 64MB, %d rounds per rate below 10%%,"
-            + " %d from 10%%; AUTO_FULL_FRACTION as built%n",
+            + " %d from 10%%; AUTO's threshold as built%n",
         rows,
         BenchSupport.describe(options),
         rounds,

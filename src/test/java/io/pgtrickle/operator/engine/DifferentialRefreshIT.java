@@ -230,6 +230,63 @@ class DifferentialRefreshIT {
   }
 
   @Test
+  void autoWeighsTheChangeAgainstTheSourcesAndTheStreamTable() throws Exception {
+    // The same change: past AUTO's threshold for a small result (10 groups), under it for a large
+    // one (every row), whose recompute costs more.
+    db.execute(
+        "CREATE TABLE facts (id int PRIMARY KEY, k int, v int)",
+        "INSERT INTO facts SELECT g, g % 10, g FROM generate_series(1, 10000) g");
+    String grouped = "SELECT k, count(*) AS n, sum(v) AS total FROM facts GROUP BY k";
+    String filtered = "SELECT id, v FROM facts WHERE v > 0";
+    engine.apply(EngineTestSupport.definition("few_groups", grouped), OWNER);
+    engine.apply(EngineTestSupport.definition("every_row", filtered), OWNER);
+    db.execute("ANALYZE facts", "ANALYZE few_groups", "ANALYZE every_row");
+    // 1000 rows updated: 2000 buffer rows. Thresholds: 0.04 * 10000 + 0.3 * 10 = 403 for the
+    // groups, 0.04 * 10000 + 0.3 * 10000 = 3400 for the filter.
+    db.execute("UPDATE facts SET v = v + 1 WHERE id % 10 = 3");
+    engine.refresh("public", "few_groups");
+    engine.refresh("public", "every_row");
+    assertMatchesQuery(db, "few_groups", grouped);
+    assertMatchesQuery(db, "every_row", filtered);
+    assertThat(lastMode("few_groups")).isEqualTo("FULL");
+    assertThat(lastReason("few_groups"))
+        .contains("more than 403 changed rows")
+        .contains("4% of the sources' rows plus 30% of the stream table's");
+    assertThat(lastMode("every_row")).isEqualTo("DIFFERENTIAL");
+  }
+
+  @Test
+  void largeChangesOfJoinedTablesStayExact() throws Exception {
+    // Deltas of 100 rows and more get their sources' indexes; a term probes one table's old state
+    // (the table and its delta) once per row of the other's change.
+    db.execute(
+        "CREATE INDEX ON orders (customer_id)",
+        "INSERT INTO customers SELECT g, 'r' || (g % 4), g % 3 = 0 FROM generate_series(23, 400) g",
+        "INSERT INTO orders SELECT 5000 + g, g % 400 + 1, g % 97, 'b' || g"
+            + " FROM generate_series(1, 2000) g");
+    String query =
+        "SELECT c.region, o.id, o.amount FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " WHERE o.amount > 5";
+    String grouped =
+        "SELECT c.region, count(*) AS n, sum(o.amount) AS total FROM customers c"
+            + " JOIN orders o ON o.customer_id = c.id GROUP BY c.region";
+    engine.apply(StreamTableDefinition.from(differential("big_join", query)), OWNER);
+    engine.apply(StreamTableDefinition.from(differential("big_groups", grouped)), OWNER);
+    db.execute(
+        "UPDATE customers SET region = 'r' || (id % 5) WHERE id % 2 = 0",
+        "UPDATE orders SET customer_id = customer_id % 300 + 1, amount = amount + 1"
+            + " WHERE id % 3 = 0",
+        "DELETE FROM orders WHERE id % 7 = 0",
+        "DELETE FROM customers WHERE id BETWEEN 390 AND 400");
+    for (String name : new String[] {"big_join", "big_groups"}) {
+      engine.refresh("public", name);
+      assertThat(lastMode(name)).as(lastReason(name)).isEqualTo("DIFFERENTIAL");
+    }
+    assertMatchesQuery(db, "big_join", query);
+    assertMatchesQuery(db, "big_groups", grouped);
+  }
+
+  @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
         "SELECT c.id, count(o.id) AS n FROM customers c JOIN orders o ON o.customer_id = c.id"

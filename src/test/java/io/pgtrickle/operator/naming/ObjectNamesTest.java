@@ -19,6 +19,7 @@ class ObjectNamesTest {
         .containsEntry("trigger_del", "pg_trickle_cdc_del_2def2740256dfb26")
         .containsEntry("trigger_trunc", "pg_trickle_cdc_trunc_2def2740256dfb26")
         .containsEntry("index_xid", "idx_changes_2def2740256dfb26_xid")
+        .containsEntry("index_markers", "idx_changes_2def2740256dfb26_markers")
         .containsEntry("slot", "pgtrickle_2def2740256dfb26")
         .containsEntry("publication", "pgtrickle_pub_2def2740256dfb26");
     assertThat(names.changeBufferQualified())

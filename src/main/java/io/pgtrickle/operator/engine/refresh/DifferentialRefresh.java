@@ -4,6 +4,7 @@ import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.model.Grouping;
+import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.Layout;
 import io.pgtrickle.operator.differential.sql.ApplySql;
@@ -15,10 +16,12 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -27,6 +30,10 @@ import java.util.Set;
  * query's change derived from them ({@link DeltaSql}), and that applied to the storage. Reads the
  * window of each change buffer and, through indexes, the rows the change touches; never a whole
  * source or the whole storage (except where the query itself must, e.g. a join without an index).
+ *
+ * <p>Statements whose results are not read go to the server together, in one round trip each group;
+ * the temp tables are {@code ON COMMIT DROP}, and a rollback to the caller's savepoint drops them
+ * too, so a refresh never finds one left over.
  */
 public final class DifferentialRefresh implements RefreshStrategy {
   /** Test seam: called once the query's change is computed, before it is applied. */
@@ -35,6 +42,16 @@ public final class DifferentialRefresh implements RefreshStrategy {
 
     void computed(Connection connection) throws SQLException;
   }
+
+  /**
+   * A delta table of at least this many rows gets its source's indexes (when a term may probe it,
+   * see {@link #probedPerRow}): then a term that probes a source's old state once per row of
+   * another change finds both halves of it (the table and the delta) through an index, instead of
+   * scanning the delta once per probe. Measured with TPC-H at SF 0.1 (docs/benchmarks.md): without
+   * them q4 at 1% took 10 s instead of 0.27 s; from 100 rows up rather than 1,000 was as fast or
+   * faster.
+   */
+  static final long DELTA_INDEX_MIN_ROWS = 100;
 
   private final DeltaHook hook;
 
@@ -54,25 +71,51 @@ public final class DifferentialRefresh implements RefreshStrategy {
         target
             .differential()
             .orElseThrow(() -> new IllegalStateException("not a differential layout"));
-    // The model's text was printed under this search_path; the SQL built from it runs under it
-    // (for the rest of the refresh transaction, or until a savepoint around this is rolled back).
-    DeparsedQuery.pinSearchPath(connection);
     try (Statement statement = connection.createStatement()) {
-      statement.execute("SET LOCAL jit = off");
-      Set<StableName> changed = netChanges(statement, differential, window);
-      ChangedSources sources = new Sources(changed, differential.sourceTables(), connection);
-      DeltaSql delta = new DeltaSql(differential.model(), sources);
-      ApplySql sql =
-          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
-      var core = delta.coreDelta();
+      List<String> settings = new ArrayList<>(SETTINGS);
+      Optional<StableName> inline = inlineDelta(differential.model(), window);
+      Map<StableName, Long> deltaRows =
+          inline.isPresent() ? Map.of() : netChanges(statement, differential, window, settings);
+      Set<StableName> changed = new LinkedHashSet<>(deltaRows.keySet());
+      inline.ifPresent(changed::add);
+      ChangedSources sources =
+          new Sources(
+              changed,
+              differential,
+              inline.map(source -> Map.of(source, inlineSql(differential, window, source))));
+      var core = new DeltaSql(differential.model(), sources).coreDelta();
       if (core.isEmpty()) {
         return 0;
       }
-      statement.execute("DROP TABLE IF EXISTS pg_temp.pgt_dq");
-      statement.execute(core.get());
+      // The settings if not sent yet, the delta tables' indexes and statistics, then the core's
+      // change, in one round trip. A sample of 3,000 rows is statistics enough for a delta, and
+      // ANALYZE of a wide one with the default 30,000 costs as much as decoding it.
+      for (String setting : settings) {
+        statement.addBatch(setting);
+      }
+      if (!deltaRows.isEmpty()) {
+        statement.addBatch("SET LOCAL default_statistics_target = 10");
+        for (StableName source : deltaRows.keySet()) {
+          String temp = ChangedSources.deltaTable(source);
+          if (deltaRows.get(source) >= DELTA_INDEX_MIN_ROWS
+              && probedPerRow(differential.model(), source, changed)) {
+            for (List<String> columns :
+                indexColumns(
+                    differential.sourceIndexes().get(source), differential.model().text())) {
+              statement.addBatch(
+                  "CREATE INDEX ON " + temp + " (" + String.join(", ", columns) + ")");
+            }
+          }
+          statement.addBatch("ANALYZE " + temp);
+        }
+        statement.addBatch("SET LOCAL default_statistics_target TO DEFAULT");
+      }
+      statement.addBatch(core.get());
+      statement.executeBatch();
       hook.computed(connection);
       Layout layout = Layout.of(differential.model());
-      long rows = 0;
+      ApplySql sql =
+          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
       List<String> statements =
           switch (layout) {
             case BAG -> sql.applyBag();
@@ -80,9 +123,14 @@ public final class DifferentialRefresh implements RefreshStrategy {
             case GROUPS_RECOMPUTED -> sql.touchedGroups();
           };
       for (String each : statements) {
-        long count = run(statement, each);
+        statement.addBatch(each);
+      }
+      int[] counts = statement.executeBatch();
+      long rows = 0;
+      for (int i = 0; i < statements.size(); i++) {
+        String each = statements.get(i);
         if (each.startsWith("DELETE") || each.startsWith("INSERT")) {
-          rows += count; // the storage's rows; the temp tables' are not changes
+          rows += Math.max(0, counts[i]); // the storage's rows; the temp tables' are not changes
         }
       }
       if (layout != Layout.BAG) {
@@ -90,6 +138,75 @@ public final class DifferentialRefresh implements RefreshStrategy {
       }
       return rows;
     }
+  }
+
+  /**
+   * What the differential step sets for its transaction (sent with its first batch): the model's
+   * text was printed under search_path pg_catalog (the caller pinned it; pinned again here, as the
+   * SQL is made from that text); and the planner settings.
+   */
+  private static final List<String> SETTINGS =
+      List.of(
+          DeparsedQuery.PIN_SEARCH_PATH,
+          "SET LOCAL jit = off",
+          // A refresh reads few rows of tables that are mostly cached: index probes are cheap, and
+          // at the default 4.0 the planner scans a whole table where a few probes would do (TPC-H
+          // q12 at 1%: 239 ms against 140 ms, docs/benchmarks.md).
+          "SET LOCAL random_page_cost = 1.1");
+
+  /**
+   * The one changed source whose change can be read straight from its buffer, with no temp table:
+   * the only source with rows in the window, a handful of them, read by one linear occurrence (a
+   * term then reads its change once, and no term reads its old state) and not by a subquery of an
+   * expression. A temp table, its statistics and its drop at commit cost more than a one-row
+   * refresh's work itself.
+   */
+  static Optional<StableName> inlineDelta(QueryModel model, ChangeWindow window) {
+    Set<StableName> read = new LinkedHashSet<>();
+    model.everyTable().forEach(t -> read.add(t.source()));
+    read.addAll(model.frozen());
+    List<StableName> candidates = read.stream().filter(window::mayHaveChanges).toList();
+    if (candidates.size() != 1) {
+      return Optional.empty();
+    }
+    StableName source = candidates.get(0);
+    long linear = model.allTables().stream().filter(t -> t.source().equals(source)).count();
+    long every = model.everyTable().stream().filter(t -> t.source().equals(source)).count();
+    boolean few = window.fewRows(source).isPresent();
+    return few && linear == 1 && every == 1 && !model.frozen().contains(source)
+        ? Optional.of(source)
+        : Optional.empty();
+  }
+
+  /**
+   * The change of a source as a subquery over its buffer, the same rows its delta table would hold.
+   * {@code LIMIT} the window's buffer rows, which the change cannot exceed (a row per copy, a copy
+   * per buffer row at most): it changes nothing but the planner's estimate, which is otherwise
+   * 1,000 rows per buffer row (generate_series).
+   */
+  private static String inlineSql(
+      DifferentialTarget target, ChangeWindow window, StableName source) {
+    return "("
+        + deltaQuery(target, window, source)
+        + " LIMIT "
+        + window.fewRows(source).getAsLong()
+        + ")";
+  }
+
+  /** The net change of a source's window: a row per copy, weight +1 or -1. */
+  private static String deltaQuery(
+      DifferentialTarget target, ChangeWindow window, StableName source) {
+    return "SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
+        + target.sourceTables().get(source)
+        + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
+        + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
+        + target.changeBuffers().get(source)
+        + " b WHERE b.op IN ('I', 'D') AND "
+        + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
+        // OFFSET 0 keeps the subquery from being pulled up, which would expand (x.r).* into one
+        // record_in of the row's text per column.
+        + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
+        + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)";
   }
 
   /** Inserts the groups marked for recomputation, read from the sources. */
@@ -117,60 +234,146 @@ public final class DifferentialRefresh implements RefreshStrategy {
   }
 
   /**
-   * One temp table per source the query reads: the net change of its window, a row per copy with
-   * weight +1 or -1. Returns the sources whose net change is not empty.
+   * One temp table per source the query reads whose window holds buffer rows: the net change of its
+   * window, a row per copy with weight +1 or -1. A source whose window is empty did not change and
+   * gets none. Returns the sources whose net change is not empty, with its rows. {@code settings}
+   * go with the first batch, and are emptied once sent.
    */
-  private static Set<StableName> netChanges(
-      Statement statement, DifferentialTarget target, ChangeWindow window) throws SQLException {
-    Set<StableName> sources = new LinkedHashSet<>();
+  private static Map<StableName, Long> netChanges(
+      Statement statement, DifferentialTarget target, ChangeWindow window, List<String> settings)
+      throws SQLException {
+    Set<StableName> read = new LinkedHashSet<>();
     for (TableOccurrence table : target.model().everyTable()) {
-      sources.add(table.source());
+      read.add(table.source());
     }
-    sources.addAll(target.model().frozen());
-    Set<StableName> changed = new LinkedHashSet<>();
+    read.addAll(target.model().frozen());
+    List<StableName> candidates = new ArrayList<>();
+    for (StableName source : read) {
+      if (window.mayHaveChanges(source)) {
+        candidates.add(source);
+      }
+    }
+    // A change of a table read by a subquery of an expression means FULL (DeltaSql says so): its
+    // delta comes first, so that no other is made for nothing.
+    List<StableName> frozen =
+        candidates.stream().filter(c -> target.model().frozen().contains(c)).toList();
+    Map<StableName, Long> changed = new LinkedHashMap<>();
+    if (!frozen.isEmpty()) {
+      changed.putAll(createDeltas(statement, target, window, frozen, settings));
+      if (!changed.isEmpty()) {
+        new DeltaSql(target.model(), new Sources(changed.keySet(), target, Optional.empty()))
+            .coreDelta();
+      }
+    }
+    List<StableName> rest = candidates.stream().filter(c -> !frozen.contains(c)).toList();
+    if (!rest.isEmpty()) {
+      changed.putAll(createDeltas(statement, target, window, rest, settings));
+    }
+    return changed;
+  }
+
+  /** Creates the sources' delta tables in one round trip; returns the non-empty, with rows. */
+  private static Map<StableName, Long> createDeltas(
+      Statement statement,
+      DifferentialTarget target,
+      ChangeWindow window,
+      List<StableName> sources,
+      List<String> settings)
+      throws SQLException {
+    int first = settings.size();
+    for (String setting : settings) {
+      statement.addBatch(setting);
+    }
+    settings.clear();
     for (StableName source : sources) {
-      String temp = ChangedSources.deltaTable(source);
-      statement.execute("DROP TABLE IF EXISTS " + temp);
-      long rows =
-          run(
-              statement,
-              "CREATE TEMP TABLE "
-                  + temp.substring("pg_temp.".length())
-                  + " ON COMMIT DROP AS SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
-                  + target.sourceTables().get(source)
-                  + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
-                  + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
-                  + target.changeBuffers().get(source)
-                  + " b WHERE b.op IN ('I', 'D') AND "
-                  + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
-                  // OFFSET 0 keeps the subquery from being pulled up, which would expand
-                  // (x.r).* into one record_in of the row's text per column.
-                  + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
-                  + " CROSS JOIN LATERAL pg_catalog.generate_series(1, x.k)");
+      statement.addBatch(
+          "CREATE TEMP TABLE "
+              + ChangedSources.deltaTable(source).substring("pg_temp.".length())
+              + " ON COMMIT DROP AS "
+              + deltaQuery(target, window, source));
+    }
+    int[] counts = statement.executeBatch();
+    Map<StableName, Long> changed = new LinkedHashMap<>();
+    for (int i = 0; i < sources.size(); i++) {
+      long rows = counts[first + i];
       if (rows > 0) {
-        statement.execute("ANALYZE " + temp);
-        changed.add(source);
+        changed.put(sources.get(i), rows);
       }
     }
     return changed;
   }
 
-  private static long run(Statement statement, String sql) throws SQLException {
-    statement.execute(sql);
-    return Math.max(0, statement.getUpdateCount());
+  /**
+   * Whether a term may read the source's delta once per row of something else, where an index on
+   * the delta pays: as part of its old state, which a term reads when another source changed too,
+   * or another occurrence of the same source (a self-join); or as the change of a non-linear table
+   * (the right side of a LEFT JOIN, an EXISTS table), counted per preserved or outer row. The delta
+   * of the only changed source, occurring once and linear, is read once, as the driving side.
+   */
+  static boolean probedPerRow(QueryModel model, StableName source, Set<StableName> changed) {
+    if (changed.size() > 1) {
+      return true;
+    }
+    long linear = model.allTables().stream().filter(t -> t.source().equals(source)).count();
+    long every = model.everyTable().stream().filter(t -> t.source().equals(source)).count();
+    return linear > 1 || every > linear;
+  }
+
+  /**
+   * The column lists to index a delta table on: its source's B-tree indexes' keys whose first
+   * column the query names at all (only those can serve a probe of it), without one that is a
+   * prefix of another (the longer serves the same probes) or repeats one.
+   */
+  static List<List<String>> indexColumns(List<List<String>> sourceIndexes, String queryText) {
+    List<List<String>> kept = new ArrayList<>();
+    if (sourceIndexes == null) {
+      return kept;
+    }
+    for (List<String> index : sourceIndexes) {
+      boolean prefixOfAnother =
+          sourceIndexes.stream()
+              .anyMatch(
+                  other ->
+                      other.size() > index.size() && other.subList(0, index.size()).equals(index));
+      if (!index.isEmpty()
+          && !prefixOfAnother
+          && !kept.contains(index)
+          && names(queryText, index.get(0))) {
+        kept.add(index);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Whether PostgreSQL's text of the query names a column: as its quoted identifier, or, for a name
+   * that needs no quotes, as a word.
+   */
+  static boolean names(String queryText, String quotedColumn) {
+    if (queryText.contains(quotedColumn)) {
+      return true;
+    }
+    String raw = quotedColumn.substring(1, quotedColumn.length() - 1).replace("\"\"", "\"");
+    return raw.matches("[a-z_][a-z0-9_$]*")
+        && java.util.regex.Pattern.compile(
+                "(?<![A-Za-z0-9_$\"])" + java.util.regex.Pattern.quote(raw) + "(?![A-Za-z0-9_$\"])")
+            .matcher(queryText)
+            .find();
   }
 
   /** The changed sources of this refresh and their old state (now minus the change). */
   private static final class Sources implements ChangedSources {
     private final Set<StableName> changed;
-    private final Map<StableName, String> tables;
-    private final Connection connection;
-    private final Map<StableName, String> columns = new HashMap<>();
+    private final DifferentialTarget target;
+    private final Optional<Map<StableName, String>> inline;
 
-    Sources(Set<StableName> changed, Map<StableName, String> tables, Connection connection) {
+    Sources(
+        Set<StableName> changed,
+        DifferentialTarget target,
+        Optional<Map<StableName, String>> inline) {
       this.changed = changed;
-      this.tables = tables;
-      this.connection = connection;
+      this.target = target;
+      this.inline = inline;
     }
 
     @Override
@@ -180,40 +383,22 @@ public final class DifferentialRefresh implements RefreshStrategy {
 
     @Override
     public String delta(StableName source) {
-      return ChangedSources.deltaTable(source);
+      return inline.map(i -> i.get(source)).orElseGet(() -> ChangedSources.deltaTable(source));
     }
 
     @Override
     public String oldState(StableName source) {
       // A UNION ALL of two plain SELECTs: PostgreSQL flattens it into an append, so a join
-      // condition on it still reaches the source's indexes.
+      // condition on it still reaches the source's indexes (and the delta table's, when it has
+      // them).
       return "SELECT t.*, 1 AS pgt__w FROM "
-          + tables.get(source)
+          + target.sourceTables().get(source)
           + " t UNION ALL SELECT "
-          + columnsOf(source)
+          + String.join(
+              ", ", target.sourceColumns().get(source).stream().map(c -> "d." + c).toList())
           + ", - d.pgt__w FROM "
           + delta(source)
           + " d";
-    }
-
-    private String columnsOf(StableName source) {
-      return columns.computeIfAbsent(
-          source,
-          s -> {
-            try (Statement statement = connection.createStatement();
-                ResultSet rs =
-                    statement.executeQuery(
-                        "SELECT string_agg('d.' || quote_ident(attname), ', ' ORDER BY attnum)"
-                            + " FROM pg_catalog.pg_attribute WHERE attrelid = '"
-                            + delta(s)
-                            + "'::regclass AND attnum > 0 AND NOT attisdropped"
-                            + " AND attname <> 'pgt__w'")) {
-              rs.next();
-              return rs.getString(1);
-            } catch (SQLException e) {
-              throw new IllegalStateException("read the columns of " + delta(s), e);
-            }
-          });
     }
   }
 }

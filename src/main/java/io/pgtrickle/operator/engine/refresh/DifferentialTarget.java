@@ -8,16 +8,22 @@ import java.util.Map;
 /**
  * What a differential refresh needs beyond the storage: the query's model, its own columns (quoted;
  * the storage has hidden ones after them), and per source its table and change buffer (qualified,
- * quoted).
+ * quoted), its columns (quoted, in order: those of its delta table) and the column lists of its
+ * B-tree indexes (quoted; a large delta table gets the same, so that probes of a source's old state
+ * find both its halves through an index).
  */
 public record DifferentialTarget(
     QueryModel model,
     List<String> queryColumns,
     Map<StableName, String> sourceTables,
-    Map<StableName, String> changeBuffers) {
+    Map<StableName, String> changeBuffers,
+    Map<StableName, List<String>> sourceColumns,
+    Map<StableName, List<List<String>>> sourceIndexes) {
   public DifferentialTarget {
     queryColumns = List.copyOf(queryColumns);
     sourceTables = Map.copyOf(sourceTables);
     changeBuffers = Map.copyOf(changeBuffers);
+    sourceColumns = Map.copyOf(sourceColumns);
+    sourceIndexes = Map.copyOf(sourceIndexes);
   }
 }

@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.engine.refresh;
 
 import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.differential.plan.Layout;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -31,31 +32,52 @@ public final class FullRefresh implements RefreshStrategy {
       throws SQLException {
     String columns = String.join(", ", target.columns());
     try (Statement statement = connection.createStatement()) {
-      // These are large, simple scans and hash joins: JIT compilation costs more than it saves.
-      statement.execute("SET LOCAL jit = off");
-      statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
       if (target.rowIdColumn().isPresent()) {
+        // These are large, simple scans and hash joins: JIT compilation costs more than it saves.
+        statement.execute("SET LOCAL jit = off");
+        statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
         return applyByRowId(statement, target, target.rowIdColumn().get());
       }
-      statement.execute(
-          "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
-              + columns
-              + ", "
-              + rowText("q", target)
-              + " AS pgt__row FROM "
-              + target.queryView()
-              + " q");
-      if (isEmpty(statement, target.storageTable())) {
+      boolean empty;
+      try (ResultSet rs =
+          statement.executeQuery(
+              "SELECT pg_catalog.set_config('jit', 'off', true), NOT EXISTS (SELECT 1 FROM "
+                  + target.storageTable()
+                  + ")")) {
+        rs.next();
+        empty = rs.getBoolean(2);
+      }
+      if (empty) {
+        // Nothing to compare with: the rows go straight in.
         return statement.executeUpdate(
             "INSERT INTO "
                 + target.storageTable()
                 + " ("
                 + columns
                 + ") SELECT "
-                + columns
+                + prefixed("q", target)
                 + " FROM "
-                + NEW_ROWS);
+                + target.queryView()
+                + " q");
       }
+      statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
+      if (target.rowMatch() == RefreshTarget.RowMatch.ROW_ID) {
+        return applyByRowHash(statement, target);
+      }
+      // A state view with groups is fenced, so that its hidden columns (the row id's md5 among
+      // them) are computed once per row, not once more inside the row's text.
+      String source =
+          target.rowMatch() == RefreshTarget.RowMatch.STATE_TEXT
+              ? "(SELECT * FROM " + target.queryView() + " OFFSET 0)"
+              : target.queryView();
+      statement.execute(
+          "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
+              + prefixed("q", target)
+              + ", "
+              + rowText("q", target)
+              + " AS pgt__row FROM "
+              + source
+              + " q");
       statement.execute("ANALYZE " + NEW_ROWS);
       // One pass over each side with hash aggregates: per distinct row, how many copies the
       // result wants minus how many the table has, and where the table's copies are.
@@ -97,10 +119,79 @@ public final class FullRefresh implements RefreshStrategy {
                   + DIFF
                   + " d ON d.pgt__row = r.pgt__row WHERE d.delta > 0) n"
                   + " WHERE n.pgt__copy <= n.delta");
-      statement.execute("DROP TABLE " + DIFF);
-      statement.execute("DROP TABLE " + NEW_ROWS);
+      statement.execute("DROP TABLE " + DIFF + ", " + NEW_ROWS);
       return deleted + inserted;
     }
+  }
+
+  /**
+   * The difference for a bag layout, by its row id alone: {@code pgt_row_id} is the md5 of the
+   * row's text, so per row id the copies the result wants are compared with the copies stored; no
+   * row text is built. Surplus copies are found through the row-id index and deleted, missing ones
+   * inserted; rows already right are not touched.
+   */
+  private static long applyByRowHash(Statement statement, RefreshTarget target)
+      throws SQLException {
+    String rowId = Layout.ROW_ID;
+    String storage = target.storageTable();
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
+            + prefixed("q", target)
+            + " FROM "
+            + target.queryView()
+            + " q");
+    statement.execute("ANALYZE " + NEW_ROWS);
+    statement.execute("DROP TABLE IF EXISTS " + DIFF);
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_diff ON COMMIT DROP AS"
+            + " SELECT coalesce(w.r, p.r) AS "
+            + rowId
+            + ", coalesce(w.copies, 0) - coalesce(p.copies, 0) AS delta"
+            + " FROM (SELECT "
+            + rowId
+            + " AS r, count(*) AS copies FROM "
+            + NEW_ROWS
+            + " GROUP BY 1) w FULL JOIN (SELECT s."
+            + rowId
+            + " AS r, count(*) AS copies FROM "
+            + storage
+            + " s GROUP BY 1) p ON p.r = w.r"
+            + " WHERE coalesce(w.copies, 0) <> coalesce(p.copies, 0)");
+    statement.execute("ANALYZE " + DIFF);
+    long deleted =
+        statement.executeUpdate(
+            "DELETE FROM "
+                + storage
+                + " WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM "
+                + DIFF
+                + " d CROSS JOIN LATERAL (SELECT s.ctid FROM "
+                + storage
+                + " s WHERE s."
+                + rowId
+                + " = d."
+                + rowId
+                + " LIMIT -d.delta) x WHERE d.delta < 0))");
+    long inserted =
+        statement.executeUpdate(
+            "INSERT INTO "
+                + storage
+                + " ("
+                + String.join(", ", target.columns())
+                + ") SELECT "
+                + prefixed("n", target)
+                + " FROM (SELECT r.*, d.delta, row_number() OVER (PARTITION BY r."
+                + rowId
+                + ") AS pgt__copy FROM "
+                + NEW_ROWS
+                + " r JOIN "
+                + DIFF
+                + " d ON d."
+                + rowId
+                + " = r."
+                + rowId
+                + " WHERE d.delta > 0) n WHERE n.pgt__copy <= n.delta");
+    statement.execute("DROP TABLE " + DIFF + ", " + NEW_ROWS);
+    return deleted + inserted;
   }
 
   /**

@@ -7,21 +7,48 @@ import java.util.Optional;
  * What a refresh writes: the storage table, the view holding what the storage must equal (the
  * query, or for a differential layout the query with its hidden state), that view's columns
  * (already quoted identifiers), in order, for Citus storage its row-id column (quoted): rows are
- * then deleted and inserted by that key, as Citus cannot address rows by ctid; and for a
- * differential layout what a differential refresh needs.
+ * then deleted and inserted by that key, as Citus cannot address rows by ctid; for a differential
+ * layout what a differential refresh needs; and how FULL tells the stored rows that are already
+ * right.
  */
 public record RefreshTarget(
     String storageTable,
     String queryView,
     List<String> columns,
     Optional<String> rowIdColumn,
-    Optional<DifferentialTarget> differential) {
+    Optional<DifferentialTarget> differential,
+    RowMatch rowMatch) {
   public RefreshTarget {
     columns = List.copyOf(columns);
   }
 
   public RefreshTarget(
+      String storageTable,
+      String queryView,
+      List<String> columns,
+      Optional<String> rowIdColumn,
+      Optional<DifferentialTarget> differential) {
+    this(storageTable, queryView, columns, rowIdColumn, differential, RowMatch.TEXT);
+  }
+
+  public RefreshTarget(
       String storageTable, String queryView, List<String> columns, Optional<String> rowIdColumn) {
     this(storageTable, queryView, columns, rowIdColumn, Optional.empty());
+  }
+
+  /** How FULL matches recomputed rows with stored ones (local storage). */
+  public enum RowMatch {
+    /** By the text of all the view's columns. */
+    TEXT,
+    /**
+     * By the text of all the view's columns, the view computed once per row: a differential state
+     * view with groups, whose {@code pgt_row_id} names a group, not its contents.
+     */
+    STATE_TEXT,
+    /**
+     * By {@code pgt_row_id} alone: in a bag layout it is the md5 of the row's text, so equal ids
+     * are equal rows, and no row text needs to be built or compared.
+     */
+    ROW_ID
   }
 }
