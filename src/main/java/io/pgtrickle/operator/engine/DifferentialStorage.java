@@ -244,15 +244,26 @@ final class DifferentialStorage {
       boolean bag,
       List<StableName> sources,
       String sourcesJson) {
-    /** FULL's target: the state view, its rows matched by row id in a bag. */
+    /**
+     * FULL's target: for a bag the query's view and columns (the row id is derived from the row's
+     * text, as the state view derives it), else the state view.
+     */
     RefreshTarget fullTarget() {
-      return new RefreshTarget(
-          storage,
-          stateViewOf(id),
-          stateColumns,
-          Optional.empty(),
-          Optional.empty(),
-          bag ? RefreshTarget.RowMatch.ROW_ID : RefreshTarget.RowMatch.STATE_TEXT);
+      return bag
+          ? new RefreshTarget(
+              storage,
+              StreamTableEngine.viewOf(id),
+              queryColumns,
+              Optional.empty(),
+              Optional.empty(),
+              RefreshTarget.RowMatch.BAG)
+          : new RefreshTarget(
+              storage,
+              stateViewOf(id),
+              stateColumns,
+              Optional.empty(),
+              Optional.empty(),
+              RefreshTarget.RowMatch.STATE_TEXT);
     }
 
     /**

@@ -253,23 +253,17 @@ public final class DifferentialRefresh implements RefreshStrategy {
         candidates.add(source);
       }
     }
-    // A change of a table read by a subquery of an expression means FULL (DeltaSql says so): its
-    // delta comes first, so that no other is made for nothing.
-    List<StableName> frozen =
-        candidates.stream().filter(c -> target.model().frozen().contains(c)).toList();
-    Map<StableName, Long> changed = new LinkedHashMap<>();
-    if (!frozen.isEmpty()) {
-      changed.putAll(createDeltas(statement, target, window, frozen, settings));
-      if (!changed.isEmpty()) {
-        new DeltaSql(target.model(), new Sources(changed.keySet(), target, Optional.empty()))
-            .coreDelta();
-      }
+    if (window.bufferRows().isPresent()) {
+      // Some changes mean FULL whatever they are (a table read by a subquery of an expression,
+      // two non-linear tables): DeltaSql says so from which sources changed, so it is asked
+      // first, with the sources that have rows in their window, before any is decoded. (A window
+      // whose rows cancel out then also runs FULL, which is exact all the same.)
+      new DeltaSql(target.model(), new Sources(Set.copyOf(candidates), target, Optional.empty()))
+          .coreDelta();
     }
-    List<StableName> rest = candidates.stream().filter(c -> !frozen.contains(c)).toList();
-    if (!rest.isEmpty()) {
-      changed.putAll(createDeltas(statement, target, window, rest, settings));
-    }
-    return changed;
+    return candidates.isEmpty()
+        ? Map.of()
+        : createDeltas(statement, target, window, candidates, settings);
   }
 
   /** Creates the sources' delta tables in one round trip; returns the non-empty, with rows. */

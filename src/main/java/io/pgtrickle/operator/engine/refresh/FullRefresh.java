@@ -47,23 +47,24 @@ public final class FullRefresh implements RefreshStrategy {
         rs.next();
         empty = rs.getBoolean(2);
       }
+      boolean bag = target.rowMatch() == RefreshTarget.RowMatch.BAG;
+      // A bag's row id, as its state view defines it: the md5 of the row's text.
+      String insertColumns = columns + (bag ? ", " + Layout.ROW_ID : "");
       if (empty) {
         // Nothing to compare with: the rows go straight in.
         return statement.executeUpdate(
             "INSERT INTO "
                 + target.storageTable()
                 + " ("
-                + columns
+                + insertColumns
                 + ") SELECT "
                 + prefixed("q", target)
+                + (bag ? ", md5(" + rowText("q", target) + ")::uuid" : "")
                 + " FROM "
                 + target.queryView()
                 + " q");
       }
       statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
-      if (target.rowMatch() == RefreshTarget.RowMatch.ROW_ID) {
-        return applyByRowHash(statement, target);
-      }
       // A state view with groups is fenced, so that its hidden columns (the row id's md5 among
       // them) are computed once per row, not once more inside the row's text.
       String source =
@@ -109,9 +110,10 @@ public final class FullRefresh implements RefreshStrategy {
               "INSERT INTO "
                   + target.storageTable()
                   + " ("
-                  + columns
+                  + insertColumns
                   + ") SELECT "
                   + prefixed("n", target)
+                  + (bag ? ", md5(n.pgt__row)::uuid" : "")
                   + " FROM (SELECT r.*, d.delta, row_number() OVER (PARTITION BY r.pgt__row)"
                   + " AS pgt__copy FROM "
                   + NEW_ROWS
@@ -122,76 +124,6 @@ public final class FullRefresh implements RefreshStrategy {
       statement.execute("DROP TABLE " + DIFF + ", " + NEW_ROWS);
       return deleted + inserted;
     }
-  }
-
-  /**
-   * The difference for a bag layout, by its row id alone: {@code pgt_row_id} is the md5 of the
-   * row's text, so per row id the copies the result wants are compared with the copies stored; no
-   * row text is built. Surplus copies are found through the row-id index and deleted, missing ones
-   * inserted; rows already right are not touched.
-   */
-  private static long applyByRowHash(Statement statement, RefreshTarget target)
-      throws SQLException {
-    String rowId = Layout.ROW_ID;
-    String storage = target.storageTable();
-    statement.execute(
-        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
-            + prefixed("q", target)
-            + " FROM "
-            + target.queryView()
-            + " q");
-    statement.execute("ANALYZE " + NEW_ROWS);
-    statement.execute("DROP TABLE IF EXISTS " + DIFF);
-    statement.execute(
-        "CREATE TEMP TABLE pgt_full_refresh_diff ON COMMIT DROP AS"
-            + " SELECT coalesce(w.r, p.r) AS "
-            + rowId
-            + ", coalesce(w.copies, 0) - coalesce(p.copies, 0) AS delta"
-            + " FROM (SELECT "
-            + rowId
-            + " AS r, count(*) AS copies FROM "
-            + NEW_ROWS
-            + " GROUP BY 1) w FULL JOIN (SELECT s."
-            + rowId
-            + " AS r, count(*) AS copies FROM "
-            + storage
-            + " s GROUP BY 1) p ON p.r = w.r"
-            + " WHERE coalesce(w.copies, 0) <> coalesce(p.copies, 0)");
-    statement.execute("ANALYZE " + DIFF);
-    long deleted =
-        statement.executeUpdate(
-            "DELETE FROM "
-                + storage
-                + " WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM "
-                + DIFF
-                + " d CROSS JOIN LATERAL (SELECT s.ctid FROM "
-                + storage
-                + " s WHERE s."
-                + rowId
-                + " = d."
-                + rowId
-                + " LIMIT -d.delta) x WHERE d.delta < 0))");
-    long inserted =
-        statement.executeUpdate(
-            "INSERT INTO "
-                + storage
-                + " ("
-                + String.join(", ", target.columns())
-                + ") SELECT "
-                + prefixed("n", target)
-                + " FROM (SELECT r.*, d.delta, row_number() OVER (PARTITION BY r."
-                + rowId
-                + ") AS pgt__copy FROM "
-                + NEW_ROWS
-                + " r JOIN "
-                + DIFF
-                + " d ON d."
-                + rowId
-                + " = r."
-                + rowId
-                + " WHERE d.delta > 0) n WHERE n.pgt__copy <= n.delta");
-    statement.execute("DROP TABLE " + DIFF + ", " + NEW_ROWS);
-    return deleted + inserted;
   }
 
   /**

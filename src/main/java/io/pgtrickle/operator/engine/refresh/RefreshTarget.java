@@ -46,9 +46,11 @@ public record RefreshTarget(
      */
     STATE_TEXT,
     /**
-     * By {@code pgt_row_id} alone: in a bag layout it is the md5 of the row's text, so equal ids
-     * are equal rows, and no row text needs to be built or compared.
+     * A bag layout: {@code columns} are the query's own and {@code queryView} the query's view;
+     * rows are matched by the text of those columns, as for {@link #TEXT}, and a row inserted gets
+     * its {@code pgt_row_id} as the state view defines it, the md5 of that same text. The md5 is
+     * then computed for the rows inserted only, not for every row of the result.
      */
-    ROW_ID
+    BAG
   }
 }
