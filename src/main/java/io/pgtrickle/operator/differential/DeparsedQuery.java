@@ -159,37 +159,34 @@ public final class DeparsedQuery {
     }
   }
 
+  /** Whether a function name, as printed (maybe schema-qualified), names an aggregate. */
+  private static boolean isAggregate(Connection connection, String name) {
+    // Unknown is treated as an aggregate: its groups are then recomputed, never miscounted.
+    return anyFunction(connection, name, "prokind IN ('a', 'w')");
+  }
+
   /** Whether a function of that name may return a set (unknown: yes, so nothing is miscounted). */
   private static boolean returnsSet(Connection connection, String name) {
+    return anyFunction(connection, name, "proretset");
+  }
+
+  /**
+   * Whether some function named as printed (maybe schema-qualified) satisfies {@code condition}, a
+   * constant condition on pg_proc; true when the catalog cannot be asked.
+   */
+  private static boolean anyFunction(Connection connection, String name, String condition) {
     List<String> parts = SqlIdentifiers.splitQualified(name);
     try (PreparedStatement statement =
         connection.prepareStatement(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = ? AND proretset)")) {
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = ? AND "
+                + condition
+                + ")")) {
       statement.setString(1, parts.get(parts.size() - 1));
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
         return rs.getBoolean(1);
       }
     } catch (SQLException e) {
-      return true;
-    }
-  }
-
-  /** Whether a function name, as printed (maybe schema-qualified), names an aggregate. */
-  private static boolean isAggregate(Connection connection, String name) {
-    List<String> parts = SqlIdentifiers.splitQualified(name);
-    String function = parts.get(parts.size() - 1);
-    try (PreparedStatement statement =
-        connection.prepareStatement(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE proname = ?"
-                + " AND prokind IN ('a', 'w'))")) {
-      statement.setString(1, function);
-      try (ResultSet rs = statement.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
-    } catch (SQLException e) {
-      // Unknown is treated as an aggregate: its groups are then recomputed, never miscounted.
       return true;
     }
   }

@@ -147,8 +147,8 @@ final class AggregateReader {
           ExpressionScan.normalized(text.substring(keys.get(k).begin(), keys.get(k).end()));
       for (Span match : scan.matches(whole, key)) {
         boolean free =
-            parts.stream().noneMatch(p -> ExpressionScan.overlaps(p.span(), match))
-                && literals.stream().noneMatch(l -> ExpressionScan.overlaps(l, match));
+            parts.stream().noneMatch(p -> p.span().overlaps(match))
+                && literals.stream().noneMatch(l -> l.overlaps(match));
         if (free) {
           parts.add(Grouping.Part.key(match, k));
         }

@@ -371,29 +371,43 @@ final class BlockReader {
 
   /** {@code x IN (SELECT y ...)} of one column; {@code NOT IN} is {@code NOT (x IN ...)}. */
   private Optional<Branch.NonLinear> in(InExpression in) throws NotDifferentialException {
-    ParenthesedSelect subquery = (ParenthesedSelect) in.getRightExpression();
+    Optional<InParts> parts = inParts(in);
+    if (parts.isEmpty()) {
+      return Optional.empty();
+    }
+    Optional<Branch> branch = oneTable((ParenthesedSelect) in.getRightExpression(), false);
+    if (branch.isEmpty() || branch.get().itemExpressions().size() != 1) {
+      return Optional.empty();
+    }
+    scan.requireNoSubquery(parts.get().operand());
+    return Optional.of(
+        sublink(
+            Branch.NonLinear.Kind.IN,
+            branch.get(),
+            parts.get().sublink(),
+            Optional.of(parts.get().operand()),
+            List.of()));
+  }
+
+  /** Where {@code x IN ( SELECT ... )} and its operand stand. */
+  private record InParts(Span operand, Span sublink) {}
+
+  /**
+   * The spans of a one-column {@code x IN ( SELECT ... )} as PostgreSQL prints it; empty for NOT IN
+   * written as such, a row on the left, or a form it cannot place.
+   */
+  private Optional<InParts> inParts(InExpression in) throws NotDifferentialException {
     if (in.isNot()
         || in.isGlobal()
         || in.getLeftExpression() instanceof ParenthesedExpressionList) {
       return Optional.empty();
     }
     Span operand = Span.of(in.getLeftExpression());
-    Span parenthesized = Span.of(subquery);
+    Span parenthesized = Span.of(in.getRightExpression());
     if (!text.substring(operand.end(), parenthesized.begin()).strip().equals("IN")) {
       return Optional.empty();
     }
-    Optional<Branch> branch = oneTable(subquery, false);
-    if (branch.isEmpty() || branch.get().itemExpressions().size() != 1) {
-      return Optional.empty();
-    }
-    scan.requireNoSubquery(operand);
-    return Optional.of(
-        sublink(
-            Branch.NonLinear.Kind.IN,
-            branch.get(),
-            new Span(operand.begin(), parenthesized.end()),
-            Optional.of(operand),
-            List.of()));
+    return Optional.of(new InParts(operand, new Span(operand.begin(), parenthesized.end())));
   }
 
   /**
@@ -404,9 +418,7 @@ final class BlockReader {
   private Optional<Branch.NonLinear> groupedIn(InExpression in, Span where)
       throws NotDifferentialException {
     ParenthesedSelect subquery = (ParenthesedSelect) in.getRightExpression();
-    if (in.isNot()
-        || in.getLeftExpression() instanceof ParenthesedExpressionList
-        || !(subquery.getSelect() instanceof PlainSelect plain)
+    if (!(subquery.getSelect() instanceof PlainSelect plain)
         || plain.getGroupBy() == null
         || plain.getGroupBy().getGroupByExpressionList() == null
         || plain.getGroupBy().getGroupByExpressionList().size() != 1
@@ -420,13 +432,13 @@ final class BlockReader {
       return Optional.empty();
     }
     requireNoLimits(plain);
-    Span operand = Span.of(in.getLeftExpression());
-    Span parenthesized = Span.of(subquery);
-    Span sublink = new Span(operand.begin(), parenthesized.end());
-    if (!text.substring(operand.end(), parenthesized.begin()).strip().equals("IN")
-        || !Conjuncts.isConjunct(text, where, sublink)) {
+    Optional<InParts> parts = inParts(in);
+    if (parts.isEmpty() || !Conjuncts.isConjunct(text, where, parts.get().sublink())) {
       return Optional.empty();
     }
+    Span operand = parts.get().operand();
+    Span parenthesized = Span.of(subquery);
+    Span sublink = parts.get().sublink();
     Branch branch = branch(plain, Scope.SUBLINK);
     if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
       return Optional.empty();

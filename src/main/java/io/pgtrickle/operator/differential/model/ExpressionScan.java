@@ -134,10 +134,6 @@ final class ExpressionScan {
     return !(Character.isLetterOrDigit(c) || c == '_' || c == '.' || c == '"' || c == '$');
   }
 
-  static boolean overlaps(Span a, Span b) {
-    return a.begin() < b.end() && b.begin() < a.end();
-  }
-
   /** A grouping expression as its item prints it: PostgreSQL wraps GROUP BY expressions in (). */
   static String normalized(String key) {
     String k = key.strip();

@@ -51,7 +51,11 @@ public record Span(int begin, int end) {
     return new Span(whole.begin(), end);
   }
 
-  boolean contains(Span other) {
+  public boolean contains(Span other) {
     return begin <= other.begin && other.end <= end;
+  }
+
+  public boolean overlaps(Span other) {
+    return begin < other.end && other.begin < end;
   }
 }

@@ -155,7 +155,7 @@ final class BranchSql {
       Branch inner = nested.branch();
       // Edits inside a nested block are made when it is rendered, never over its replacement.
       List<Edit> innerEdits =
-          extra.stream().filter(e -> within(e.span(), nested.select())).toList();
+          extra.stream().filter(e -> nested.select().contains(e.span())).toList();
       outer.removeAll(innerEdits);
       String rendered = overrides.get(inner);
       if (rendered == null) {
@@ -169,7 +169,7 @@ final class BranchSql {
               nested.wrap() ? "(" + rendered + ") " + nested.alias() : rendered));
     }
     edits.addAll(outer);
-    edits.removeIf(e -> !within(e.span(), span));
+    edits.removeIf(e -> !span.contains(e.span()));
     edits.sort(Comparator.comparingInt((Edit e) -> e.span().begin()).reversed());
     StringBuilder text = new StringBuilder(model.slice(span));
     for (Edit edit : edits) {
@@ -177,10 +177,6 @@ final class BranchSql {
           edit.span().begin() - span.begin(), edit.span().end() - span.begin(), edit.text());
     }
     return text.toString();
-  }
-
-  private static boolean within(Span inner, Span outer) {
-    return outer.begin() <= inner.begin() && inner.end() <= outer.end();
   }
 
   private Optional<String> replacement(TableOccurrence table, TermState state) {

@@ -313,7 +313,7 @@ public final class DeltaSql {
       for (Span conjunct : branches.conjuncts(block.where().orElseThrow())) {
         boolean varies =
             sites.get(i).changed().stream()
-                .anyMatch(s -> overlaps(s.sublink().orElseThrow(), conjunct));
+                .anyMatch(s -> s.sublink().orElseThrow().overlaps(conjunct));
         if (!varies) {
           fixed.add("(" + branches.slice(block, conjunct, states, asNow) + ")");
         }
@@ -361,10 +361,6 @@ public final class DeltaSql {
     List<BranchSql.Edit> edits = new ArrayList<>();
     texts.forEach((span, text) -> edits.add(new BranchSql.Edit(span, text)));
     return edits;
-  }
-
-  private static boolean overlaps(Span a, Span b) {
-    return a.begin() < b.end() && b.begin() < a.end();
   }
 
   /** What each term selects: the query's items, or keys and aggregate arguments; and a weight. */
