@@ -13,6 +13,12 @@ public enum TermState {
   /** The table before the window: now, minus the change (weights negated), never a snapshot. */
   OLD,
   /**
+   * The change taken back: the net change with its weights negated. A term reading a table's old
+   * state may be split in two, one reading the table as it is now ({@link #NEW}) and one reading
+   * this, so each joins relations PostgreSQL has statistics and indexes for.
+   */
+  UNDONE,
+  /**
    * No rows, the table's columns: the right side of a LEFT JOIN for the preserved rows it pads with
    * NULLs.
    */

@@ -41,37 +41,127 @@ public final class ApplySql {
    * by ctid (found through the row id), missing ones inserted.
    */
   public List<String> applyBag() {
-    List<String> d = columns.stream().map(c -> "d." + c).toList();
-    List<String> r = columns.stream().map(c -> "r." + c).toList();
-    String list = String.join(", ", columns);
     return List.of(
-        "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS SELECT "
-            + StateQuery.rowId(String.join(", ", d))
-            + " AS pgt_row_id, d.* FROM "
-            + CORE_DELTA
-            + " d",
-        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS SELECT pgt_row_id, sum(pgt__w) AS n FROM "
-            + ROWS
-            + " GROUP BY pgt_row_id HAVING sum(pgt__w) <> 0",
-        "DELETE FROM "
-            + storage
-            + " WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM "
-            + NET
-            + " n CROSS JOIN LATERAL (SELECT s.ctid FROM "
-            + storage
-            + " s WHERE s.pgt_row_id = n.pgt_row_id LIMIT -n.n) x WHERE n.n < 0))",
-        "INSERT INTO "
-            + storage
-            + " ("
-            + list
-            + ", pgt_row_id) SELECT "
-            + String.join(", ", r)
-            + ", r.pgt_row_id FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
-            + ROWS
-            + " WHERE pgt__w > 0 ORDER BY pgt_row_id) r JOIN "
-            + NET
-            + " n ON n.pgt_row_id = r.pgt_row_id CROSS JOIN LATERAL generate_series(1, n.n)"
-            + " WHERE n.n > 0");
+        "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS " + bagRows(CORE_DELTA),
+        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS " + bagNet(ROWS),
+        bagDelete(NET),
+        bagInsert(ROWS, NET));
+  }
+
+  /** The change's rows with their row ids. */
+  private String bagRows(String coreDelta) {
+    List<String> d = columns.stream().map(c -> "d." + c).toList();
+    return "SELECT "
+        + StateQuery.rowId(String.join(", ", d))
+        + " AS pgt_row_id, d.* FROM "
+        + coreDelta
+        + " d";
+  }
+
+  /** Per distinct row, the net number of copies added (n > 0) or removed (n < 0). */
+  private static String bagNet(String rows) {
+    return "SELECT pgt_row_id, sum(pgt__w) AS n FROM "
+        + rows
+        + " GROUP BY pgt_row_id HAVING sum(pgt__w) <> 0";
+  }
+
+  private String bagDelete(String net) {
+    return "DELETE FROM "
+        + storage
+        + " WHERE ctid = ANY (ARRAY(SELECT x.ctid FROM "
+        + net
+        + " n CROSS JOIN LATERAL (SELECT s.ctid FROM "
+        + storage
+        + " s WHERE s.pgt_row_id = n.pgt_row_id LIMIT -n.n) x WHERE n.n < 0))";
+  }
+
+  private String bagInsert(String rows, String net) {
+    List<String> r = columns.stream().map(c -> "r." + c).toList();
+    return "INSERT INTO "
+        + storage
+        + " ("
+        + String.join(", ", columns)
+        + ", pgt_row_id) SELECT "
+        + String.join(", ", r)
+        + ", r.pgt_row_id FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
+        + rows
+        + " WHERE pgt__w > 0 ORDER BY pgt_row_id) r JOIN "
+        + net
+        + " n ON n.pgt_row_id = r.pgt_row_id CROSS JOIN LATERAL generate_series(1, n.n)"
+        + " WHERE n.n > 0";
+  }
+
+  /**
+   * Whether {@link #applyInOne} can apply the change: for a bag, and for groups kept by their state
+   * unless one of their aggregates is a min or max (a group whose extreme value went is recomputed
+   * from the sources, which reads the touched groups from {@value #NEW_GROUPS}).
+   */
+  public boolean appliesInOne() {
+    return switch (Layout.of(model)) {
+      case BAG -> true;
+      case GROUPS_ALGEBRAIC ->
+          model.grouping().aggregates().stream()
+              .noneMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);
+      case GROUPS_RECOMPUTED -> false;
+    };
+  }
+
+  /**
+   * The change ({@code coreQuery}, as {@link DeltaSql#coreQuery}) applied in one statement, whose
+   * CTEs stand for the temp tables of {@link #applyBag} and {@link #applyAlgebraicGroups}: for a
+   * small change, creating, analyzing and dropping those costs more than the work itself
+   * (docs/benchmarks.md, problem 8). Groups are written with {@code INSERT ... ON CONFLICT} (the
+   * row id is unique for them) rather than deleted and inserted: the two would run in one
+   * statement, whose inserts would meet the rows it deletes. Its one row: the storage rows written.
+   */
+  public String applyInOne(String coreQuery) {
+    StringBuilder sql = new StringBuilder("WITH pgt_dq AS (").append(coreQuery).append("), ");
+    if (Layout.of(model) == Layout.BAG) {
+      sql.append("pgt_dn AS (")
+          .append(bagRows("pgt_dq"))
+          .append("), pgt_net AS (")
+          .append(bagNet("pgt_dn"))
+          .append("), pgt_gone AS (")
+          .append(bagDelete("pgt_net"))
+          .append(" RETURNING 1), pgt_put AS (")
+          .append(bagInsert("pgt_dn", "pgt_net"))
+          .append(" RETURNING 1)");
+    } else {
+      GroupState state = groupState();
+      boolean alwaysOneRow = model.grouping().kind() == Grouping.Kind.SINGLE_GROUP;
+      List<String> updates = new ArrayList<>();
+      for (String column : state.target()) {
+        if (!column.equals(Layout.ROW_ID)) {
+          updates.add(column + " = EXCLUDED." + column);
+        }
+      }
+      sql.append("pgt_dg AS (")
+          .append(state.groupDelta("pgt_dq"))
+          .append("), pgt_ng AS (")
+          .append(state.newGroups("pgt_dg"))
+          .append("), pgt_gone AS (")
+          .append(
+              alwaysOneRow
+                  ? "SELECT 1 WHERE false"
+                  : "DELETE FROM "
+                      + storage
+                      + " s USING pgt_ng n WHERE s.pgt_row_id = n.pgt_row_id"
+                      + " AND NOT n.pgt_count > 0 RETURNING 1")
+          .append("), pgt_put AS (")
+          .append(state.insert("pgt_ng", alwaysOneRow))
+          .append(" ON CONFLICT (")
+          .append(Layout.ROW_ID)
+          .append(") DO UPDATE SET ")
+          .append(String.join(", ", updates))
+          .append(" RETURNING 1)");
+      // Counted as the other path writes them: every touched group's row out, a kept one in.
+      return sql.append(
+              " SELECT (SELECT count(*) FROM pgt_ng WHERE pgt__existed)"
+                  + " + (SELECT count(*) FROM pgt_put)")
+          .toString();
+    }
+    return sql.append(" SELECT (SELECT count(*) FROM pgt_gone) + (SELECT count(*) FROM pgt_put)")
+        .toString();
   }
 
   /**
@@ -81,6 +171,75 @@ public final class ApplySql {
    * go, except the one group of an aggregate without GROUP BY.
    */
   public List<String> applyAlgebraicGroups() {
+    GroupState state = groupState();
+    List<String> statements = new ArrayList<>();
+    statements.add("CREATE TEMP TABLE pgt_dg ON COMMIT DROP AS " + state.groupDelta(CORE_DELTA));
+    List<Aggregate> aggregates = model.grouping().aggregates();
+    for (int a = 0; a < aggregates.size(); a++) {
+      Aggregate.Kind kind = aggregates.get(a).kind();
+      if (kind == Aggregate.Kind.MIN || kind == Aggregate.Kind.MAX) {
+        statements.add(netExtremes(a, kind == Aggregate.Kind.MIN ? "min" : "max", state.keys()));
+      }
+    }
+    // Analyzed, so the joins with the storage probe its row-id index rather than hash it all.
+    statements.add("ANALYZE " + GROUP_DELTA);
+    statements.add("CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS " + state.newGroups(GROUP_DELTA));
+    statements.add("ANALYZE " + NEW_GROUPS);
+    statements.add(deleteTouchedGroups());
+    statements.add(
+        state.insert(NEW_GROUPS, model.grouping().kind() == Grouping.Kind.SINGLE_GROUP)
+            + " AND NOT n.pgt__recompute");
+    return statements;
+  }
+
+  /**
+   * The pieces of applying a change to groups kept by their state: the change per group, the
+   * touched groups' new state (old state plus change), and the storage columns written.
+   */
+  private record GroupState(
+      List<String> keys,
+      List<String> delta,
+      List<String> next,
+      List<String> target,
+      List<String> values,
+      String storage) {
+    /** Per group: its row id, keys, the change of its row count and of each aggregate's state. */
+    String groupDelta(String coreDelta) {
+      return "SELECT "
+          + String.join(", ", delta)
+          + " FROM "
+          + coreDelta
+          // Without keys an aggregate returns a row also over no input: not a change.
+          + (keys.isEmpty() ? " HAVING count(*) > 0" : " GROUP BY " + String.join(", ", keys));
+    }
+
+    /** Per touched group, its new state; {@code pgt__recompute} marks those to read again. */
+    String newGroups(String groupDelta) {
+      return "SELECT "
+          + String.join(", ", next)
+          + " FROM "
+          + groupDelta
+          + " d LEFT JOIN "
+          + storage
+          + " s ON s.pgt_row_id = d.pgt_row_id";
+    }
+
+    /** The touched groups that still have rows (or the one group of no GROUP BY) written. */
+    String insert(String newGroups, boolean alwaysOneRow) {
+      return "INSERT INTO "
+          + storage
+          + " ("
+          + String.join(", ", target)
+          + ") SELECT "
+          + String.join(", ", values)
+          + " FROM "
+          + newGroups
+          + " n WHERE "
+          + (alwaysOneRow ? "true" : "n.pgt_count > 0");
+    }
+  }
+
+  private GroupState groupState() {
     Grouping grouping = model.grouping();
     int keyCount = keyCount();
     List<String> keys = new ArrayList<>();
@@ -103,32 +262,7 @@ public final class ApplySql {
     }
     next.add(
         (recompute.isEmpty() ? "false" : String.join(" OR ", recompute)) + " AS pgt__recompute");
-    List<String> statements = new ArrayList<>();
-    statements.add(
-        "CREATE TEMP TABLE pgt_dg ON COMMIT DROP AS SELECT "
-            + String.join(", ", delta)
-            + " FROM "
-            + CORE_DELTA
-            // Without keys an aggregate returns a row also over no input: not a change.
-            + (keys.isEmpty() ? " HAVING count(*) > 0" : " GROUP BY " + String.join(", ", keys)));
-    for (int a = 0; a < aggregates.size(); a++) {
-      Aggregate.Kind kind = aggregates.get(a).kind();
-      if (kind == Aggregate.Kind.MIN || kind == Aggregate.Kind.MAX) {
-        statements.add(netExtremes(a, kind == Aggregate.Kind.MIN ? "min" : "max", keys));
-      }
-    }
-    // Analyzed, so the joins with the storage probe its row-id index rather than hash it all.
-    statements.add("ANALYZE " + GROUP_DELTA);
-    statements.add(
-        "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS SELECT "
-            + String.join(", ", next)
-            + " FROM "
-            + GROUP_DELTA
-            + " d LEFT JOIN "
-            + storage
-            + " s ON s.pgt_row_id = d.pgt_row_id");
-    statements.add("ANALYZE " + NEW_GROUPS);
-    statements.add(deleteTouchedGroups());
+    next.add("s.pgt_row_id IS NOT NULL AS pgt__existed");
     List<String> target = new ArrayList<>(columns);
     target.add(Layout.ROW_ID);
     target.addAll(keys);
@@ -139,19 +273,7 @@ public final class ApplySql {
     keys.forEach(k -> values.add("n." + k));
     values.add("n." + Layout.COUNT);
     stateColumns.forEach(c -> values.add("n." + c));
-    boolean alwaysOneRow = grouping.kind() == Grouping.Kind.SINGLE_GROUP;
-    statements.add(
-        "INSERT INTO "
-            + storage
-            + " ("
-            + String.join(", ", target)
-            + ") SELECT "
-            + String.join(", ", values)
-            + " FROM "
-            + NEW_GROUPS
-            + " n WHERE NOT n.pgt__recompute"
-            + (alwaysOneRow ? "" : " AND n.pgt_count > 0"));
-    return statements;
+    return new GroupState(keys, delta, next, target, values, storage);
   }
 
   /**

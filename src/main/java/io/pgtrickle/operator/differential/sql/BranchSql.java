@@ -118,6 +118,8 @@ final class BranchSql {
       TermState state = states.getOrDefault(table, TermState.NEW);
       if (state == TermState.DELTA || state == TermState.OLD) {
         factors.add(table.refName() + "." + ChangedSources.WEIGHT);
+      } else if (state == TermState.UNDONE) {
+        factors.add("(- " + table.refName() + "." + ChangedSources.WEIGHT + ")");
       }
     }
     for (Branch.Nested nested : branch.nested()) {
@@ -182,7 +184,7 @@ final class BranchSql {
   private Optional<String> replacement(TableOccurrence table, TermState state) {
     return switch (state) {
       case NEW -> Optional.empty();
-      case DELTA -> Optional.of(sources.delta(table.source()) + " " + table.refName());
+      case DELTA, UNDONE -> Optional.of(sources.delta(table.source()) + " " + table.refName());
       case OLD -> Optional.of("(" + sources.oldState(table.source()) + ") " + table.refName());
       case NULLS ->
           Optional.of(

@@ -35,17 +35,17 @@ public final class DeltaSql {
   }
 
   /**
-   * {@code CREATE TEMP TABLE pgt_dq AS} the core's change, or empty when no table the query reads
-   * changed in the window. Per branch, the non-linear tables (right sides of LEFT JOINs, EXISTS
-   * tables) come first in the telescoping order, then the linear ones; a term reads the tables
-   * before its own as they are now and those after it as they were. Rows of weight 0 (a preserved
-   * row whose padding did not change) are left out.
+   * The core's change as a query (rows of the core's list and {@code pgt__w}), or empty when no
+   * table the query reads changed in the window. Per branch, the non-linear tables (right sides of
+   * LEFT JOINs, EXISTS tables) come first in the telescoping order, then the linear ones; a term
+   * reads the tables before its own as they are now and those after it as they were. Rows of weight
+   * 0 (a preserved row whose padding did not change) are left out.
    *
    * @throws FullRefreshNeeded when the table of an outer join changed with another non-linear table
    *     of its branch (the other's state before the change would be needed as a true bag, which is
    *     not kept), or a table read by a subquery the engine does not model
    */
-  public Optional<String> coreDelta() {
+  public Optional<String> coreQuery() {
     for (var source : model.frozen()) {
       if (sources.changed(source)) {
         throw new FullRefreshNeeded("a table read by a subquery of an expression changed");
@@ -123,24 +123,66 @@ public final class DeltaSql {
           // The left table's change: its matched and padded rows (LEFT JOIN), and the right
           // table's rows whose padding it switched.
           linearEdits.add(new BranchSql.Edit(full.get().operand().orElseThrow(), "LEFT JOIN"));
-          terms.add(padded(branch, states, tables.get(0), full.get(), "RIGHT JOIN"));
         }
-        terms.add(
-            branches.render(
-                branch,
-                coreList(branch, branches.weight(branch, states)),
-                states,
-                linearEdits,
-                Map.of()));
+        for (Map<TableOccurrence, TermState> split : splitOld(states)) {
+          if (full.isPresent() && i == 0) {
+            terms.add(padded(branch, split, tables.get(0), full.get(), "RIGHT JOIN"));
+          }
+          terms.add(
+              branches.render(
+                  branch,
+                  coreList(branch, branches.weight(branch, split)),
+                  split,
+                  linearEdits,
+                  Map.of()));
+        }
       }
     }
     if (terms.isEmpty()) {
       return Optional.empty();
     }
     return Optional.of(
-        "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS SELECT * FROM ("
-            + String.join(" UNION ALL ", terms)
-            + ") pgt_terms WHERE pgt__w <> 0");
+        "SELECT * FROM (" + String.join(" UNION ALL ", terms) + ") pgt_terms WHERE pgt__w <> 0");
+  }
+
+  /**
+   * {@link #coreQuery}'s rows kept in the temp table {@value #CORE_DELTA}, for {@link ApplySql}.
+   */
+  public static String intoCoreDelta(String coreQuery) {
+    return "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS " + coreQuery;
+  }
+
+  /** The most old states a linear term is split over ({@link #splitOld}: 2^k terms for k). */
+  private static final int MAX_SPLIT_OLD_STATES = 3;
+
+  /**
+   * A linear term's states with each old state written as two terms, one reading the table as it is
+   * now and one its change taken back ({@link TermState#UNDONE}): a join distributes over the union
+   * that is the old state. PostgreSQL keeps no statistics for that union, and a join on it was
+   * planned as if it had 200 distinct values (TPC-H q5 merge-joined 136k rows where 502 came);
+   * split, every relation of a term is a table or a delta table, both analyzed. Past {@value
+   * #MAX_SPLIT_OLD_STATES} old states the terms would multiply faster than they gain: the union
+   * stays.
+   */
+  static List<Map<TableOccurrence, TermState>> splitOld(Map<TableOccurrence, TermState> states) {
+    List<TableOccurrence> old =
+        states.entrySet().stream()
+            .filter(e -> e.getValue() == TermState.OLD)
+            .map(Map.Entry::getKey)
+            .sorted(java.util.Comparator.comparingInt(t -> t.span().begin()))
+            .toList();
+    if (old.isEmpty() || old.size() > MAX_SPLIT_OLD_STATES) {
+      return List.of(states);
+    }
+    List<Map<TableOccurrence, TermState>> split = new ArrayList<>();
+    for (int mask = 0; mask < 1 << old.size(); mask++) {
+      Map<TableOccurrence, TermState> term = new HashMap<>(states);
+      for (int k = 0; k < old.size(); k++) {
+        term.put(old.get(k), (mask & (1 << k)) == 0 ? TermState.NEW : TermState.UNDONE);
+      }
+      split.add(term);
+    }
+    return split;
   }
 
   /**

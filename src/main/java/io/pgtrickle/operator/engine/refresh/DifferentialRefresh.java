@@ -83,9 +83,24 @@ public final class DifferentialRefresh implements RefreshStrategy {
               changed,
               differential,
               inline.map(source -> Map.of(source, inlineSql(differential, window, source))));
-      var core = new DeltaSql(differential.model(), sources).coreDelta();
+      Optional<String> core = new DeltaSql(differential.model(), sources).coreQuery();
       if (core.isEmpty()) {
         return 0;
+      }
+      ApplySql sql =
+          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
+      if (inline.isPresent() && sql.appliesInOne()) {
+        // A handful of changed rows: no temp table at all (their creation, statistics and drop
+        // would be most of the refresh).
+        for (String setting : settings) {
+          statement.addBatch(setting);
+        }
+        statement.executeBatch();
+        hook.computed(connection);
+        try (ResultSet rs = statement.executeQuery(sql.applyInOne(core.get()))) {
+          rs.next();
+          return rs.getLong(1);
+        }
       }
       // The settings if not sent yet, the delta tables' indexes and statistics, then the core's
       // change, in one round trip. A sample of 3,000 rows is statistics enough for a delta, and
@@ -110,12 +125,10 @@ public final class DifferentialRefresh implements RefreshStrategy {
         }
         statement.addBatch("SET LOCAL default_statistics_target TO DEFAULT");
       }
-      statement.addBatch(core.get());
+      statement.addBatch(DeltaSql.intoCoreDelta(core.get()));
       statement.executeBatch();
       hook.computed(connection);
       Layout layout = Layout.of(differential.model());
-      ApplySql sql =
-          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
       List<String> statements =
           switch (layout) {
             case BAG -> sql.applyBag();
@@ -259,7 +272,7 @@ public final class DifferentialRefresh implements RefreshStrategy {
       // first, with the sources that have rows in their window, before any is decoded. (A window
       // whose rows cancel out then also runs FULL, which is exact all the same.)
       new DeltaSql(target.model(), new Sources(Set.copyOf(candidates), target, Optional.empty()))
-          .coreDelta();
+          .coreQuery();
     }
     return candidates.isEmpty()
         ? Map.of()
