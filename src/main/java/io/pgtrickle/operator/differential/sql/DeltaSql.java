@@ -103,7 +103,9 @@ public final class DeltaSql {
       }
       List<BranchSql.Edit> asNow = edits(nowTexts);
       if (!sites.isEmpty()) {
-        terms.addAll(sublinkTerms(branch, sites, linearOld, nowTexts));
+        for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
+          terms.addAll(sublinkTerms(branch, sites, split, nowTexts));
+        }
       } else if (!changedJoins.isEmpty()) {
         terms.addAll(nonLinearTerms(branch, changedJoins.get(0), linearOld));
       }
@@ -152,17 +154,19 @@ public final class DeltaSql {
     return "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS " + coreQuery;
   }
 
-  /** The most old states a linear term is split over ({@link #splitOld}: 2^k terms for k). */
+  /** The most old states a term is split over ({@link #splitOld}: 2^k terms for k). */
   private static final int MAX_SPLIT_OLD_STATES = 3;
 
   /**
-   * A linear term's states with each old state written as two terms, one reading the table as it is
-   * now and one its change taken back ({@link TermState#UNDONE}): a join distributes over the union
-   * that is the old state. PostgreSQL keeps no statistics for that union, and a join on it was
-   * planned as if it had 200 distinct values (TPC-H q5 merge-joined 136k rows where 502 came);
-   * split, every relation of a term is a table or a delta table, both analyzed. Past {@value
-   * #MAX_SPLIT_OLD_STATES} old states the terms would multiply faster than they gain: the union
-   * stays.
+   * A term's states with each old state written as two terms, one reading the table as it is now
+   * and one its change taken back ({@link TermState#UNDONE}). Only linear tables are ever old, and
+   * every term is linear in them (a row's weight is a product with theirs; what an outer join or a
+   * sublink decides depends on other tables), so the term distributes over the union that is the
+   * old state. PostgreSQL keeps no statistics for that union, and a join on it was planned as if it
+   * had 200 distinct values (TPC-H q5 merge-joined 136k rows where 502 came; q18's sublink term
+   * scanned all orders, 17 s where FULL takes 0.4 s); split, every relation of a term is a table or
+   * a delta table, both analyzed. Past {@value #MAX_SPLIT_OLD_STATES} old states the terms would
+   * multiply faster than they gain: the union stays.
    */
   static List<Map<TableOccurrence, TermState>> splitOld(Map<TableOccurrence, TermState> states) {
     List<TableOccurrence> old =
@@ -201,13 +205,16 @@ public final class DeltaSql {
     // Matched rows: the change itself, joined as the ON condition says.
     Map<TableOccurrence, TermState> matched = new HashMap<>(states);
     matched.put(table, TermState.DELTA);
-    String matchedTerm =
-        branches.render(
-            branch, coreList(branch, branches.weight(branch, matched)), matched, keyword, Map.of());
-    // Preserved rows padded: +1 where the last match went, -1 where a first one came.
-    String paddedTerm = padded(branch, states, table, nonLinear, "LEFT JOIN");
+    List<String> terms = new ArrayList<>();
+    for (Map<TableOccurrence, TermState> split : splitOld(matched)) {
+      terms.add(
+          branches.render(
+              branch, coreList(branch, branches.weight(branch, split)), split, keyword, Map.of()));
+      // Preserved rows padded: +1 where the last match went, -1 where a first one came.
+      terms.add(padded(branch, split, table, nonLinear, "LEFT JOIN"));
+    }
     if (!full) {
-      return List.of(matchedTerm, paddedTerm);
+      return terms;
     }
     // FULL JOIN: the change's own rows padded where the left table (as it was) matches none.
     TableOccurrence left = branch.tables().get(0);
@@ -218,16 +225,22 @@ public final class DeltaSql {
         List.of(
             new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"),
             new BranchSql.Edit(nonLinear.operand().orElseThrow(), "RIGHT JOIN"));
-    String before = matches(left, nonLinear, states.get(left) == TermState.OLD);
-    String weight =
-        "(" + branches.weight(branch, own) + ") * (CASE WHEN " + before + " = 0 THEN 1 ELSE 0 END)";
-    Optional<String> where = branches.where(branch, own, edits);
-    String ownTerm =
-        "SELECT "
-            + coreList(branch, weight)
-            + branches.from(branch, own, edits)
-            + where.map(w -> " WHERE " + w).orElse("");
-    return List.of(matchedTerm, paddedTerm, ownTerm);
+    String before = matches(left, nonLinear, true);
+    for (Map<TableOccurrence, TermState> split : splitOld(own)) {
+      String weight =
+          "("
+              + branches.weight(branch, split)
+              + ") * (CASE WHEN "
+              + before
+              + " = 0 THEN 1 ELSE 0 END)";
+      Optional<String> where = branches.where(branch, split, edits);
+      terms.add(
+          "SELECT "
+              + coreList(branch, weight)
+              + branches.from(branch, split, edits)
+              + where.map(w -> " WHERE " + w).orElse(""));
+    }
+    return terms;
   }
 
   /**
