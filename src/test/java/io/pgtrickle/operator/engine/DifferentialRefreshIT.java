@@ -481,6 +481,33 @@ class DifferentialRefreshIT {
         + "'::regclass AND attname LIKE 'pgt\\_%' AND NOT attisdropped";
   }
 
+  /**
+   * A change of more than 10,000 rows is applied through temp tables (the change, the touched
+   * groups), a smaller one in one statement: both ways give the query's result.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT sku, qty FROM items WHERE qty > 0",
+        "SELECT sku, count(*) AS n, sum(qty) AS total, avg(qty) AS mean FROM items GROUP BY sku"
+      })
+  void largeAndSmallChangesAlike(String query) throws Exception {
+    engine.apply(StreamTableDefinition.from(differential("st", query)), OWNER);
+    String[] batches = {
+      "INSERT INTO items SELECT g % 300, 's' || (g % 11), g % 4 FROM generate_series(1, 12000) g",
+      "UPDATE items SET qty = qty + 1 WHERE order_id % 3 = 0",
+      "DELETE FROM items WHERE order_id % 2 = 0",
+      "UPDATE items SET qty = 7 WHERE order_id = 5",
+      "DELETE FROM items WHERE sku = 's10'"
+    };
+    for (String batch : batches) {
+      db.execute(batch);
+      engine.refresh("public", "st");
+      assertMatchesQuery(db, "st", query);
+      assertThat(lastMode("st")).as(lastReason("st")).isEqualTo("DIFFERENTIAL");
+    }
+  }
+
   private static StreamTableSpec differential(String name, String query) {
     StreamTableSpec spec = spec(name, query);
     spec.setRefreshMode(RefreshMode.DIFFERENTIAL);
