@@ -15,14 +15,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Which mode a refresh runs, decided per refresh from facts it can state: whether the stream table
  * is differential at all, a TRUNCATE or re-sync marker in the window (the change is then
  * "everything"), and for AUTO the size of the change against the sources' and the stream table's
- * estimated rows. The same facts always give the same choice.
+ * estimated rows, and against what the stream table's own refreshes showed ({@link AutoHistory}).
+ * The same facts always give the same choice.
  */
-record RefreshChoice(boolean differential, Optional<String> reason) {
+record RefreshChoice(boolean differential, Optional<String> reason, OptionalLong changes) {
   /**
    * AUTO refreshes in full when more buffer rows changed than this share of the sources' rows plus
    * {@link #AUTO_STREAM_TABLE_FRACTION} of the stream table's: a FULL refresh costs about a scan of
@@ -38,7 +40,7 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
   static final long AUTO_DIFFERENTIAL_FLOOR = 100;
 
   static RefreshChoice full(String reason) {
-    return new RefreshChoice(false, Optional.ofNullable(reason));
+    return new RefreshChoice(false, Optional.ofNullable(reason), OptionalLong.empty());
   }
 
   /**
@@ -78,9 +80,12 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
     for (StableName source : pending) {
       counted += window.bufferRows().map(rows -> rows.getOrDefault(source, 0L)).orElse(0L);
     }
-    // Up to the floor, the windows' first count already says DIFFERENTIAL.
+    // Up to the floor, the windows' first count already says DIFFERENTIAL (and is exact).
     if (mode != RefreshMode.AUTO || counted <= AUTO_DIFFERENTIAL_FLOOR) {
-      return new RefreshChoice(true, Optional.empty());
+      return new RefreshChoice(
+          true,
+          Optional.empty(),
+          counted <= AUTO_DIFFERENTIAL_FLOOR ? OptionalLong.of(counted) : OptionalLong.empty());
     }
     long sourceRows;
     long streamTableRows;
@@ -107,7 +112,12 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
       }
     }
     long limit = autoLimit(sourceRows, streamTableRows);
-    long changes = changesUpTo(connection, pending, window.consumedSnapshots(), limit + 1);
+    AutoHistory history = record.autoHistory();
+    long bound = Math.min(limit, history.limit().orElse(limit));
+    long changes = changesUpTo(connection, pending, window.consumedSnapshots(), bound + 1);
+    if (changes > bound && bound < limit) {
+      return full(history.reason().orElseThrow());
+    }
     if (changes > limit) {
       return full(
           String.format(
@@ -121,7 +131,7 @@ record RefreshChoice(boolean differential, Optional<String> reason) {
               AUTO_SOURCE_FRACTION * 100,
               AUTO_STREAM_TABLE_FRACTION * 100));
     }
-    return new RefreshChoice(true, Optional.empty());
+    return new RefreshChoice(true, Optional.empty(), OptionalLong.of(changes));
   }
 
   /**

@@ -129,8 +129,17 @@ final class Refresher {
     for (SourceTable source : sources) {
       frontier = frontier.with(source.table().stableName(), LOCAL_NODE_ID, mark);
     }
+    long millis = millisSince(started);
+    // A new storage starts AUTO's history afresh: the query or the mode may have changed.
     StreamTableCatalog.recordRefresh(
-        connection, id, frontier, fullRefresh.mode().name(), null, millisSince(started), rows);
+        connection,
+        id,
+        frontier,
+        fullRefresh.mode().name(),
+        null,
+        millis,
+        rows,
+        AutoHistory.NONE.afterFull(millis));
   }
 
   private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
@@ -177,8 +186,21 @@ final class Refresher {
       frontier = frontier.with(source, LOCAL_NODE_ID, mark);
     }
     long millis = millisSince(started);
+    AutoHistory history = record.autoHistory();
+    if (applied.mode() == RefreshMode.FULL) {
+      history = history.afterFull(millis);
+    } else if (choice.changes().isPresent()) {
+      history = history.afterDifferential(choice.changes().getAsLong(), millis);
+    }
     StreamTableCatalog.recordRefresh(
-        connection, record.id(), frontier, applied.mode().name(), applied.reason(), millis, rows);
+        connection,
+        record.id(),
+        frontier,
+        applied.mode().name(),
+        applied.reason(),
+        millis,
+        rows,
+        history);
     hook.at(Step.FRONTIER_RECORDED, connection);
     compact(connection, sources);
     hook.at(Step.COMPACTED, connection);

@@ -21,7 +21,7 @@ final class StreamTableCatalog {
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
           + " last_refresh_mode, last_refresh_ms, last_refresh_rows, last_error, created_at, placement_spec,"
           + " time_dependent_on, differential_blocker, differential_storage, storage_format,"
-          + " last_refresh_reason";
+          + " last_refresh_reason, auto_full_ms, auto_slow_changes, auto_slow_ms";
 
   private StreamTableCatalog() {}
 
@@ -151,7 +151,8 @@ final class StreamTableCatalog {
 
   /**
    * Records a refresh that applied changes, in the same transaction as the apply: the mode that ran
-   * and, when it ran FULL though the stream table could run DIFFERENTIAL, why.
+   * and, when it ran FULL though the stream table could run DIFFERENTIAL, why; and what AUTO
+   * learned from it.
    */
   static void recordRefresh(
       Connection connection,
@@ -160,20 +161,25 @@ final class StreamTableCatalog {
       String mode,
       String reason,
       long durationMillis,
-      long rowsChanged)
+      long rowsChanged,
+      AutoHistory history)
       throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(
             "UPDATE pgtrickle.pgt_stream_tables SET frontier = ?::jsonb, status = 'ACTIVE',"
                 + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
                 + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
-                + " last_error = NULL, updated_at = now() WHERE id = ?")) {
+                + " last_error = NULL, auto_full_ms = ?, auto_slow_changes = ?,"
+                + " auto_slow_ms = ?, updated_at = now() WHERE id = ?")) {
       statement.setString(1, frontier.toJson());
       statement.setString(2, mode);
       statement.setString(3, reason);
       statement.setLong(4, durationMillis);
       statement.setLong(5, rowsChanged);
-      statement.setLong(6, id);
+      statement.setObject(6, history.fullMillis(), java.sql.Types.BIGINT);
+      statement.setObject(7, history.slowChanges(), java.sql.Types.BIGINT);
+      statement.setObject(8, history.slowMillis(), java.sql.Types.BIGINT);
+      statement.setLong(9, id);
       statement.executeUpdate();
     }
   }
@@ -341,6 +347,7 @@ final class StreamTableCatalog {
         rs.getString(22),
         rs.getBoolean(23),
         rs.getInt(24),
-        rs.getString(25));
+        rs.getString(25),
+        new AutoHistory((Long) rs.getObject(26), (Long) rs.getObject(27), (Long) rs.getObject(28)));
   }
 }

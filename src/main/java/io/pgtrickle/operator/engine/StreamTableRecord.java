@@ -31,7 +31,8 @@ public record StreamTableRecord(
     String differentialBlocker,
     boolean differentialStorage,
     int storageFormat,
-    String lastRefreshReason) {
+    String lastRefreshReason,
+    AutoHistory autoHistory) {
   /** The storage format this version makes; older stream tables are rebuilt when next applied. */
   static final int STORAGE_FORMAT = 2;
 
