@@ -20,8 +20,14 @@ import java.util.OptionalLong;
 record AutoHistory(Long fullMillis, Long slowChanges, Long slowMillis) {
   static final AutoHistory NONE = new AutoHistory(null, null, null);
 
-  /** After a FULL refresh (also the initial load) that took {@code millis}. */
+  /**
+   * After a FULL refresh (also the initial load) that took {@code millis}; one that took at least
+   * as long as the slow differential refresh clears the bound, which no longer holds.
+   */
   AutoHistory afterFull(long millis) {
+    if (slowMillis != null && millis >= slowMillis) {
+      return new AutoHistory(millis, null, null);
+    }
     return new AutoHistory(millis, slowChanges, slowMillis);
   }
 

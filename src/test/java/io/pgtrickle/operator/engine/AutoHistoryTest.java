@@ -33,10 +33,11 @@ class AutoHistoryTest {
   }
 
   @Test
-  void aNewFullDurationIsKeptWithTheBound() {
-    AutoHistory history = AutoHistory.NONE.afterFull(40).afterDifferential(5_000, 90).afterFull(60);
+  void aNewFullDurationIsKeptWithTheBoundWhileTheSlowRefreshWasSlowerStill() {
+    AutoHistory slow = AutoHistory.NONE.afterFull(40).afterDifferential(5_000, 90);
 
-    assertThat(history.fullMillis()).isEqualTo(60);
-    assertThat(history.limit()).hasValue(4_999);
+    assertThat(slow.afterFull(60).fullMillis()).isEqualTo(60);
+    assertThat(slow.afterFull(60).limit()).hasValue(4_999);
+    assertThat(slow.afterFull(90).limit()).isEmpty(); // FULL no faster than that refresh
   }
 }
