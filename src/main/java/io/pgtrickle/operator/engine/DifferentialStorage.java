@@ -193,7 +193,12 @@ final class DifferentialStorage {
             + " WHERE i.indrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I',"
             + " t.source_schema, t.source_table))"
             + " AND am.amname = 'btree' AND i.indexprs IS NULL AND i.indisvalid"
-            + " ORDER BY i.indexrelid)))"
+            + " ORDER BY i.indexrelid), 'key', ARRAY(SELECT a.attname::text"
+            + " FROM pg_catalog.pg_index i"
+            + " CROSS JOIN pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n)"
+            + " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            + " WHERE i.indrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I',"
+            + " t.source_schema, t.source_table)) AND i.indisprimary ORDER BY k.n)))"
             + " FROM pgtrickle.pgt_change_tracking t WHERE t.source_stable_name = ANY (?)) END";
     String queryView = StreamTableEngine.viewOf(id);
     try (PreparedStatement statement = connection.prepareStatement(sql)) {
@@ -279,6 +284,7 @@ final class DifferentialStorage {
       Map<StableName, String> buffers = new HashMap<>();
       Map<StableName, List<String>> columns = new HashMap<>();
       Map<StableName, List<List<String>>> indexes = new HashMap<>();
+      Map<StableName, List<String>> keys = new HashMap<>();
       try {
         for (JsonNode source : JSON.readTree(sourcesJson)) {
           StableName name = new StableName(source.get("stable_name").asText());
@@ -300,6 +306,9 @@ final class DifferentialStorage {
             lists.add(list);
           }
           indexes.put(name, lists);
+          List<String> key = new ArrayList<>();
+          source.get("key").forEach(c -> key.add(SqlIdentifiers.quote(c.asText())));
+          keys.put(name, key);
         }
       } catch (java.io.IOException e) {
         throw new IllegalStateException("read the sources of stream table " + id, e);
@@ -310,7 +319,7 @@ final class DifferentialStorage {
         }
       }
       QueryModel model = DeparsedQuery.modelOfText(connection, queryText, byName);
-      return new DifferentialTarget(model, queryColumns, tables, buffers, columns, indexes);
+      return new DifferentialTarget(model, queryColumns, tables, buffers, columns, indexes, keys);
     }
   }
 

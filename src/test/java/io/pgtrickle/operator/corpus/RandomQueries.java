@@ -433,6 +433,14 @@ final class RandomQueries {
         new From(
             left.sql() + " " + type + " JOIN " + right.sql() + " ON " + on,
             concat(left.refs(), right.refs()));
+    if (type.equals("LEFT") && random.nextInt(3) == 0) {
+      // A second outer join: both its table and the first's may change in one refresh.
+      From third = scan();
+      from =
+          new From(
+              from.sql() + " LEFT JOIN " + third.sql() + " ON " + equi(left.refs(), third.refs()),
+              concat(from.refs(), third.refs()));
+    }
     return random.nextInt(3) == 0
         ? group(from, false).sql()
         : block(from, 2 + random.nextInt(3), random.nextInt(3) == 0).sql();

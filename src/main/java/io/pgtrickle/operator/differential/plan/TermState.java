@@ -19,6 +19,13 @@ public enum TermState {
    */
   UNDONE,
   /**
+   * The table before the window as a true bag, each row once ({@code ChangedSources.oldBag}): how
+   * an outer join's table is read in the term of another outer join's table that changed in the
+   * same refresh (a weighted old state would pad wrongly: a row added in the window cancels by
+   * weight, but still counts as a match).
+   */
+  OLD_BAG,
+  /**
    * No rows, the table's columns: the right side of a LEFT JOIN for the preserved rows it pads with
    * NULLs.
    */

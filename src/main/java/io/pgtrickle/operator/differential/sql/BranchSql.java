@@ -186,6 +186,8 @@ final class BranchSql {
       case NEW -> Optional.empty();
       case DELTA, UNDONE -> Optional.of(sources.delta(table.source()) + " " + table.refName());
       case OLD -> Optional.of("(" + sources.oldState(table.source()) + ") " + table.refName());
+      case OLD_BAG ->
+          Optional.of("(" + sources.oldBag(table.source()).orElseThrow() + ") " + table.refName());
       case NULLS ->
           Optional.of(
               "(SELECT * FROM " + model.slice(table.span()) + " WHERE false) " + table.refName());

@@ -15,6 +15,13 @@ public interface ChangedSources {
   /** A query with the source's columns and {@code pgt__w}: the source before the change. */
   String oldState(StableName source);
 
+  /**
+   * A query with the source's columns, each row once: the source before the change as a true bag
+   * (what an outer join's or a sublink's table must be read as), when the source has a key that
+   * tells its rows apart; empty without one.
+   */
+  java.util.Optional<String> oldBag(StableName source);
+
   /** The weight column every delta relation carries: +1 for a row added, -1 for one removed. */
   String WEIGHT = "pgt__w";
 

@@ -67,11 +67,11 @@ public final class DeltaSql {
           sites.add(new Site(block, changed));
         }
       }
-      if (changedJoins.size() > 1 || (changedJoins.size() == 1 && !sites.isEmpty())) {
+      if (changedJoins.size() == 1 && !sites.isEmpty()) {
         throw new FullRefreshNeeded(
-            "more than one table of an outer join or sublink changed in the same refresh, one of"
-                + " them an outer join's");
+            "tables of an outer join and of a sublink changed in the same refresh");
       }
+      changedJoins = inTermOrder(changedJoins);
       Optional<Branch.NonLinear> full =
           branch.nonLinear().stream()
               .filter(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)
@@ -106,8 +106,16 @@ public final class DeltaSql {
         for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts));
         }
-      } else if (!changedJoins.isEmpty()) {
-        terms.addAll(nonLinearTerms(branch, changedJoins.get(0), linearOld));
+      } else {
+        // Outer joins' tables telescope too: each term reads those after it before the change,
+        // as a true bag.
+        for (int j = 0; j < changedJoins.size(); j++) {
+          Map<TableOccurrence, TermState> states = new HashMap<>(linearOld);
+          for (Branch.NonLinear later : changedJoins.subList(j + 1, changedJoins.size())) {
+            states.put(later.table(), TermState.OLD_BAG);
+          }
+          terms.addAll(nonLinearTerms(branch, changedJoins.get(j), states));
+        }
       }
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
@@ -152,6 +160,33 @@ public final class DeltaSql {
    */
   public static String intoCoreDelta(String coreQuery) {
     return "CREATE TEMP TABLE pgt_dq ON COMMIT DROP AS " + coreQuery;
+  }
+
+  /**
+   * Changed outer joins' tables in the order their terms telescope: all but the first are read
+   * before the change, as a true bag, which needs a key ({@link ChangedSources#oldBag}), so a table
+   * without one goes first.
+   *
+   * @throws FullRefreshNeeded when two of them have no key, or one of them is a FULL JOIN's
+   */
+  private List<Branch.NonLinear> inTermOrder(List<Branch.NonLinear> changed) {
+    if (changed.size() < 2) {
+      return changed;
+    }
+    if (changed.stream().anyMatch(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)) {
+      throw new FullRefreshNeeded(
+          "the tables of a FULL JOIN and of another outer join changed in the same refresh");
+    }
+    List<Branch.NonLinear> keyless =
+        changed.stream().filter(n -> sources.oldBag(n.table().source()).isEmpty()).toList();
+    if (keyless.size() > 1) {
+      throw new FullRefreshNeeded(
+          "the tables of two outer joins changed in the same refresh, and neither has a primary"
+              + " key (a table read before the change must tell its rows apart)");
+    }
+    List<Branch.NonLinear> ordered = new ArrayList<>(keyless);
+    changed.stream().filter(n -> !keyless.contains(n)).forEach(ordered::add);
+    return ordered;
   }
 
   /** The most old states a term is split over ({@link #splitOld}: 2^k terms for k). */

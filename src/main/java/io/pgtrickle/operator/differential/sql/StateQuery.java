@@ -188,5 +188,10 @@ public final class StateQuery {
         public String oldState(io.pgtrickle.operator.naming.StableName source) {
           throw new IllegalStateException("no changes in a state query");
         }
+
+        @Override
+        public java.util.Optional<String> oldBag(io.pgtrickle.operator.naming.StableName source) {
+          throw new IllegalStateException("no changes in a state query");
+        }
       };
 }

@@ -421,6 +421,30 @@ public final class DifferentialRefresh implements RefreshStrategy {
     }
 
     @Override
+    public Optional<String> oldBag(StableName source) {
+      List<String> key = target.sourceKeys().getOrDefault(source, List.of());
+      if (key.isEmpty()) {
+        return Optional.empty();
+      }
+      // With a key, the rows the window added or changed are the table's rows whose key an added
+      // row of the change has; the rows it removed or changed come back from the change.
+      List<String> columns = target.sourceColumns().get(source);
+      String sameKey = String.join(" AND ", key.stream().map(k -> "d." + k + " = t." + k).toList());
+      return Optional.of(
+          "SELECT t.* FROM "
+              + target.sourceTables().get(source)
+              + " t WHERE NOT EXISTS (SELECT 1 FROM "
+              + delta(source)
+              + " d WHERE d.pgt__w > 0 AND "
+              + sameKey
+              + ") UNION ALL SELECT "
+              + String.join(", ", columns.stream().map(c -> "d." + c).toList())
+              + " FROM "
+              + delta(source)
+              + " d WHERE d.pgt__w < 0");
+    }
+
+    @Override
     public String oldState(StableName source) {
       // A UNION ALL of two plain SELECTs: PostgreSQL flattens it into an append, so a join
       // condition on it still reaches the source's indexes (and the delta table's, when it has

@@ -10,7 +10,8 @@ import java.util.Map;
  * the storage has hidden ones after them), and per source its table and change buffer (qualified,
  * quoted), its columns (quoted, in order: those of its delta table) and the column lists of its
  * B-tree indexes (quoted; a large delta table gets the same, so that probes of a source's old state
- * find both its halves through an index).
+ * find both its halves through an index), and its primary key's columns (quoted; empty without
+ * one).
  */
 public record DifferentialTarget(
     QueryModel model,
@@ -18,12 +19,14 @@ public record DifferentialTarget(
     Map<StableName, String> sourceTables,
     Map<StableName, String> changeBuffers,
     Map<StableName, List<String>> sourceColumns,
-    Map<StableName, List<List<String>>> sourceIndexes) {
+    Map<StableName, List<List<String>>> sourceIndexes,
+    Map<StableName, List<String>> sourceKeys) {
   public DifferentialTarget {
     queryColumns = List.copyOf(queryColumns);
     sourceTables = Map.copyOf(sourceTables);
     changeBuffers = Map.copyOf(changeBuffers);
     sourceColumns = Map.copyOf(sourceColumns);
     sourceIndexes = Map.copyOf(sourceIndexes);
+    sourceKeys = Map.copyOf(sourceKeys);
   }
 }
