@@ -67,10 +67,6 @@ public final class DeltaSql {
           sites.add(new Site(block, changed));
         }
       }
-      if (changedJoins.size() == 1 && !sites.isEmpty()) {
-        throw new FullRefreshNeeded(
-            "tables of an outer join and of a sublink changed in the same refresh");
-      }
       changedJoins = inTermOrder(changedJoins);
       Optional<Branch.NonLinear> full =
           branch.nonLinear().stream()
@@ -102,19 +98,25 @@ public final class DeltaSql {
         }
       }
       List<BranchSql.Edit> asNow = edits(nowTexts);
+      // Outer joins' tables telescope too, before the sublinks: each term reads the outer joins'
+      // tables after it as they were, as a true bag, and the changed sublinks as they were.
+      List<BranchSql.Edit> sublinksBefore = new ArrayList<>();
+      for (Site site : sites) {
+        for (Branch.NonLinear sublink : site.changed()) {
+          sublinksBefore.add(
+              new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinkSql.before(sublink)));
+        }
+      }
+      for (int j = 0; j < changedJoins.size(); j++) {
+        Map<TableOccurrence, TermState> states = new HashMap<>(linearOld);
+        for (Branch.NonLinear later : changedJoins.subList(j + 1, changedJoins.size())) {
+          states.put(later.table(), TermState.OLD_BAG);
+        }
+        terms.addAll(nonLinearTerms(branch, changedJoins.get(j), states, sublinksBefore));
+      }
       if (!sites.isEmpty()) {
         for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts));
-        }
-      } else {
-        // Outer joins' tables telescope too: each term reads those after it before the change,
-        // as a true bag.
-        for (int j = 0; j < changedJoins.size(); j++) {
-          Map<TableOccurrence, TermState> states = new HashMap<>(linearOld);
-          for (Branch.NonLinear later : changedJoins.subList(j + 1, changedJoins.size())) {
-            states.put(later.table(), TermState.OLD_BAG);
-          }
-          terms.addAll(nonLinearTerms(branch, changedJoins.get(j), states));
         }
       }
       for (int i = 0; i < tables.size(); i++) {
@@ -136,7 +138,7 @@ public final class DeltaSql {
         }
         for (Map<TableOccurrence, TermState> split : splitOld(states)) {
           if (full.isPresent() && i == 0) {
-            terms.add(padded(branch, split, tables.get(0), full.get(), "RIGHT JOIN"));
+            terms.add(padded(branch, split, tables.get(0), full.get(), "RIGHT JOIN", List.of()));
           }
           terms.add(
               branches.render(
@@ -232,11 +234,16 @@ public final class DeltaSql {
    * the left table, as it was, matches none.
    */
   private List<String> nonLinearTerms(
-      Branch branch, Branch.NonLinear nonLinear, Map<TableOccurrence, TermState> states) {
+      Branch branch,
+      Branch.NonLinear nonLinear,
+      Map<TableOccurrence, TermState> states,
+      List<BranchSql.Edit> sublinksBefore) {
     TableOccurrence table = nonLinear.table();
     boolean full = nonLinear.kind() == Branch.NonLinear.Kind.FULL_JOIN;
-    List<BranchSql.Edit> keyword =
-        full ? List.of(new BranchSql.Edit(nonLinear.operand().orElseThrow(), "JOIN")) : List.of();
+    List<BranchSql.Edit> keyword = new ArrayList<>(sublinksBefore);
+    if (full) {
+      keyword.add(new BranchSql.Edit(nonLinear.operand().orElseThrow(), "JOIN"));
+    }
     // Matched rows: the change itself, joined as the ON condition says.
     Map<TableOccurrence, TermState> matched = new HashMap<>(states);
     matched.put(table, TermState.DELTA);
@@ -246,7 +253,7 @@ public final class DeltaSql {
           branches.render(
               branch, coreList(branch, branches.weight(branch, split)), split, keyword, Map.of()));
       // Preserved rows padded: +1 where the last match went, -1 where a first one came.
-      terms.add(padded(branch, split, table, nonLinear, "LEFT JOIN"));
+      terms.add(padded(branch, split, table, nonLinear, "LEFT JOIN", sublinksBefore));
     }
     if (!full) {
       return terms;
@@ -256,10 +263,9 @@ public final class DeltaSql {
     Map<TableOccurrence, TermState> own = new HashMap<>(states);
     own.put(left, TermState.NULLS);
     own.put(table, TermState.DELTA);
-    List<BranchSql.Edit> edits =
-        List.of(
-            new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"),
-            new BranchSql.Edit(nonLinear.operand().orElseThrow(), "RIGHT JOIN"));
+    List<BranchSql.Edit> edits = new ArrayList<>(sublinksBefore);
+    edits.add(new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"));
+    edits.add(new BranchSql.Edit(nonLinear.operand().orElseThrow(), "RIGHT JOIN"));
     String before = matches(left, nonLinear, true);
     for (Map<TableOccurrence, TermState> split : splitOld(own)) {
       String weight =
@@ -290,12 +296,13 @@ public final class DeltaSql {
       Map<TableOccurrence, TermState> states,
       TableOccurrence changing,
       Branch.NonLinear join,
-      String keyword) {
+      String keyword,
+      List<BranchSql.Edit> sublinksBefore) {
     String now = matches(changing, join, false);
     String before = matches(changing, join, true);
     Map<TableOccurrence, TermState> padded = new HashMap<>(states);
     padded.put(changing, TermState.NULLS);
-    List<BranchSql.Edit> edits = new ArrayList<>();
+    List<BranchSql.Edit> edits = new ArrayList<>(sublinksBefore);
     edits.add(new BranchSql.Edit(join.condition().orElseThrow(), "false"));
     if (join.kind() == Branch.NonLinear.Kind.FULL_JOIN) {
       edits.add(new BranchSql.Edit(join.operand().orElseThrow(), keyword));
