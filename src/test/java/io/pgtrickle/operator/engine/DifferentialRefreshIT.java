@@ -91,6 +91,11 @@ class DifferentialRefreshIT {
             + " WHERE o.id IS NULL",
         "SELECT o.id, i.sku, c.region FROM orders o JOIN items i ON i.order_id = o.id"
             + " LEFT JOIN customers c ON c.id = o.customer_id AND c.vip",
+        "SELECT c.id, o.id AS oid, i.sku FROM customers c FULL JOIN orders o"
+            + " ON o.customer_id = c.id LEFT JOIN items i ON i.order_id = o.id AND i.qty > 2",
+        "SELECT c.region, count(o.id) AS n, count(*) AS all_rows FROM customers c FULL JOIN orders o"
+            + " ON o.customer_id = c.id AND o.amount > 20 WHERE NOT EXISTS (SELECT 1 FROM items i"
+            + " WHERE i.order_id = o.id AND i.qty = 4) GROUP BY c.region",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",
@@ -408,6 +413,25 @@ class DifferentialRefreshIT {
     engine.refresh("public", "join_sublink");
     assertMatchesQuery(db, "join_sublink", query);
     assertThat(lastMode("join_sublink")).as(lastReason("join_sublink")).isEqualTo("DIFFERENTIAL");
+  }
+
+  @Test
+  void aFullJoinsLeftTableIsReadAsItWasRowByRowByTheOtherOuterJoinsTerms() throws Exception {
+    // Order 12 matched no customer (padded); customer 50 arrives and order 12 gains an item in
+    // the same refresh: the item's term must see order 12 as it was, unmatched.
+    String query =
+        "SELECT c.id, o.id AS oid, i.sku FROM customers c FULL JOIN orders o"
+            + " ON o.customer_id = c.id LEFT JOIN items i ON i.order_id = o.id AND i.qty > 2";
+    db.execute("UPDATE orders SET customer_id = 50 WHERE id = 12");
+    engine.apply(StreamTableDefinition.from(differential("full_left", query)), OWNER);
+    db.execute(
+        "INSERT INTO customers VALUES (50, 'r50', false)",
+        "INSERT INTO items VALUES (12, 'late', 5)",
+        "DELETE FROM customers WHERE id = 3",
+        "INSERT INTO items SELECT id, 'x', 9 FROM orders WHERE customer_id = 3");
+    engine.refresh("public", "full_left");
+    assertMatchesQuery(db, "full_left", query);
+    assertThat(lastMode("full_left")).as(lastReason("full_left")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test

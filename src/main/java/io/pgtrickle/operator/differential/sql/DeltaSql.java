@@ -74,11 +74,15 @@ public final class DeltaSql {
               .findFirst();
       boolean fullLeftChanged =
           full.isPresent() && sources.changed(branch.tables().get(0).source());
-      if (fullLeftChanged
-          && (!sites.isEmpty() || changedJoins.stream().anyMatch(n -> !n.equals(full.get())))) {
-        // That term would read the FULL JOIN's left table as it was, which is not a true bag.
+      // The FULL JOIN's left table is read as it was by the terms of the other outer joins and
+      // sublinks, in a non-linear place: as a true bag, which needs its key.
+      boolean leftAsBag =
+          fullLeftChanged
+              && (!sites.isEmpty() || changedJoins.stream().anyMatch(n -> !n.equals(full.get())));
+      if (leftAsBag && sources.oldBag(branch.tables().get(0).source()).isEmpty()) {
         throw new FullRefreshNeeded(
-            "the left table of a FULL JOIN changed with a table of another outer join or sublink");
+            "the left table of a FULL JOIN changed with a table of another outer join or sublink,"
+                + " and has no primary key");
       }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
@@ -86,6 +90,10 @@ public final class DeltaSql {
         if (sources.changed(table.source())) {
           linearOld.put(table, TermState.OLD);
         }
+      }
+      Map<TableOccurrence, TermState> nonLinearOld = new HashMap<>(linearOld);
+      if (leftAsBag) {
+        nonLinearOld.put(branch.tables().get(0), TermState.OLD_BAG);
       }
       // Sublinks whose own text would read too much are rewritten in every term (as they are now).
       SublinkSql sublinkSql = new SublinkSql(model, branches);
@@ -108,14 +116,14 @@ public final class DeltaSql {
         }
       }
       for (int j = 0; j < changedJoins.size(); j++) {
-        Map<TableOccurrence, TermState> states = new HashMap<>(linearOld);
+        Map<TableOccurrence, TermState> states = new HashMap<>(nonLinearOld);
         for (Branch.NonLinear later : changedJoins.subList(j + 1, changedJoins.size())) {
           states.put(later.table(), TermState.OLD_BAG);
         }
         terms.addAll(nonLinearTerms(branch, changedJoins.get(j), states, sublinksBefore));
       }
       if (!sites.isEmpty()) {
-        for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
+        for (Map<TableOccurrence, TermState> split : splitOld(nonLinearOld)) {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts));
         }
       }
@@ -169,15 +177,11 @@ public final class DeltaSql {
    * before the change, as a true bag, which needs a key ({@link ChangedSources#oldBag}), so a table
    * without one goes first.
    *
-   * @throws FullRefreshNeeded when two of them have no key, or one of them is a FULL JOIN's
+   * @throws FullRefreshNeeded when two of them have no key
    */
   private List<Branch.NonLinear> inTermOrder(List<Branch.NonLinear> changed) {
     if (changed.size() < 2) {
       return changed;
-    }
-    if (changed.stream().anyMatch(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)) {
-      throw new FullRefreshNeeded(
-          "the tables of a FULL JOIN and of another outer join changed in the same refresh");
     }
     List<Branch.NonLinear> keyless =
         changed.stream().filter(n -> sources.oldBag(n.table().source()).isEmpty()).toList();
