@@ -1,6 +1,8 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.capture.CaptureNode;
+import io.pgtrickle.operator.capture.WalCapture;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;

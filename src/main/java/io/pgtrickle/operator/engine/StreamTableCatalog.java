@@ -15,7 +15,7 @@ import java.util.Optional;
 /**
  * Reads and writes pgtrickle.pgt_stream_tables and pgt_dependencies in the caller's transaction.
  */
-final class StreamTableCatalog {
+public final class StreamTableCatalog {
   private static final String COLUMNS =
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
@@ -217,7 +217,7 @@ final class StreamTableCatalog {
   }
 
   /** The sources of a stream table, by stable name. */
-  static List<StableName> dependencies(Connection connection, long id) throws SQLException {
+  public static List<StableName> dependencies(Connection connection, long id) throws SQLException {
     List<StableName> names = new ArrayList<>();
     try (PreparedStatement statement =
         connection.prepareStatement(
@@ -233,7 +233,7 @@ final class StreamTableCatalog {
     return names;
   }
 
-  static void addDependency(
+  public static void addDependency(
       Connection connection, long id, long relid, StableName source, Placement placement)
       throws SQLException {
     try (PreparedStatement statement =
@@ -250,7 +250,7 @@ final class StreamTableCatalog {
     }
   }
 
-  static void removeDependency(Connection connection, long id, StableName source)
+  public static void removeDependency(Connection connection, long id, StableName source)
       throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(

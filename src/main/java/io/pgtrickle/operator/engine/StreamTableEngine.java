@@ -1,6 +1,11 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.DeletionPolicy;
+import io.pgtrickle.operator.capture.CapturePlan;
+import io.pgtrickle.operator.capture.CaptureSetup;
+import io.pgtrickle.operator.capture.NodeConnector;
+import io.pgtrickle.operator.capture.SlotRemoval;
+import io.pgtrickle.operator.capture.WalCapture;
 import io.pgtrickle.operator.catalog.CatalogMigrator;
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
