@@ -27,5 +27,10 @@ public enum Reason {
    * Other stream tables read this one's storage table, so it cannot be dropped before them (or kept
    * with deletionPolicy Retain).
    */
-  DependedOn
+  DependedOn,
+  /**
+   * The database holds the upstream pg_trickle extension (or its OID-named objects), which uses the
+   * same schema names: nothing is touched there.
+   */
+  UpstreamInstall
 }

@@ -112,6 +112,8 @@ public final class StreamTableEngine {
       }
     } catch (SQLException e) {
       throw unexpected("upgrade the capture functions", e);
+    } catch (io.pgtrickle.operator.catalog.UpstreamInstallException e) {
+      throw new EngineException(Reason.UpstreamInstall, e.getMessage(), e);
     } catch (FlywayException e) {
       throw new EngineException(
           Reason.ClusterUnavailable,

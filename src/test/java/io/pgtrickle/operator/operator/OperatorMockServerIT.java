@@ -17,6 +17,7 @@ import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.DatabaseObjects;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
+import io.pgtrickle.operator.testing.UpstreamFixture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -299,6 +300,42 @@ class OperatorMockServerIT {
     assertThat(clusterReady.getMessage()).contains("Secret analytics/does-not-exist");
     Condition streamReady = await(() -> readyCondition("orphan").orElse(null));
     assertThat(streamReady.getReason()).isEqualTo("ClusterUnavailable");
+  }
+
+  @Test
+  void aDatabaseWithTheUpstreamExtensionIsRefusedAndLeftUntouched() throws Exception {
+    TestDatabase upstream = TestPostgres.freshDatabase();
+    try {
+      UpstreamFixture fixture = UpstreamFixture.build(upstream);
+      String before = fixture.snapshot();
+      client
+          .resources(CitusCluster.class)
+          .inNamespace(NAMESPACE)
+          .resource(
+              OperatorTestResources.cluster(NAMESPACE, "upstream", cluster + "-creds", upstream))
+          .create();
+
+      Condition clusterReady =
+          await(
+              () -> {
+                CitusCluster c =
+                    client
+                        .resources(CitusCluster.class)
+                        .inNamespace(NAMESPACE)
+                        .withName("upstream")
+                        .get();
+                return c.getStatus() == null
+                    ? null
+                    : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
+              });
+      assertThat(clusterReady.getStatus()).isEqualTo("False");
+      assertThat(clusterReady.getReason()).isEqualTo("UpstreamInstall");
+      assertThat(clusterReady.getMessage())
+          .contains("the upstream pg_trickle extension " + UpstreamFixture.VERSION);
+      assertThat(fixture.snapshot()).isEqualTo(before);
+    } finally {
+      upstream.dropReplicationSlots();
+    }
   }
 
   @Test
