@@ -21,16 +21,45 @@ public final class CatalogMigrator {
   private CatalogMigrator() {}
 
   /**
+   * The primary keys of catalog tables that exist without one: a restore's post-data section (which
+   * holds every constraint, index and trigger) was left out, and without them the engine would fail
+   * half-way (ON CONFLICT, foreign keys) or capture nothing.
+   */
+  static java.util.List<String> missingConstraints(Connection connection) throws SQLException {
+    java.util.List<String> missing = new java.util.ArrayList<>();
+    try (java.sql.Statement statement = connection.createStatement();
+        java.sql.ResultSet rs =
+            statement.executeQuery(
+                "SELECT 'primary key of pgtrickle.' || c.relname FROM pg_catalog.pg_class c"
+                    + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = 'pgtrickle' AND c.relkind = 'r' AND c.relname IN"
+                    + " ('pgt_stream_tables', 'pgt_change_tracking', 'pgt_dependencies',"
+                    + " 'pgt_server') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k"
+                    + " WHERE k.conrelid = c.oid AND k.contype = 'p') ORDER BY 1")) {
+      while (rs.next()) {
+        missing.add(rs.getString(1));
+      }
+    }
+    return missing;
+  }
+
+  /**
    * Brings the catalog to the newest version; returns how many migrations ran (0 if current).
    *
    * @throws UpstreamInstallException when the database holds the upstream extension or its
    *     OID-named objects; nothing was changed
+   * @throws IncompleteCatalogException when the catalog lacks its constraints (a partial restore);
+   *     nothing was changed
    */
   public static int migrate(DataSource dataSource) throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       java.util.Optional<UpstreamInstall> upstream = UpstreamInstall.detect(connection);
       if (upstream.isPresent()) {
         throw new UpstreamInstallException(upstream.get());
+      }
+      java.util.List<String> missing = missingConstraints(connection);
+      if (!missing.isEmpty()) {
+        throw new IncompleteCatalogException(missing);
       }
     }
     MigrateResult result =

@@ -32,5 +32,10 @@ public enum Reason {
    * The database holds the upstream pg_trickle extension (or its OID-named objects), which uses the
    * same schema names: nothing is touched there.
    */
-  UpstreamInstall
+  UpstreamInstall,
+  /**
+   * The catalog lacks parts a restore left out (its post-data section: constraints, indexes,
+   * triggers): nothing is touched until it is restored in full.
+   */
+  CatalogIncomplete
 }

@@ -149,6 +149,14 @@ final class Refresher {
       return RefreshOutcome.skipped();
     }
     StreamTableRecord record = locked.get().record();
+    if (ServerMove.frontierFromAnotherServer(connection, record.id())) {
+      // Its snapshots and LSNs mean nothing here: the engine re-syncs it before a refresh.
+      throw new EngineException(
+          Reason.RefreshFailed,
+          "the frontier of "
+              + SqlIdentifiers.qualified(schema, name)
+              + " was taken on another server; it is re-synced in full first");
+    }
     hook.at(Step.LOCKED, connection);
     List<StableName> sources = locked.get().sources();
     Map<StableName, String> consumed = new HashMap<>();

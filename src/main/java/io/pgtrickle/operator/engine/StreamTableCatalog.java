@@ -167,13 +167,27 @@ public final class StreamTableCatalog {
             "UPDATE pgtrickle.pgt_stream_tables SET frontier = ?::jsonb, status = 'ACTIVE',"
                 + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
                 + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
-                + " last_error = NULL, updated_at = now() WHERE id = ?")) {
+                + " last_error = NULL, updated_at = now(), frontier_server = "
+                + ServerMove.CURRENT
+                + " WHERE id = ?")) {
       statement.setString(1, frontier.toJson());
       statement.setString(2, mode);
       statement.setString(3, reason);
       statement.setLong(4, durationMillis);
       statement.setLong(5, rowsChanged);
       statement.setLong(6, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /** Why the refresh just recorded ran as it did (for a load, which records none itself). */
+  static void recordRefreshReason(Connection connection, long id, String reason)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_reason = ? WHERE id = ?")) {
+      statement.setString(1, reason);
+      statement.setLong(2, id);
       statement.executeUpdate();
     }
   }

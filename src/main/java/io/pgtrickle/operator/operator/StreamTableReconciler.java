@@ -84,9 +84,11 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
         events.normal(
             resource,
             "Resynced",
-            "the sources of "
+            "capture of "
                 + definition.qualifiedName()
-                + " are back: capture re-established and the table re-synced in full");
+                + " re-established and the table re-synced in full: its sources are back, or"
+                + " the database now runs on another server (restored or upgraded; see"
+                + " status.lastRefresh.reason)");
       } else if (result == StreamTableEngine.ApplyResult.CREATED
           || result == StreamTableEngine.ApplyResult.REBUILT) {
         events.normal(
