@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.api.CdcModeSpec;
 import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.testing.PgTools;
 import io.pgtrickle.operator.testing.StreamTableAssertions;
@@ -16,6 +17,7 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,6 +59,32 @@ class DumpRestoreIT {
 
   @Test
   void restoredOnAServerWithAFarLowerXidCounterNothingIsSkippedOrAppliedTwice() throws Exception {
+    restoreOnto(target);
+  }
+
+  /**
+   * PostgreSQL 15 to 17 (or whatever the tools' and the embedded binaries' majors are): dumped from
+   * a server of the tools' installation, restored into a fresh embedded server of a newer major.
+   * The dump is made by the older pg_dump, as no newer one is at hand (docs/testing.md).
+   */
+  @Test
+  void aMajorUpgradeByDumpAndRestoreKeepsStableNamesAndResyncsOnce() throws Exception {
+    try (EmbeddedPostgresServer newer = EmbeddedPostgresServer.start()) {
+      int from = major(source);
+      int to = major(newer);
+      Assumptions.assumeTrue(
+          to > from,
+          "needs embedded binaries of a newer major than the tools' installation (PostgreSQL "
+              + from
+              + "); they are "
+              + to
+              + " (-Dpg.binaries.version)");
+      restoreOnto(newer);
+    }
+  }
+
+  /** The whole dump, restore and re-sync story, restored into {@code into}. */
+  private void restoreOnto(PostgresServer into) throws Exception {
     TestDatabase original = database(source);
     StreamTableEngine before = engine(original);
     makeStreamTables(original, before);
@@ -86,9 +114,13 @@ class DumpRestoreIT {
     Path dump = dir.resolve("db.dump");
     tools.dump(original, dump);
 
-    TestDatabase restored = new TestDatabase(target, original.name());
-    target.createDatabase(restored.name());
+    TestDatabase restored = new TestDatabase(into, original.name());
+    into.createDatabase(restored.name());
     tools.restore(dump, restored);
+    String stableNames =
+        "SELECT string_agg(source_stable_name || ' ' || source_table, ',' ORDER BY 1)"
+            + " FROM pgtrickle.pgt_change_tracking";
+    assertThat(restored.queryString(stableNames)).isEqualTo(original.queryString(stableNames));
     assertThat(restored.queryLong("SELECT pg_current_xact_id()::text::bigint"))
         .as("the new server's xid counter is far below the old one's")
         .isLessThan(oldXid - 20_000);
@@ -113,6 +145,15 @@ class DumpRestoreIT {
                 "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"))
         .as("the WAL source's slot is made again")
         .isEqualTo(1);
+
+    assertThat(
+            restored.queryLong(
+                "SELECT count(*) FROM pgtrickle.pgt_dependencies d JOIN"
+                    + " pgtrickle.pgt_change_tracking t USING (source_stable_name)"
+                    + " WHERE d.source_relid <> to_regclass(t.source_table)::oid"
+                    + " OR t.source_relid <> to_regclass(t.source_table)::oid"))
+        .as("the catalog's OIDs are this server's")
+        .isZero();
 
     // From here on, refreshes are exact and incremental again, with writes at low xids.
     for (int round = 0; round < 3; round++) {
@@ -227,6 +268,11 @@ class DumpRestoreIT {
     }
     tools.restoreGoingOn(dump, restored, restoreOptions);
     return restored;
+  }
+
+  private static int major(PostgresServer server) throws SQLException {
+    return (int)
+        (new TestDatabase(server, "postgres").queryLong("SHOW server_version_num") / 10000);
   }
 
   private static String objects(TestDatabase db) throws SQLException {
