@@ -301,15 +301,17 @@ public final class StreamTableEngine {
     Optional<StreamTableRecord> broken;
     Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources = Optional.empty();
     try (Connection connection = dataSource.getConnection()) {
-      if (ServerMove.oldServer(connection).isPresent()) {
+      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
+      ServerMove.Check moved =
+          ServerMove.check(connection, record.map(StreamTableRecord::id).orElse(-1L));
+      if (moved.databaseMoved()) {
         ServerMove.forgetOldServer(dataSource);
       }
-      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
       // A frontier of another server (a restore, an upgrade) is re-synced like a lost source.
       broken =
           record.isPresent()
-                  && (!QueryHealth.of(connection, record.get().id()).healthy()
-                      || ServerMove.frontierFromAnotherServer(connection, record.get().id()))
+                  && (moved.frontierMoved()
+                      || !QueryHealth.of(connection, record.get().id()).healthy())
               ? record
               : Optional.empty();
       if (broken.isEmpty()) {

@@ -219,6 +219,52 @@ class OperatorMockServerIT {
   }
 
   @Test
+  void aDatabaseNowOnAnotherServerIsResyncedOnceWithAnEventAndTheReason() throws Exception {
+    String query = "SELECT region, sum(amount) AS total FROM orders GROUP BY 1";
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("moved", cluster, "moved", query))
+        .create();
+    await(() -> readyStreamTable("moved"));
+
+    // What a restore onto another server leaves (DumpRestoreIT does it for real with pg_dump):
+    // the catalog and the frontier name a server that is not the one connected to.
+    db.execute(
+        "UPDATE pgtrickle.pgt_server SET server = 'another/1'",
+        "UPDATE pgtrickle.pgt_stream_tables SET frontier_server = 'another/1'",
+        "INSERT INTO orders VALUES (1000, 'r9', 9)");
+
+    await(
+        () ->
+            client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "Resynced".equals(e.getReason())
+                                && "moved".equals(e.getInvolvedObject().getName())
+                                && e.getMessage().contains("another server"))
+                ? true
+                : null);
+    StreamTable resynced =
+        await(
+            () -> {
+              StreamTable st = readyStreamTable("moved");
+              return st != null
+                      && st.getStatus().getLastRefresh() != null
+                      && st.getStatus().getLastRefresh().getReason() != null
+                      && st.getStatus().getLastRefresh().getReason().contains("another server")
+                  ? st
+                  : null;
+            });
+    assertThat(resynced.getStatus().getLastRefresh().getMode()).isEqualTo("FULL");
+    assertThat(db.queryString("SELECT server FROM pgtrickle.pgt_server")).isNotEqualTo("another/1");
+    assertMatchesQuery(db, "moved", query);
+    db.execute("INSERT INTO orders VALUES (1001, 'r9', 1)");
+    await(() -> db.queryLong("SELECT total FROM moved WHERE region = 'r9'") == 10 ? true : null);
+    deleteAndAwaitGone(StreamTable.class, "moved");
+  }
+
+  @Test
   void aStreamTableOverAnotherIsDeletedOnlyAfterItsReader() throws Exception {
     client
         .resources(StreamTable.class)
