@@ -328,19 +328,7 @@ class OperatorMockServerIT {
         .resource(streamTable("orphan", "no-secret", "orphan", "SELECT id FROM orders"))
         .create();
 
-    Condition clusterReady =
-        await(
-            () -> {
-              CitusCluster c =
-                  client
-                      .resources(CitusCluster.class)
-                      .inNamespace(NAMESPACE)
-                      .withName("no-secret")
-                      .get();
-              return c.getStatus() == null
-                  ? null
-                  : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
-            });
+    Condition clusterReady = await(() -> clusterReadyCondition("no-secret"));
     assertThat(clusterReady.getStatus()).isEqualTo("False");
     assertThat(clusterReady.getReason()).isEqualTo("ClusterUnavailable");
     assertThat(clusterReady.getMessage()).contains("Secret analytics/does-not-exist");
@@ -361,19 +349,7 @@ class OperatorMockServerIT {
               OperatorTestResources.cluster(NAMESPACE, "upstream", cluster + "-creds", upstream))
           .create();
 
-      Condition clusterReady =
-          await(
-              () -> {
-                CitusCluster c =
-                    client
-                        .resources(CitusCluster.class)
-                        .inNamespace(NAMESPACE)
-                        .withName("upstream")
-                        .get();
-                return c.getStatus() == null
-                    ? null
-                    : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
-              });
+      Condition clusterReady = await(() -> clusterReadyCondition("upstream"));
       assertThat(clusterReady.getStatus()).isEqualTo("False");
       assertThat(clusterReady.getReason()).isEqualTo("UpstreamInstall");
       assertThat(clusterReady.getMessage())
@@ -500,6 +476,15 @@ class OperatorMockServerIT {
             && Conditions.isTrue(st.getStatus().getConditions(), Conditions.READY)
         ? st
         : null;
+  }
+
+  /** The CitusCluster's Ready condition, or null while it has no status yet. */
+  private static Condition clusterReadyCondition(String name) {
+    CitusCluster c =
+        client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(name).get();
+    return c.getStatus() == null
+        ? null
+        : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
   }
 
   private Optional<Condition> readyCondition(String name) {
