@@ -34,6 +34,10 @@ class DumpRestoreIT {
   private static final String ORDERS = "SELECT region, sum(amount) AS total FROM orders GROUP BY 1";
   private static final String EVENTS = "SELECT kind, count(*) AS n FROM events GROUP BY 1";
 
+  private static final String STABLE_NAMES =
+      "SELECT string_agg(source_stable_name || ' ' || source_table, ',' ORDER BY 1)"
+          + " FROM pgtrickle.pgt_change_tracking";
+
   private static PgTools tools;
   private static PostgresServer source;
   private static PostgresServer target;
@@ -117,10 +121,7 @@ class DumpRestoreIT {
     TestDatabase restored = new TestDatabase(into, original.name());
     into.createDatabase(restored.name());
     tools.restore(dump, restored);
-    String stableNames =
-        "SELECT string_agg(source_stable_name || ' ' || source_table, ',' ORDER BY 1)"
-            + " FROM pgtrickle.pgt_change_tracking";
-    assertThat(restored.queryString(stableNames)).isEqualTo(original.queryString(stableNames));
+    assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(original.queryString(STABLE_NAMES));
     assertThat(restored.queryLong("SELECT pg_current_xact_id()::text::bigint"))
         .as("the new server's xid counter is far below the old one's")
         .isLessThan(oldXid - 20_000);
@@ -255,6 +256,43 @@ class DumpRestoreIT {
             });
   }
 
+  @Test
+  void restoredUnderAnotherDatabaseNameTheSourcesGetNewStableNames() throws Exception {
+    TestDatabase original = database(source);
+    makeStreamTables(original, engine(original));
+    String oldNames = original.queryString(STABLE_NAMES);
+    Path dump = dir.resolve("db.dump");
+    tools.dump(original, dump);
+    original.dropReplicationSlots();
+    TestDatabase restored = database(target); // another name than the original's
+    tools.restore(dump, restored);
+    StreamTableEngine after = engine(restored);
+    write(
+        restored,
+        "INSERT INTO orders VALUES (400, 'x', 4)",
+        "INSERT INTO events VALUES (400, 'x')");
+
+    after.refresh("public", "orders_by_region");
+    EngineTestSupport.refreshUntilExact(after, restored, "events_by_kind", EVENTS);
+    StreamTableAssertions.assertMatchesQuery(restored, "orders_by_region", ORDERS);
+    // The database name is part of a stable name: new names, and nothing left of the old ones.
+    String newNames = restored.queryString(STABLE_NAMES);
+    assertThat(newNames).isNotEqualTo(oldNames);
+    String everything =
+        objects(restored)
+            + restored.queryString(
+                "SELECT string_agg(slot_name, ',') FROM pg_replication_slots"
+                    + " WHERE database = current_database()")
+            + restored.queryString("SELECT string_agg(pubname, ',') FROM pg_publication");
+    for (String name : stableNames(oldNames)) {
+      assertThat(everything).doesNotContain(name);
+    }
+    for (String name : stableNames(newNames)) {
+      assertThat(everything).contains(name);
+    }
+    restored.dropReplicationSlots();
+  }
+
   /**
    * A database with both stream tables, dumped and restored into the target server (after {@code
    * prepare} there), pg_restore going on past errors as a DBA's partial restore does.
@@ -273,6 +311,11 @@ class DumpRestoreIT {
     }
     tools.restoreGoingOn(dump, restored, restoreOptions);
     return restored;
+  }
+
+  /** The stable names in a {@link #STABLE_NAMES} answer ("name table,name table"). */
+  private static List<String> stableNames(String answer) {
+    return java.util.Arrays.stream(answer.split(",", -1)).map(n -> n.substring(0, 16)).toList();
   }
 
   private static int major(PostgresServer server) throws SQLException {
