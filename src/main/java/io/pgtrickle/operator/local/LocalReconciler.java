@@ -52,8 +52,9 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   }
 
   /**
-   * The databases local mode refused to touch (they hold the upstream extension), with why: the
-   * command then fails, as running on would only repeat the refusal.
+   * The databases local mode refused to touch (they hold the upstream extension, or a catalog a
+   * partial restore left incomplete), with why: the command then fails, as running on would only
+   * repeat the refusal.
    */
   public synchronized List<String> refusals() {
     return List.copyOf(refusals);
@@ -353,7 +354,7 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
       try {
         engine.migrateCatalog();
       } catch (EngineException e) {
-        if (e.reason() == Reason.UpstreamInstall) {
+        if (e.reason() == Reason.UpstreamInstall || e.reason() == Reason.CatalogIncomplete) {
           refusals.add(target.description() + ": " + e.getMessage());
         }
         throw e;
