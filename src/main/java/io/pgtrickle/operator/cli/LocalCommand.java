@@ -87,6 +87,11 @@ final class LocalCommand implements Callable<Integer> {
       LocalReconciler reconciler = new LocalReconciler(manifests, targets, Clock.systemUTC());
       reconciler.reconcileClusters();
       reconciler.reconcileStreamTables(prune);
+      if (!reconciler.refusals().isEmpty()) {
+        printStatuses(manifests, reconciler, out);
+        reconciler.refusals().forEach(r -> err.println("error: " + r));
+        return 1;
+      }
       if (once) {
         reconciler.refreshAll();
         return printStatuses(manifests, reconciler, out) ? 0 : 1;

@@ -2,9 +2,9 @@ package io.pgtrickle.operator.db;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.pgtrickle.operator.capture.NodeConnector;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
-import io.pgtrickle.operator.engine.NodeConnector;
 import io.pgtrickle.operator.engine.StreamTableEngine;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import java.util.Map;

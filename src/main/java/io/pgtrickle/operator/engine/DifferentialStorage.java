@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.capture.CapturePlan;
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.differential.DeparsedQuery;

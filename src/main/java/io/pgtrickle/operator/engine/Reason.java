@@ -27,5 +27,15 @@ public enum Reason {
    * Other stream tables read this one's storage table, so it cannot be dropped before them (or kept
    * with deletionPolicy Retain).
    */
-  DependedOn
+  DependedOn,
+  /**
+   * The database holds the upstream pg_trickle extension (or its OID-named objects), which uses the
+   * same schema names: nothing is touched there.
+   */
+  UpstreamInstall,
+  /**
+   * The catalog lacks parts a restore left out (its post-data section: constraints, indexes,
+   * triggers): nothing is touched until it is restored in full.
+   */
+  CatalogIncomplete
 }

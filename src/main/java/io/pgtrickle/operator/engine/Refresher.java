@@ -1,6 +1,8 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.capture.CaptureNode;
+import io.pgtrickle.operator.capture.WalCapture;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;
@@ -156,6 +158,14 @@ final class Refresher {
       return RefreshOutcome.skipped();
     }
     StreamTableRecord record = locked.get().record();
+    if (ServerMove.frontierFromAnotherServer(connection, record.id())) {
+      // Its snapshots and LSNs mean nothing here: the engine re-syncs it before a refresh.
+      throw new EngineException(
+          Reason.RefreshFailed,
+          "the frontier of "
+              + SqlIdentifiers.qualified(schema, name)
+              + " was taken on another server; it is re-synced in full first");
+    }
     hook.at(Step.LOCKED, connection);
     List<StableName> sources = locked.get().sources();
     Map<StableName, String> consumed = new HashMap<>();

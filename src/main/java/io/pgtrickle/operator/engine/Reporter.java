@@ -1,5 +1,8 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.capture.CaptureNode;
+import io.pgtrickle.operator.capture.TopologyFollower;
+import io.pgtrickle.operator.capture.WalCapture;
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.TrackedSource;

@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.PlacementMode;
+import io.pgtrickle.operator.capture.CapturePlan;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.naming.SqlIdentifiers;

@@ -15,7 +15,7 @@ import java.util.Optional;
 /**
  * Reads and writes pgtrickle.pgt_stream_tables and pgt_dependencies in the caller's transaction.
  */
-final class StreamTableCatalog {
+public final class StreamTableCatalog {
   private static final String COLUMNS =
       "id, st_schema, st_name, defining_query, schedule, refresh_mode, st_placement, cdc_mode,"
           + " immutable_pk, deletion_policy, status, frontier::text, owner, last_refresh_at,"
@@ -170,7 +170,9 @@ final class StreamTableCatalog {
                 + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
                 + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
                 + " last_error = NULL, auto_full_ms = ?, auto_slow_changes = ?,"
-                + " auto_slow_ms = ?, updated_at = now() WHERE id = ?")) {
+                + " auto_slow_ms = ?, updated_at = now(), frontier_server = "
+                + ServerMove.CURRENT
+                + " WHERE id = ?")) {
       statement.setString(1, frontier.toJson());
       statement.setString(2, mode);
       statement.setString(3, reason);
@@ -180,6 +182,18 @@ final class StreamTableCatalog {
       statement.setObject(7, history.slowChanges(), java.sql.Types.BIGINT);
       statement.setObject(8, history.slowMillis(), java.sql.Types.BIGINT);
       statement.setLong(9, id);
+      statement.executeUpdate();
+    }
+  }
+
+  /** Why the refresh just recorded ran as it did (for a load, which records none itself). */
+  static void recordRefreshReason(Connection connection, long id, String reason)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET last_refresh_reason = ? WHERE id = ?")) {
+      statement.setString(1, reason);
+      statement.setLong(2, id);
       statement.executeUpdate();
     }
   }
@@ -223,7 +237,7 @@ final class StreamTableCatalog {
   }
 
   /** The sources of a stream table, by stable name. */
-  static List<StableName> dependencies(Connection connection, long id) throws SQLException {
+  public static List<StableName> dependencies(Connection connection, long id) throws SQLException {
     List<StableName> names = new ArrayList<>();
     try (PreparedStatement statement =
         connection.prepareStatement(
@@ -239,7 +253,7 @@ final class StreamTableCatalog {
     return names;
   }
 
-  static void addDependency(
+  public static void addDependency(
       Connection connection, long id, long relid, StableName source, Placement placement)
       throws SQLException {
     try (PreparedStatement statement =
@@ -256,7 +270,7 @@ final class StreamTableCatalog {
     }
   }
 
-  static void removeDependency(Connection connection, long id, StableName source)
+  public static void removeDependency(Connection connection, long id, StableName source)
       throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(

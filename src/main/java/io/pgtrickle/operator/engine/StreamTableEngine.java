@@ -1,6 +1,11 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.DeletionPolicy;
+import io.pgtrickle.operator.capture.CapturePlan;
+import io.pgtrickle.operator.capture.CaptureSetup;
+import io.pgtrickle.operator.capture.NodeConnector;
+import io.pgtrickle.operator.capture.SlotRemoval;
+import io.pgtrickle.operator.capture.WalCapture;
 import io.pgtrickle.operator.catalog.CatalogMigrator;
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
@@ -101,12 +106,27 @@ public final class StreamTableEngine {
    */
   public void migrateCatalog() throws EngineException {
     try {
-      CatalogMigrator.migrate(dataSource);
+      try {
+        CatalogMigrator.migrate(dataSource);
+      } catch (SQLException e) {
+        // Not reached, or refused us: say why, as the pool's own message does not.
+        throw new EngineException(
+            Reason.ClusterUnavailable,
+            "could not prepare the pgtrickle catalog: "
+                + e.getMessage()
+                + (e.getCause() == null ? "" : ": " + e.getCause().getMessage()),
+            e);
+      }
       try (Connection connection = dataSource.getConnection()) {
         io.pgtrickle.operator.cdc.TriggerCapture.upgradeFunctions(connection);
       }
+      ServerMove.forgetOldServer(dataSource);
     } catch (SQLException e) {
       throw unexpected("upgrade the capture functions", e);
+    } catch (io.pgtrickle.operator.catalog.UpstreamInstallException e) {
+      throw new EngineException(Reason.UpstreamInstall, e.getMessage(), e);
+    } catch (io.pgtrickle.operator.catalog.IncompleteCatalogException e) {
+      throw new EngineException(Reason.CatalogIncomplete, e.getMessage(), e);
     } catch (FlywayException e) {
       throw new EngineException(
           Reason.ClusterUnavailable,
@@ -134,6 +154,7 @@ public final class StreamTableEngine {
     List<WalCapture.NodeSlot> newSlots = List.of();
     AtomicReference<WalCapture.AfterCommit> after = new AtomicReference<>();
     try {
+      ServerMove.forgetOldServer(dataSource);
       Optional<Optional<Long>> slotsFor = streamTableNeedingNewSlots(definition);
       if (slotsFor.isPresent()) {
         // Slots cannot be created inside a transaction that has written: learn the sources with
@@ -195,7 +216,8 @@ public final class StreamTableEngine {
           StreamTableCatalog.find(connection, definition.schema(), definition.name());
       if (existing.isPresent()
           && !existing.get().contentsDifferFrom(definition)
-          && QueryHealth.of(connection, existing.get().id()).healthy()) {
+          && QueryHealth.of(connection, existing.get().id()).healthy()
+          && !ServerMove.frontierFromAnotherServer(connection, existing.get().id())) {
         return Optional.empty();
       }
       return Optional.of(existing.map(StreamTableRecord::id));
@@ -280,8 +302,16 @@ public final class StreamTableEngine {
     Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources = Optional.empty();
     try (Connection connection = dataSource.getConnection()) {
       Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
+      ServerMove.Check moved =
+          ServerMove.check(connection, record.map(StreamTableRecord::id).orElse(-1L));
+      if (moved.databaseMoved()) {
+        ServerMove.forgetOldServer(dataSource);
+      }
+      // A frontier of another server (a restore, an upgrade) is re-synced like a lost source.
       broken =
-          record.isPresent() && !QueryHealth.of(connection, record.get().id()).healthy()
+          record.isPresent()
+                  && (moved.frontierMoved()
+                      || !QueryHealth.of(connection, record.get().id()).healthy())
               ? record
               : Optional.empty();
       if (broken.isEmpty()) {
@@ -408,8 +438,9 @@ public final class StreamTableEngine {
       WalCapture.AfterCommit after)
       throws SQLException, EngineException {
     QueryHealth health = QueryHealth.of(connection, record.id());
-    boolean restoring = !health.healthy() && !record.contentsDifferFrom(definition);
-    if (!record.contentsDifferFrom(definition) && health.healthy()) {
+    boolean moved = ServerMove.frontierFromAnotherServer(connection, record.id());
+    boolean restoring = (moved || !health.healthy()) && !record.contentsDifferFrom(definition);
+    if (!record.contentsDifferFrom(definition) && health.healthy() && !moved) {
       if (!relationExists(connection, definition.qualifiedName())) {
         throw new EngineException(
             Reason.SourceMissing,
@@ -485,6 +516,9 @@ public final class StreamTableEngine {
     }
     StreamTableCatalog.updateDefinition(connection, record.id(), definition);
     load(connection, record.id(), definition, placement, sources, differential.differential());
+    if (moved) {
+      StreamTableCatalog.recordRefreshReason(connection, record.id(), ServerMove.resyncReason());
+    }
     return restoring ? ApplyResult.RESYNCED : ApplyResult.REBUILT;
   }
 

@@ -42,5 +42,10 @@ public record StreamTableReport(
       String mode,
       long durationMillis,
       long rowsChanged,
-      Optional<String> reason) {}
+      Optional<String> reason) {
+    /** Whether this was the one full re-sync after the database moved to another server. */
+    public boolean resyncedAfterServerMove() {
+      return reason.filter(ServerMove.resyncReason()::equals).isPresent();
+    }
+  }
 }

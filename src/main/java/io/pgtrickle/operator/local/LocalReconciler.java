@@ -43,11 +43,21 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
   private final Map<String, StreamTableStatus> statuses = new ConcurrentHashMap<>();
   private final Map<String, StreamTable> byOwner = new ConcurrentHashMap<>();
   private final Map<String, EngineException> lastRefreshFailures = new ConcurrentHashMap<>();
+  private final Set<String> refusals = new LinkedHashSet<>();
 
   public LocalReconciler(Manifests manifests, TargetResolver targets, Clock clock) {
     this.manifests = manifests;
     this.targets = targets;
     this.clock = clock;
+  }
+
+  /**
+   * The databases local mode refused to touch (they hold the upstream extension, or a catalog a
+   * partial restore left incomplete), with why: the command then fails, as running on would only
+   * repeat the refusal.
+   */
+  public synchronized List<String> refusals() {
+    return List.copyOf(refusals);
   }
 
   /** Checks every CitusCluster (reachable, catalog ready) and records its status on it. */
@@ -341,7 +351,14 @@ public final class LocalReconciler implements RefreshScheduler.Listener {
     StreamTableEngine engine = engines.get(target);
     if (engine == null) {
       engine = target.engine(endpoints(), queryRole());
-      engine.migrateCatalog();
+      try {
+        engine.migrateCatalog();
+      } catch (EngineException e) {
+        if (e.reason() == Reason.UpstreamInstall || e.reason() == Reason.CatalogIncomplete) {
+          refusals.add(target.description() + ": " + e.getMessage());
+        }
+        throw e;
+      }
       engines.put(target, engine);
     }
     return engine;

@@ -2,13 +2,13 @@ package io.pgtrickle.operator.operator;
 
 import io.pgtrickle.operator.api.CitusCluster;
 import io.pgtrickle.operator.api.NodeStatus;
+import io.pgtrickle.operator.capture.NodeConnector;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.citus.NodePrerequisites;
 import io.pgtrickle.operator.citus.ServerVersions;
 import io.pgtrickle.operator.db.ConnectionSettings;
 import io.pgtrickle.operator.engine.EngineException;
-import io.pgtrickle.operator.engine.NodeConnector;
 import io.pgtrickle.operator.engine.Reason;
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -42,6 +42,10 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
   private final OperatorSettings settings;
   private final Clock clock;
 
+  /** Per stream table, the server-move re-sync already announced (its refresh time). */
+  private final java.util.Map<String, String> announcedMoves =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   public StreamTableReconciler(
       ClusterConnections connections,
       Scheduling scheduling,
@@ -79,16 +83,13 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
           Conditions.find(previous == null ? null : previous.getConditions(), Conditions.READY)
               .map(c -> "False".equals(c.getStatus()) && "SourceMissing".equals(c.getReason()))
               .orElse(false);
-      if (result == StreamTableEngine.ApplyResult.RESYNCED
-          || (sourcesWereMissing && result != StreamTableEngine.ApplyResult.CREATED)) {
-        events.normal(
-            resource,
-            "Resynced",
-            "the sources of "
-                + definition.qualifiedName()
-                + " are back: capture re-established and the table re-synced in full");
-      } else if (result == StreamTableEngine.ApplyResult.CREATED
-          || result == StreamTableEngine.ApplyResult.REBUILT) {
+      boolean sourcesBack =
+          result == StreamTableEngine.ApplyResult.RESYNCED
+              || (sourcesWereMissing && result != StreamTableEngine.ApplyResult.CREATED);
+      // A re-sync is announced below, once the report tells a server move from sources back.
+      if (!sourcesBack
+          && (result == StreamTableEngine.ApplyResult.CREATED
+              || result == StreamTableEngine.ApplyResult.REBUILT)) {
         events.normal(
             resource,
             result == StreamTableEngine.ApplyResult.CREATED ? "Created" : "Rebuilt",
@@ -99,6 +100,14 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
       }
       scheduling.ensure(key, engine, definition);
       StreamTableReport report = engine.report(definition.schema(), definition.name());
+      if (!announceServerMove(resource, key, definition, report) && sourcesBack) {
+        events.normal(
+            resource,
+            "Resynced",
+            "the sources of "
+                + definition.qualifiedName()
+                + " are back: capture re-established and the table re-synced in full");
+      }
       tracker.recordLag(key, report);
       next = StreamTableStatuses.ready(generation, report, previous, clock.instant());
       next.setConditions(
@@ -135,9 +144,38 @@ public final class StreamTableReconciler implements Reconciler<StreamTable>, Cle
     return control.rescheduleAfter(settings.statusInterval());
   }
 
+  /**
+   * A re-sync because the database now runs on another server (a restore, an upgrade), whoever ran
+   * it (this reconcile or the refresh scheduler): event Resynced, once per re-sync. True if the
+   * latest refresh was one.
+   */
+  private boolean announceServerMove(
+      StreamTable resource,
+      String key,
+      StreamTableDefinition definition,
+      StreamTableReport report) {
+    Optional<String> at =
+        report
+            .lastRefresh()
+            .filter(StreamTableReport.RefreshReport::resyncedAfterServerMove)
+            .map(r -> r.time().toInstant().toString());
+    if (at.isPresent() && !at.get().equals(announcedMoves.put(key, at.get()))) {
+      events.normal(
+          resource,
+          "Resynced",
+          "the database now runs on another server than the one the frontier of "
+              + definition.qualifiedName()
+              + " was taken on (restored, upgraded, or a new timeline): capture re-established"
+              + " and the table re-synced in full at "
+              + at.get());
+    }
+    return at.isPresent();
+  }
+
   @Override
   public DeleteControl cleanup(StreamTable resource, Context<StreamTable> context) {
     String key = keyOf(resource);
+    announcedMoves.remove(key);
     scheduling.cancel(key);
     tracker.untrack(key);
     recorder.forget(resource.getMetadata().getUid());

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.capture.NodeConnector;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;

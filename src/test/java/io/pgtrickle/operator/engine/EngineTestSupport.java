@@ -1,6 +1,7 @@
 package io.pgtrickle.operator.engine;
 
 import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.capture.NodeConnector;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.testing.StreamTableAssertions;

@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.capture.NodeConnector;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.naming.ObjectNames;

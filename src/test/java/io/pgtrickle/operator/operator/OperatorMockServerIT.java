@@ -17,6 +17,7 @@ import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.testing.DatabaseObjects;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
+import io.pgtrickle.operator.testing.UpstreamFixture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -218,6 +219,52 @@ class OperatorMockServerIT {
   }
 
   @Test
+  void aDatabaseNowOnAnotherServerIsResyncedOnceWithAnEventAndTheReason() throws Exception {
+    String query = "SELECT region, sum(amount) AS total FROM orders GROUP BY 1";
+    client
+        .resources(StreamTable.class)
+        .inNamespace(NAMESPACE)
+        .resource(streamTable("moved", cluster, "moved", query))
+        .create();
+    await(() -> readyStreamTable("moved"));
+
+    // What a restore onto another server leaves (DumpRestoreIT does it for real with pg_dump):
+    // the catalog and the frontier name a server that is not the one connected to.
+    db.execute(
+        "UPDATE pgtrickle.pgt_server SET server = 'another/1'",
+        "UPDATE pgtrickle.pgt_stream_tables SET frontier_server = 'another/1'",
+        "INSERT INTO orders VALUES (1000, 'r9', 9)");
+
+    await(
+        () ->
+            client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                    .anyMatch(
+                        e ->
+                            "Resynced".equals(e.getReason())
+                                && "moved".equals(e.getInvolvedObject().getName())
+                                && e.getMessage().contains("another server"))
+                ? true
+                : null);
+    StreamTable resynced =
+        await(
+            () -> {
+              StreamTable st = readyStreamTable("moved");
+              return st != null
+                      && st.getStatus().getLastRefresh() != null
+                      && st.getStatus().getLastRefresh().getReason() != null
+                      && st.getStatus().getLastRefresh().getReason().contains("another server")
+                  ? st
+                  : null;
+            });
+    assertThat(resynced.getStatus().getLastRefresh().getMode()).isEqualTo("FULL");
+    assertThat(db.queryString("SELECT server FROM pgtrickle.pgt_server")).isNotEqualTo("another/1");
+    assertMatchesQuery(db, "moved", query);
+    db.execute("INSERT INTO orders VALUES (1001, 'r9', 1)");
+    await(() -> db.queryLong("SELECT total FROM moved WHERE region = 'r9'") == 10 ? true : null);
+    deleteAndAwaitGone(StreamTable.class, "moved");
+  }
+
+  @Test
   void aStreamTableOverAnotherIsDeletedOnlyAfterItsReader() throws Exception {
     client
         .resources(StreamTable.class)
@@ -281,24 +328,36 @@ class OperatorMockServerIT {
         .resource(streamTable("orphan", "no-secret", "orphan", "SELECT id FROM orders"))
         .create();
 
-    Condition clusterReady =
-        await(
-            () -> {
-              CitusCluster c =
-                  client
-                      .resources(CitusCluster.class)
-                      .inNamespace(NAMESPACE)
-                      .withName("no-secret")
-                      .get();
-              return c.getStatus() == null
-                  ? null
-                  : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
-            });
+    Condition clusterReady = await(() -> clusterReadyCondition("no-secret"));
     assertThat(clusterReady.getStatus()).isEqualTo("False");
     assertThat(clusterReady.getReason()).isEqualTo("ClusterUnavailable");
     assertThat(clusterReady.getMessage()).contains("Secret analytics/does-not-exist");
     Condition streamReady = await(() -> readyCondition("orphan").orElse(null));
     assertThat(streamReady.getReason()).isEqualTo("ClusterUnavailable");
+  }
+
+  @Test
+  void aDatabaseWithTheUpstreamExtensionIsRefusedAndLeftUntouched() throws Exception {
+    TestDatabase upstream = TestPostgres.freshDatabase();
+    try {
+      UpstreamFixture fixture = UpstreamFixture.build(upstream);
+      String before = fixture.snapshot();
+      client
+          .resources(CitusCluster.class)
+          .inNamespace(NAMESPACE)
+          .resource(
+              OperatorTestResources.cluster(NAMESPACE, "upstream", cluster + "-creds", upstream))
+          .create();
+
+      Condition clusterReady = await(() -> clusterReadyCondition("upstream"));
+      assertThat(clusterReady.getStatus()).isEqualTo("False");
+      assertThat(clusterReady.getReason()).isEqualTo("UpstreamInstall");
+      assertThat(clusterReady.getMessage())
+          .contains("the upstream pg_trickle extension " + UpstreamFixture.VERSION);
+      assertThat(fixture.snapshot()).isEqualTo(before);
+    } finally {
+      upstream.dropReplicationSlots();
+    }
   }
 
   @Test
@@ -417,6 +476,15 @@ class OperatorMockServerIT {
             && Conditions.isTrue(st.getStatus().getConditions(), Conditions.READY)
         ? st
         : null;
+  }
+
+  /** The CitusCluster's Ready condition, or null while it has no status yet. */
+  private static Condition clusterReadyCondition(String name) {
+    CitusCluster c =
+        client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName(name).get();
+    return c.getStatus() == null
+        ? null
+        : Conditions.find(c.getStatus().getConditions(), Conditions.READY).orElse(null);
   }
 
   private Optional<Condition> readyCondition(String name) {

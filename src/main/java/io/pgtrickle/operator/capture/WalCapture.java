@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
@@ -10,6 +10,9 @@ import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.cdc.wal.WalConsumer;
 import io.pgtrickle.operator.citus.CapturePreflight;
 import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.SourceTable;
 import io.pgtrickle.operator.engine.StreamTableReport.NodeReport;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
@@ -35,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * they are created before the creating transaction (and dropped again if it fails), drained inside
  * it under the source locks, and advanced or dropped only after it commits.
  */
-final class WalCapture {
+public final class WalCapture {
   private static final Logger LOG = LoggerFactory.getLogger(WalCapture.class);
   private static final int BATCH = 100_000;
 
@@ -46,7 +49,7 @@ final class WalCapture {
   private final TopologyFollower follower;
   private final SlotRemoval removal;
 
-  WalCapture(
+  public WalCapture(
       DataSource dataSource,
       ChangeTrackingRegistry registry,
       CitusTopology topology,
@@ -61,10 +64,10 @@ final class WalCapture {
   }
 
   /** A slot of one source on one node. */
-  record NodeSlot(StableName source, CaptureNode node) {}
+  public record NodeSlot(StableName source, CaptureNode node) {}
 
   /** Work to do once the stream table's transaction has committed. */
-  static final class AfterCommit {
+  public static final class AfterCommit {
     private final Map<NodeSlot, Long> advances = new LinkedHashMap<>();
     private final List<ObjectNames> drops = new ArrayList<>();
 
@@ -83,7 +86,7 @@ final class WalCapture {
    * should the transaction fail; on a failed preflight it drops them itself.
    */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
-  List<NodeSlot> prepare(
+  public List<NodeSlot> prepare(
       List<CapturePlan> plans,
       boolean immutablePk,
       Optional<Long> streamTableId,
@@ -167,7 +170,8 @@ final class WalCapture {
    * their slot locks (in stable-name order) until it ends, so no consumer peeks a slot the
    * transaction drains.
    */
-  static void lockSlots(Connection transaction, List<CapturePlan> plans) throws SQLException {
+  public static void lockSlots(Connection transaction, List<CapturePlan> plans)
+      throws SQLException {
     List<StableName> sources = new ArrayList<>();
     for (CapturePlan plan : plans) {
       if (plan.mode() == CdcMode.WAL) {
@@ -185,7 +189,7 @@ final class WalCapture {
    * decodable on each node, then moves everything the slots hold into the buffers, so the buffers
    * are complete up to the initial load's snapshot.
    */
-  void drain(Connection transaction, List<CapturePlan> plans, AfterCommit afterCommit)
+  public void drain(Connection transaction, List<CapturePlan> plans, AfterCommit afterCommit)
       throws SQLException {
     for (CapturePlan plan : plans) {
       if (plan.mode() != CdcMode.WAL) {
@@ -213,7 +217,7 @@ final class WalCapture {
    * TopologyFollower}).
    */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
-  void consume(List<TrackedSource> sources) throws SQLException, EngineException {
+  public void consume(List<TrackedSource> sources) throws SQLException, EngineException {
     Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
     try (Connection coordinator = dataSource.getConnection()) {
       for (TrackedSource source : sources) {
@@ -283,7 +287,7 @@ final class WalCapture {
   /**
    * Per node of a WAL source: its frontier (last applied commit LSN) and the WAL its slot holds.
    */
-  List<NodeReport> report(Connection coordinator, TrackedSource source) throws SQLException {
+  public List<NodeReport> report(Connection coordinator, TrackedSource source) throws SQLException {
     Map<String, String> frontiers = frontiers(coordinator, source.stableName());
     List<NodeReport> reports = new ArrayList<>();
     for (CaptureNode node : CapturePlan.topologyOf(coordinator, topology, source).nodeList()) {
@@ -302,7 +306,7 @@ final class WalCapture {
 
   /** After commit: advances drained slots and drops those whose last consumer went. */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
-  void finish(AfterCommit afterCommit) {
+  public void finish(AfterCommit afterCommit) {
     try (Connection coordinator = dataSource.getConnection()) {
       for (Map.Entry<NodeSlot, Long> advance : afterCommit.advances.entrySet()) {
         NodeSlot slot = advance.getKey();
@@ -328,7 +332,7 @@ final class WalCapture {
   }
 
   /** Drops created slots (a failed creation). */
-  void dropSlots(List<NodeSlot> slots) {
+  public void dropSlots(List<NodeSlot> slots) {
     removal.dropCreated(slots);
   }
 

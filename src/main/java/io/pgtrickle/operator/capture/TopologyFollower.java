@@ -1,8 +1,10 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.StreamTableReport;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
@@ -24,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * nodes, dropped on nodes that left, and a re-sync marker makes every consumer refresh in full. The
  * change is recorded for status (condition TopologyChanged). Never silent wrong results.
  */
-final class TopologyFollower {
+public final class TopologyFollower {
   private static final Logger LOG = LoggerFactory.getLogger(TopologyFollower.class);
 
   private final NodeConnector nodes;
@@ -103,7 +105,7 @@ final class TopologyFollower {
   }
 
   /** The last topology change recorded for the source, if any. */
-  static Optional<StreamTableReport.TopologyChange> lastChange(
+  public static Optional<StreamTableReport.TopologyChange> lastChange(
       Connection coordinator, StableName source) throws SQLException {
     try (PreparedStatement select =
         coordinator.prepareStatement(

@@ -1,6 +1,8 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.citus.CitusNode;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
 
 /**
  * A node that holds a source's data and gets a slot for it: the server the engine is connected to

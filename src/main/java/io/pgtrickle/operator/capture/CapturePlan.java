@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.Placement;
@@ -7,6 +7,10 @@ import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.citus.ShardPlacement;
 import io.pgtrickle.operator.citus.TablePlacement;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.SourceTable;
+import io.pgtrickle.operator.engine.StreamTableDefinition;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -20,10 +24,10 @@ import java.util.Map;
  * WAL (Citus refuses triggers on them): a reference table on the coordinator, a distributed table
  * on every node that holds its shards.
  */
-record CapturePlan(
+public record CapturePlan(
     SourceTable source, Placement placement, CdcMode mode, CaptureTopology topology) {
 
-  static List<CapturePlan> of(
+  public static List<CapturePlan> of(
       Connection coordinator,
       CitusTopology topology,
       List<SourceTable> sources,

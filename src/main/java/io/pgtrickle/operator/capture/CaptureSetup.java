@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
@@ -6,6 +6,10 @@ import io.pgtrickle.operator.catalog.SourceRegistration;
 import io.pgtrickle.operator.catalog.StableNameCollisionException;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.TriggerCapture;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.Reason;
+import io.pgtrickle.operator.engine.SourceTable;
+import io.pgtrickle.operator.engine.StreamTableCatalog;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
@@ -16,10 +20,10 @@ import java.util.List;
 import java.util.Locale;
 
 /** Sets up and tears down capture of a stream table's sources, inside the caller's transaction. */
-final class CaptureSetup {
+public final class CaptureSetup {
   private final ChangeTrackingRegistry registry;
 
-  CaptureSetup(ChangeTrackingRegistry registry) {
+  public CaptureSetup(ChangeTrackingRegistry registry) {
     this.registry = registry;
   }
 
@@ -29,7 +33,8 @@ final class CaptureSetup {
    * statements or fires the capture triggers after we commit. Sorted, so two creations never
    * deadlock.
    */
-  static void lockSources(Connection connection, List<SourceTable> sources) throws SQLException {
+  public static void lockSources(Connection connection, List<SourceTable> sources)
+      throws SQLException {
     List<String> tables =
         sources.stream()
             .sorted(Comparator.comparing(s -> s.table().stableName().value()))
@@ -44,7 +49,7 @@ final class CaptureSetup {
    * Registers each source, installs its capture if missing (triggers; for WAL the buffer, the slot
    * being prepared outside the transaction), and records the consumer.
    */
-  void attach(Connection connection, long streamTableId, List<CapturePlan> plans)
+  public void attach(Connection connection, long streamTableId, List<CapturePlan> plans)
       throws SQLException, EngineException {
     for (CapturePlan plan : plans) {
       SourceTable source = plan.source();
@@ -92,7 +97,7 @@ final class CaptureSetup {
    * Removes the consumer; the last consumer takes the capture objects with it (a WAL source's slot
    * and publication are dropped after the commit).
    */
-  void detach(
+  public void detach(
       Connection connection, long streamTableId, StableName source, WalCapture.AfterCommit after)
       throws SQLException {
     StreamTableCatalog.removeDependency(connection, streamTableId, source);

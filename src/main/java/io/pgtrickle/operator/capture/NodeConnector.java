@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import java.sql.Connection;
 import java.sql.DriverManager;

@@ -1,4 +1,4 @@
-package io.pgtrickle.operator.engine;
+package io.pgtrickle.operator.capture;
 
 import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
@@ -7,6 +7,8 @@ import io.pgtrickle.operator.cdc.wal.SlotLock;
 import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.engine.EngineException;
+import io.pgtrickle.operator.engine.StreamTableCatalog;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
@@ -26,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * creation that failed. A slot left behind holds back its node's WAL for good, so every failure is
  * either refused or logged with the slot's name.
  */
-final class SlotRemoval {
+public final class SlotRemoval {
   private static final Logger LOG = LoggerFactory.getLogger(SlotRemoval.class);
 
   private final DataSource dataSource;
@@ -34,7 +36,7 @@ final class SlotRemoval {
   private final CitusTopology topology;
   private final NodeConnector nodes;
 
-  SlotRemoval(
+  public SlotRemoval(
       DataSource dataSource,
       ChangeTrackingRegistry registry,
       CitusTopology topology,
@@ -54,7 +56,7 @@ final class SlotRemoval {
    * refresh makes their slots again and re-syncs in full.
    */
   @SuppressWarnings("try") // the slot lock is held by the try block itself
-  void releaseBeforeDrop(long streamTableId) throws SQLException, EngineException {
+  public void releaseBeforeDrop(long streamTableId) throws SQLException, EngineException {
     try (Connection coordinator = dataSource.getConnection()) {
       for (StableName stableName : StreamTableCatalog.dependencies(coordinator, streamTableId)) {
         Optional<TrackedSource> tracked = registry.find(coordinator, stableName);
