@@ -250,8 +250,12 @@ public final class WalCapture {
           Connection coordinator = dataSource.getConnection()) {
         for (TrackedSource source : entry.getValue()) {
           try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
-            if (!SlotReader.slotExists(connection, new ObjectNames(source.stableName()))) {
+            SlotReader.SlotState state =
+                SlotReader.state(connection, new ObjectNames(source.stableName()));
+            if (state == SlotReader.SlotState.MISSING) {
               recreateLostSlot(coordinator, connection, node, source);
+            } else if (state == SlotReader.SlotState.CAUGHT_UP) {
+              continue; // nothing flushed past the slot: nothing to decode or release
             }
             WalConsumer.Consumed consumed;
             do {
