@@ -198,7 +198,10 @@ final class Refresher {
     long millis = millisSince(started);
     AutoHistory history = record.autoHistory();
     if (applied.mode() == RefreshMode.FULL) {
-      history = history.afterFull(millis);
+      // A FULL that took over from a differential attempt also paid for the attempt.
+      if (!choice.differential()) {
+        history = history.afterFull(millis);
+      }
     } else if (choice.changes().isPresent()) {
       history = history.afterDifferential(choice.changes().getAsLong(), millis);
     }
