@@ -3,6 +3,7 @@ package io.pgtrickle.operator.corpus;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.pgtrickle.operator.api.CdcModeSpec;
+import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.engine.EngineException;
@@ -116,6 +117,15 @@ final class CorpusDatabase implements AutoCloseable {
    * AS q(c1, ..., cn)}: the same rows.
    */
   Admission admit(String name, String query, CdcModeSpec cdcMode) throws SQLException {
+    return admit(name, query, cdcMode, RefreshMode.AUTO);
+  }
+
+  /**
+   * As above, made with {@code preferred}; with DIFFERENTIAL a query the engine refuses so is made
+   * with AUTO.
+   */
+  Admission admit(String name, String query, CdcModeSpec cdcMode, RefreshMode preferred)
+      throws SQLException {
     Optional<SQLException> runs = queryError(query);
     if (runs.isPresent()) {
       SQLException e = runs.get();
@@ -129,7 +139,7 @@ final class CorpusDatabase implements AutoCloseable {
     if (view.isPresent()) {
       if ("42701".equals(view.get().getSQLState())) {
         String renamed = renamedColumns(query);
-        Admission retried = admit(name, renamed, cdcMode);
+        Admission retried = admit(name, renamed, cdcMode, preferred);
         return retried.verdict() == Admission.Verdict.ACCEPTED
             ? Admission.accepted(Admission.Verdict.ACCEPTED_RENAMED, renamed)
             : retried;
@@ -137,20 +147,30 @@ final class CorpusDatabase implements AutoCloseable {
       return Admission.refused(Admission.Verdict.CREATE_VIEW_REFUSES, query, view.get());
     }
     try {
-      engine.apply(definition(name, query, cdcMode), OWNER);
-    } catch (EngineException e) {
-      return Admission.engineRefused(query, e);
+      engine.apply(definition(name, query, cdcMode, preferred), OWNER);
+    } catch (EngineException differentialRefused) {
+      if (preferred != RefreshMode.DIFFERENTIAL
+          || !String.valueOf(differentialRefused.getMessage())
+              .contains("cannot be maintained differentially")) {
+        return Admission.engineRefused(query, differentialRefused);
+      }
+      try {
+        engine.apply(definition(name, query, cdcMode, RefreshMode.AUTO), OWNER);
+      } catch (EngineException e) {
+        return Admission.engineRefused(query, e);
+      }
     }
     return Admission.accepted(Admission.Verdict.ACCEPTED, query);
   }
 
-  static StreamTableDefinition definition(String name, String query, CdcModeSpec cdcMode)
-      throws EngineException {
+  static StreamTableDefinition definition(
+      String name, String query, CdcModeSpec cdcMode, RefreshMode mode) throws EngineException {
     StreamTableSpec spec = new StreamTableSpec();
     spec.setName(name);
     spec.setQuery(query);
     spec.setSchedule("1s");
     spec.setCdcMode(cdcMode);
+    spec.setRefreshMode(mode);
     return StreamTableDefinition.from(spec);
   }
 

@@ -96,6 +96,16 @@ class DifferentialRefreshIT {
         "SELECT c.region, count(o.id) AS n, count(*) AS all_rows FROM customers c FULL JOIN orders o"
             + " ON o.customer_id = c.id AND o.amount > 20 WHERE NOT EXISTS (SELECT 1 FROM items i"
             + " WHERE i.order_id = o.id AND i.qty = 4) GROUP BY c.region",
+        // grouped subqueries in FROM (TPC-H q13's shape; a join with per-key aggregates)
+        "SELECT t.n, count(*) AS customers FROM (SELECT c.id, count(o.id) AS n FROM customers c"
+            + " LEFT JOIN orders o ON o.customer_id = c.id AND o.note IS NOT NULL GROUP BY c.id)"
+            + " AS t (cid, n) GROUP BY t.n",
+        "SELECT o.id, o.amount, t.total FROM orders o JOIN (SELECT customer_id, sum(amount) AS"
+            + " total, count(*) AS k FROM orders GROUP BY customer_id HAVING count(*) > 3) t"
+            + " ON t.customer_id = o.customer_id WHERE o.amount > 50",
+        "SELECT t.region, t.n, c.vip FROM (SELECT c2.region, count(*) AS n, max(o.amount) AS top"
+            + " FROM customers c2 JOIN orders o ON o.customer_id = c2.id GROUP BY c2.region) t"
+            + " JOIN customers c ON c.region IS NOT DISTINCT FROM t.region AND c.id < 5",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",

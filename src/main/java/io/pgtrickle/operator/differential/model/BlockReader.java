@@ -87,7 +87,12 @@ final class BlockReader {
     /** A subquery in FROM or a WITH query: sublinks in WHERE. */
     NESTED,
     /** The subquery of a sublink: linear only. */
-    SUBLINK
+    SUBLINK,
+    /**
+     * A grouped subquery in the query's FROM, recomputed for the groups a change touches: outer
+     * joins as at the top; subqueries in expressions freeze their tables.
+     */
+    GROUPED
   }
 
   /** A branch of the query. */
@@ -126,14 +131,16 @@ final class BlockReader {
         new Span(
             Span.of(selectItems.get(0)).begin(),
             Span.of(selectItems.get(selectItems.size() - 1)).end());
-    Parts parts = new Parts(scope == Scope.TOP);
+    Parts parts = new Parts(scope == Scope.TOP || scope == Scope.GROUPED, scope == Scope.TOP);
     int fromEnd = fromItem(plain.getFromItem(), plain.getJoins(), parts);
     Optional<Span> where = Optional.empty();
     int coreEnd = fromEnd;
     if (plain.getWhere() != null) {
       Span span = Span.of(plain.getWhere());
       List<Span> sublinks =
-          scope != Scope.SUBLINK ? sublinks(plain.getWhere(), span, parts) : List.of();
+          scope == Scope.TOP || scope == Scope.NESTED
+              ? sublinks(plain.getWhere(), span, parts)
+              : List.of();
       scan.requireNoSubquery(span, sublinks);
       where = Optional.of(span);
       coreEnd = span.end();
@@ -152,13 +159,19 @@ final class BlockReader {
 
   /** What a block's FROM and WHERE read, collected while walking them. */
   private static final class Parts {
+    /** Whether outer joins may be read here. */
     final boolean top;
+
+    /** Whether a grouped subquery may stand in this FROM (the query's own). */
+    final boolean mayGroup;
+
     final List<TableOccurrence> tables = new ArrayList<>();
     final List<Branch.Nested> nested = new ArrayList<>();
     final List<Branch.NonLinear> nonLinear = new ArrayList<>();
 
-    Parts(boolean top) {
+    Parts(boolean top, boolean mayGroup) {
       this.top = top;
+      this.mayGroup = mayGroup;
     }
   }
 
@@ -673,6 +686,11 @@ final class BlockReader {
       if (subquery.getAlias() == null) {
         throw new NotDifferentialException("a subquery in FROM without an alias");
       }
+      if (subquery.getSelect() instanceof PlainSelect grouped
+          && grouped.getGroupBy() != null
+          && parts.mayGroup) {
+        return groupedBlock(subquery, grouped, parts);
+      }
       if (subquery.getAlias().getAliasColumns() != null) {
         throw new NotDifferentialException("a subquery in FROM with column aliases");
       }
@@ -691,6 +709,33 @@ final class BlockReader {
     }
     throw new NotDifferentialException(
         "this FROM item (" + item.getClass().getSimpleName() + ": " + item + ")");
+  }
+
+  /**
+   * {@code (SELECT ... FROM ... WHERE ... GROUP BY k [HAVING ...]) alias [(columns)]} in the
+   * query's FROM: its text stays as written; a term recomputes the groups a change touched.
+   */
+  private int groupedBlock(ParenthesedSelect subquery, PlainSelect plain, Parts parts)
+      throws NotDifferentialException {
+    requireNoLimits(plain);
+    if (plain.getDistinct() != null || plain.getOrderByElements() != null) {
+      throw new NotDifferentialException("a grouped subquery in FROM with DISTINCT or ORDER BY");
+    }
+    Branch branch = branch(plain, Scope.GROUPED);
+    if (!branch.nested().isEmpty()) {
+      throw new NotDifferentialException("a grouped subquery in FROM over subqueries");
+    }
+    Grouping grouping = aggregates.grouping(plain, branch);
+    if (grouping.keys().isEmpty()) {
+      throw new NotDifferentialException("a subquery in FROM that aggregates without GROUP BY");
+    }
+    Span select = Span.of(plain);
+    Branch.Grouped grouped =
+        new Branch.Grouped(grouping.keys(), new Span(branch.core().end(), select.end()));
+    parts.nested.add(
+        new Branch.Nested(
+            select, subquery.getAlias().getName(), branch, select, false, Optional.of(grouped)));
+    return Span.of(subquery).end();
   }
 
   private TableOccurrence occurrence(Table table) throws NotDifferentialException {

@@ -130,10 +130,39 @@ public record Branch(
    * @param replaced the text a rendering replaces
    * @param wrap whether the rendering is wrapped as {@code (...) alias}
    */
-  public record Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
+  public record Nested(
+      Span select,
+      String alias,
+      Branch branch,
+      Span replaced,
+      boolean wrap,
+      Optional<Grouped> grouped) {
     Nested(Span select, String alias, Branch branch) {
-      this(select, alias, branch, select, false);
+      this(select, alias, branch, select, false, Optional.empty());
     }
+
+    Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
+      this(select, alias, branch, replaced, wrap, Optional.empty());
+    }
+  }
+
+  /**
+   * A block in FROM that groups ({@code (SELECT ... GROUP BY k ...) alias}): not linear in its
+   * tables, so it changes as a whole: the groups whose keys a change touches, recomputed as they
+   * are now and as they were.
+   *
+   * @param keys the GROUP BY expressions
+   * @param tail from the end of its WHERE (or FROM) to its end: {@code GROUP BY ... HAVING ...}
+   */
+  public record Grouped(List<Span> keys, Span tail) {
+    public Grouped {
+      keys = List.copyOf(keys);
+    }
+  }
+
+  /** The grouped blocks in this block's FROM. */
+  public List<Nested> groupedBlocks() {
+    return nested.stream().filter(n -> n.grouped().isPresent()).toList();
   }
 
   /** This block and the blocks nested in its FROM, recursively, outer blocks first. */
@@ -150,11 +179,14 @@ public record Branch(
   }
 
   /**
-   * Every linear table occurrence, nested ones included, in text order: the order of delta terms.
+   * Every linear table occurrence, nested ones included (not those of grouped blocks), in text
+   * order: the order of delta terms.
    */
   public List<TableOccurrence> allTables() {
     List<TableOccurrence> all = new java.util.ArrayList<>(tables);
-    nested.forEach(n -> all.addAll(n.branch().allTables()));
+    nested.stream()
+        .filter(n -> n.grouped().isEmpty())
+        .forEach(n -> all.addAll(n.branch().allTables()));
     all.sort(java.util.Comparator.comparingInt(t -> t.span().begin()));
     return all;
   }

@@ -160,6 +160,9 @@ final class BranchSql {
           extra.stream().filter(e -> nested.select().contains(e.span())).toList();
       outer.removeAll(innerEdits);
       String rendered = overrides.get(inner);
+      if (rendered == null && nested.grouped().isPresent()) {
+        continue; // a grouped block not changing in this term stays as written
+      }
       if (rendered == null) {
         String list =
             items(inner) + ", " + weight(inner, states, overrides) + " AS " + ChangedSources.WEIGHT;
