@@ -402,6 +402,33 @@ class DifferentialRefreshIT {
   }
 
   @Test
+  void aChangeToEveryTableOfAManyTableJoinRunsFullAndSaysWhy() throws Exception {
+    // 26 tables, all changed: 26 terms of 26-way joins, more than a full refresh is worth.
+    StringBuilder from = new StringBuilder("SELECT t1.v FROM t1");
+    for (int i = 1; i <= 26; i++) {
+      db.execute(
+          "CREATE TABLE t" + i + " (id int PRIMARY KEY, v int)",
+          "INSERT INTO t" + i + " SELECT g, g FROM generate_series(1, 20) g");
+      if (i > 1) {
+        from.append(" JOIN t").append(i).append(" ON t").append(i).append(".id = t1.id");
+      }
+    }
+    String query = from.toString();
+    engine.apply(StreamTableDefinition.from(differential("wide", query)), OWNER);
+    db.execute("UPDATE t1 SET v = v + 1 WHERE id = 3");
+    engine.refresh("public", "wide");
+    assertMatchesQuery(db, "wide", query);
+    assertThat(lastMode("wide")).isEqualTo("DIFFERENTIAL");
+    for (int i = 1; i <= 26; i++) {
+      db.execute("UPDATE t" + i + " SET v = v + 1 WHERE id = 5");
+    }
+    engine.refresh("public", "wide");
+    assertMatchesQuery(db, "wide", query);
+    assertThat(lastMode("wide")).isEqualTo("FULL");
+    assertThat(lastReason("wide")).contains("delta terms over 26 table occurrences");
+  }
+
+  @Test
   void aRowChangedThroughAnOuterJoinAndASublinkAtOnceCountsOnce() throws Exception {
     // Order 7's customer changes region and order 7 gains its first big item in the same refresh:
     // the outer join's term must see the EXISTS as it was, or the new row counts twice.

@@ -162,9 +162,28 @@ public final class DeltaSql {
     if (terms.isEmpty()) {
       return Optional.empty();
     }
+    long joined = model.everyTable().size();
+    if (terms.size() * joined > MAX_JOINED_OCCURRENCES) {
+      throw new FullRefreshNeeded(
+          String.format(
+              java.util.Locale.ROOT,
+              "the change would be %d delta terms over %d table occurrences each, more than a"
+                  + " full refresh is worth",
+              terms.size(),
+              joined));
+    }
     return Optional.of(
         "SELECT * FROM (" + String.join(" UNION ALL ", terms) + ") pgt_terms WHERE pgt__w <> 0");
   }
+
+  /**
+   * The most table occurrences a refresh's delta terms may read in all (terms times the query's
+   * occurrences); past it the refresh runs FULL. A query joining dozens of tables that all changed
+   * would otherwise plan and run dozens of dozens-way joins (a 37-table join of the sqllogictest
+   * corpus took over ten minutes for one such refresh, where FULL takes milliseconds); TPC-H's
+   * largest stay under 200.
+   */
+  private static final int MAX_JOINED_OCCURRENCES = 600;
 
   /**
    * {@link #coreQuery}'s rows kept in the temp table {@value #CORE_DELTA}, for {@link ApplySql}.
