@@ -181,7 +181,7 @@ public final class DeltaSql {
    * occurrences); past it the refresh runs FULL. A query joining dozens of tables that all changed
    * would otherwise plan and run dozens of dozens-way joins (a 37-table join of the sqllogictest
    * corpus took over ten minutes for one such refresh, where FULL takes milliseconds); TPC-H's
-   * largest stay under 200.
+   * queries stay under it (TpchCorpusIT).
    */
   private static final int MAX_JOINED_OCCURRENCES = 600;
 
