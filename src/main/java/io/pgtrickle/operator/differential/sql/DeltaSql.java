@@ -208,8 +208,8 @@ public final class DeltaSql {
       List<BranchSql.Edit> asNow,
       List<Branch.NonLinear> changedJoins,
       List<Site> sites) {
-    List<Branch.Nested> changed =
-        branch.groupedBlocks().stream().filter(g -> changedTables(g.branch()).size() > 0).toList();
+    GroupedBlockSql groupedSql = new GroupedBlockSql(model, sources, branches);
+    List<Branch.Nested> changed = groupedSql.changed(branch);
     if (changed.isEmpty()) {
       return List.of();
     }
@@ -219,7 +219,7 @@ public final class DeltaSql {
               + " a sublink's");
     }
     Branch.Nested grouped = changed.get(0);
-    Map<Branch, String> overrides = Map.of(grouped.branch(), groupedDelta(grouped));
+    Map<Branch, String> overrides = Map.of(grouped.branch(), groupedSql.delta(grouped));
     List<String> terms = new ArrayList<>();
     for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
       terms.add(
@@ -231,94 +231,6 @@ public final class DeltaSql {
               overrides));
     }
     return terms;
-  }
-
-  /** The occurrences of a grouped block whose tables changed, linear or not. */
-  private List<TableOccurrence> changedTables(Branch block) {
-    List<TableOccurrence> all = new ArrayList<>(block.allTables());
-    all.addAll(block.nonLinearTables());
-    return all.stream().filter(t -> sources.changed(t.source())).toList();
-  }
-
-  /**
-   * A grouped block's change as a SELECT of its items and {@code pgt__w}: the keys a change touched
-   * ({@code pgt_touched}: the block's rows with one changed table read as its change, the others as
-   * they were or are), and those groups as they are now and as they were.
-   */
-  private String groupedDelta(Branch.Nested grouped) {
-    Branch block = grouped.branch();
-    List<Span> keys = grouped.grouped().orElseThrow().keys();
-    String tail = model.slice(grouped.grouped().orElseThrow().tail());
-    List<TableOccurrence> changed = changedTables(block);
-    List<String> keyList = new ArrayList<>();
-    List<String> touchedColumns = new ArrayList<>();
-    for (int k = 0; k < keys.size(); k++) {
-      keyList.add(model.slice(keys.get(k)) + " AS pgt_t" + (k + 1));
-      touchedColumns.add("pgt_t" + (k + 1));
-    }
-    List<String> touched = new ArrayList<>();
-    Map<TableOccurrence, TermState> old = new HashMap<>();
-    for (TableOccurrence table : changed) {
-      old.put(table, TermState.OLD);
-    }
-    for (TableOccurrence table : changed) {
-      Map<TableOccurrence, TermState> states = new HashMap<>(old);
-      states.put(table, TermState.DELTA);
-      // A change on the nullable side of an outer join touches only the rows it matches.
-      Branch matched =
-          block.withCondition(table.refName() + "." + ChangedSources.WEIGHT + " IS NOT NULL");
-      touched.add(branches.render(matched, String.join(", ", keyList), states));
-    }
-    Map<TableOccurrence, TermState> before = new HashMap<>();
-    for (TableOccurrence table : changed) {
-      if (sources.oldBag(table.source()).isEmpty()) {
-        throw new FullRefreshNeeded(
-            "a table of a grouped subquery in FROM changed, and it has no primary key (its groups"
-                + " are recomputed as they were, which must tell its rows apart)");
-      }
-      before.put(table, TermState.OLD_BAG);
-    }
-    List<String> keyTexts = keys.stream().map(k -> "(" + model.slice(k) + ")").toList();
-    String allKeys = String.join(", ", keyTexts);
-    List<String> notNull = touchedColumns.stream().map(c -> c + " IS NOT NULL").toList();
-    List<String> anyNull = touchedColumns.stream().map(c -> "t." + c + " IS NULL").toList();
-    List<String> same = new ArrayList<>();
-    for (int k = 0; k < keys.size(); k++) {
-      same.add("t." + touchedColumns.get(k) + " IS NOT DISTINCT FROM " + keyTexts.get(k));
-    }
-    // Keys without NULLs by IN, which PostgreSQL plans as a join that can use indexes; keys with a
-    // NULL by IS NOT DISTINCT FROM, only when the change touched such a group.
-    String byIn =
-        "("
-            + allKeys
-            + ") IN (SELECT "
-            + String.join(", ", touchedColumns)
-            + " FROM pgt_touched"
-            + " WHERE "
-            + String.join(" AND ", notNull)
-            + ")";
-    String withNull =
-        "EXISTS (SELECT 1 FROM pgt_touched t WHERE "
-            + String.join(" OR ", anyNull)
-            + ") AND"
-            + " EXISTS (SELECT 1 FROM pgt_touched t WHERE ("
-            + String.join(" OR ", anyNull)
-            + ") AND "
-            + String.join(" AND ", same)
-            + ")";
-    List<String> arms = new ArrayList<>();
-    for (String restriction : List.of(byIn, withNull)) {
-      Branch restricted = block.withCondition(restriction);
-      String items = branches.items(block);
-      arms.add(
-          branches.render(restricted, items + ", 1 AS " + ChangedSources.WEIGHT, Map.of()) + tail);
-      arms.add(
-          branches.render(restricted, items + ", -1 AS " + ChangedSources.WEIGHT, before) + tail);
-    }
-    return "WITH pgt_touched AS MATERIALIZED (SELECT DISTINCT * FROM ("
-        + String.join(" UNION ALL ", touched)
-        + ") pgt_k) "
-        + String.join(" UNION ALL ", arms);
   }
 
   /**
