@@ -158,7 +158,7 @@ final class Refresher {
       return RefreshOutcome.skipped();
     }
     StreamTableRecord record = locked.get().record();
-    if (ServerMove.frontierFromAnotherServer(connection, record.id())) {
+    if (locked.get().frontierMoved()) {
       // Its snapshots and LSNs mean nothing here: the engine re-syncs it before a refresh.
       throw new EngineException(
           Reason.RefreshFailed,

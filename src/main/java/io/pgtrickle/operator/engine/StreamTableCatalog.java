@@ -37,12 +37,17 @@ public final class StreamTableCatalog {
   }
 
   /** A stream table's row, locked for a refresh, and its sources by stable name (sorted). */
-  record Locked(StreamTableRecord record, List<StableName> sources) {}
+  /**
+   * @param frontierMoved whether the row's frontier was taken on another server than the connected
+   *     one ({@link ServerMove})
+   */
+  record Locked(StreamTableRecord record, List<StableName> sources, boolean frontierMoved) {}
 
   /**
-   * Locks the row for a refresh and reads its sources, in one statement. Empty when another engine
-   * holds it (it is refreshing now) or there is none (tell them apart with {@link #find}); in a
-   * REPEATABLE READ transaction, a row changed since the snapshot raises a serialization failure.
+   * Locks the row for a refresh and reads its sources, and whether its frontier was taken on
+   * another server, in one statement. Empty when another engine holds it (it is refreshing now) or
+   * there is none (tell them apart with {@link #find}); in a REPEATABLE READ transaction, a row
+   * changed since the snapshot raises a serialization failure.
    */
   static Optional<Locked> lockForRefresh(Connection connection, String schema, String name)
       throws SQLException {
@@ -50,6 +55,8 @@ public final class StreamTableCatalog {
         connection.prepareStatement(
             "SELECT "
                 + COLUMNS
+                + ", st.frontier_server IS DISTINCT FROM "
+                + ServerMove.CURRENT
                 + ", ARRAY(SELECT d.source_stable_name FROM pgtrickle.pgt_dependencies d"
                 + " WHERE d.stream_table_id = st.id ORDER BY d.source_stable_name)"
                 + " FROM pgtrickle.pgt_stream_tables st WHERE st_schema = ? AND st_name = ?"
@@ -61,11 +68,12 @@ public final class StreamTableCatalog {
           return Optional.empty();
         }
         StreamTableRecord record = read(rs);
+        int last = rs.getMetaData().getColumnCount();
         List<StableName> sources = new ArrayList<>();
-        for (String source : (String[]) rs.getArray(rs.getMetaData().getColumnCount()).getArray()) {
+        for (String source : (String[]) rs.getArray(last).getArray()) {
           sources.add(new StableName(source));
         }
-        return Optional.of(new Locked(record, sources));
+        return Optional.of(new Locked(record, sources, rs.getBoolean(last - 1)));
       }
     }
   }
