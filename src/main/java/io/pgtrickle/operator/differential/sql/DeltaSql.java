@@ -24,6 +24,7 @@ public final class DeltaSql {
   private final BranchSql branches;
   private final CoreList core;
   private final OuterJoinSql outerJoins;
+  private final SublinkSql sublinkSql;
 
   public DeltaSql(QueryModel model, ChangedSources sources) {
     this.model = model;
@@ -31,6 +32,7 @@ public final class DeltaSql {
     this.branches = new BranchSql(model, sources);
     this.core = new CoreList(model, branches);
     this.outerJoins = new OuterJoinSql(model, sources, branches, core);
+    this.sublinkSql = new SublinkSql(model, branches);
   }
 
   /**
@@ -63,7 +65,11 @@ public final class DeltaSql {
                 .filter(n -> n.isSublink() && sources.changed(n.table().source()))
                 .toList();
         if (!changed.isEmpty()) {
-          sites.add(new Site(block, changed));
+          Map<Span, String> before = new HashMap<>();
+          for (Branch.NonLinear sublink : changed) {
+            before.put(sublink.sublink().orElseThrow(), sublinkSql.before(sublink));
+          }
+          sites.add(new Site(block, changed, before));
         }
       }
       changedJoins = outerJoins.inTermOrder(changedJoins);
@@ -95,7 +101,6 @@ public final class DeltaSql {
         nonLinearOld.put(branch.tables().get(0), TermState.OLD_BAG);
       }
       // Sublinks whose own text would read too much are rewritten in every term (as they are now).
-      SublinkSql sublinkSql = new SublinkSql(model, branches);
       Map<Span, String> nowTexts = new java.util.LinkedHashMap<>();
       for (Branch block : branch.blocks()) {
         for (Branch.NonLinear sublink : block.nonLinear()) {
@@ -108,12 +113,7 @@ public final class DeltaSql {
       // Outer joins' tables telescope too, before the sublinks: each term reads the outer joins'
       // tables after it as they were, as a true bag, and the changed sublinks as they were.
       List<BranchSql.Edit> sublinksBefore = new ArrayList<>();
-      for (Site site : sites) {
-        for (Branch.NonLinear sublink : site.changed()) {
-          sublinksBefore.add(
-              new BranchSql.Edit(sublink.sublink().orElseThrow(), sublinkSql.before(sublink)));
-        }
-      }
+      sites.forEach(site -> sublinksBefore.addAll(edits(site.before())));
       for (int j = 0; j < changedJoins.size(); j++) {
         Map<TableOccurrence, TermState> states = new HashMap<>(nonLinearOld);
         for (Branch.NonLinear later : changedJoins.subList(j + 1, changedJoins.size())) {
@@ -123,7 +123,7 @@ public final class DeltaSql {
       }
       if (!sites.isEmpty()) {
         for (Map<TableOccurrence, TermState> split : splitOld(nonLinearOld)) {
-          terms.addAll(sublinkTerms(branch, sites, split, nowTexts));
+          terms.addAll(sublinkTerms(branch, sites, split, nowTexts, asNow));
         }
       }
       terms.addAll(groupedTerms(branch, linearOld, asNow, changedJoins, sites));
@@ -269,8 +269,11 @@ public final class DeltaSql {
     return split;
   }
 
-  /** A block of a branch (the branch itself or one nested in FROM) whose sublinks changed. */
-  private record Site(Branch block, List<Branch.NonLinear> changed) {}
+  /**
+   * A block of a branch (the branch itself or one nested in FROM) whose sublinks changed, and their
+   * texts' replacements by their values before the change.
+   */
+  private record Site(Branch block, List<Branch.NonLinear> changed, Map<Span, String> before) {}
 
   /**
    * The change caused by the sublinks whose tables changed (the rest as {@code states}). Blocks
@@ -285,25 +288,16 @@ public final class DeltaSql {
       Branch branch,
       List<Site> sites,
       Map<TableOccurrence, TermState> states,
-      Map<Span, String> nowTexts) {
-    SublinkSql sublinks = new SublinkSql(model, branches);
-    List<Map<Span, String>> befores = new ArrayList<>();
-    for (Site site : sites) {
-      Map<Span, String> before = new HashMap<>();
-      for (Branch.NonLinear sublink : site.changed()) {
-        before.put(sublink.sublink().orElseThrow(), sublinks.before(sublink));
-      }
-      befores.add(before);
-    }
-    List<BranchSql.Edit> asNow = edits(nowTexts);
+      Map<Span, String> nowTexts,
+      List<BranchSql.Edit> asNow) {
     List<String> terms = new ArrayList<>();
     for (int i = 0; i < sites.size(); i++) {
       Branch block = sites.get(i).block();
       Map<Span, String> laterTexts = new HashMap<>(nowTexts);
-      befores.subList(i + 1, befores.size()).forEach(laterTexts::putAll);
+      sites.subList(i + 1, sites.size()).forEach(later -> laterTexts.putAll(later.before()));
       List<BranchSql.Edit> later = edits(laterTexts);
       Map<Span, String> beforeTexts = new HashMap<>(nowTexts);
-      beforeTexts.putAll(befores.get(i));
+      beforeTexts.putAll(sites.get(i).before());
       String whereNow = branches.where(block, states, asNow).orElseThrow();
       String whereBefore = branches.where(block, states, edits(beforeTexts)).orElseThrow();
       String weight =
@@ -315,7 +309,7 @@ public final class DeltaSql {
               + whereBefore
               + " THEN 1 ELSE 0 END))";
       List<String> candidates = new ArrayList<>();
-      sites.get(i).changed().forEach(s -> candidates.addAll(sublinks.candidates(s)));
+      sites.get(i).changed().forEach(s -> candidates.addAll(sublinkSql.candidates(s)));
       // The conditions of the block no changed sublink is part of hold before and after alike:
       // only rows satisfying them can differ, and they carry the joins' conditions.
       List<String> fixed = new ArrayList<>();
