@@ -76,14 +76,7 @@ public final class SlotReader {
   }
 
   public static boolean slotExists(Connection node, ObjectNames names) throws SQLException {
-    try (PreparedStatement exists =
-        node.prepareStatement(
-            "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = ?")) {
-      exists.setString(1, names.replicationSlot());
-      try (ResultSet rs = exists.executeQuery()) {
-        return rs.next();
-      }
-    }
+    return state(node, names) != SlotState.MISSING;
   }
 
   /** What {@link #state} found. */
