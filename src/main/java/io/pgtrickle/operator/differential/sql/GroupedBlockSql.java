@@ -106,10 +106,10 @@ final class GroupedBlockSql {
             + ") AND "
             + String.join(" AND ", same)
             + ")";
+    String items = branches.items(block);
     List<String> arms = new ArrayList<>();
     for (String restriction : List.of(byIn, withNull)) {
       Branch restricted = block.withCondition(restriction);
-      String items = branches.items(block);
       arms.add(
           branches.render(restricted, items + ", 1 AS " + ChangedSources.WEIGHT, Map.of()) + tail);
       arms.add(

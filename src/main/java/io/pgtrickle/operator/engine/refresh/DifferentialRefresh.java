@@ -97,12 +97,11 @@ public final class DifferentialRefresh implements RefreshStrategy {
       }
       ApplySql sql =
           new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
+      // A change read straight from the buffer made no delta table: 0 rows here.
       long changedRows = deltaRows.values().stream().mapToLong(Long::longValue).sum();
-      boolean inOne =
-          sql.appliesInOne() && (inline.isPresent() || changedRows <= IN_ONE_MAX_DELTA_ROWS);
-      // The settings if not sent yet, the delta tables' indexes and statistics, then the core's
-      // change, in one round trip. A sample of 3,000 rows is statistics enough for a delta, and
-      // ANALYZE of a wide one with the default 30,000 costs as much as decoding it.
+      boolean inOne = sql.appliesInOne() && changedRows <= IN_ONE_MAX_DELTA_ROWS;
+      // The settings if not sent yet and the delta tables' indexes and statistics, then the core's
+      // change (or the whole apply), in one round trip.
       for (String setting : settings) {
         statement.addBatch(setting);
       }
@@ -149,7 +148,9 @@ public final class DifferentialRefresh implements RefreshStrategy {
    * The delta tables' indexes (where a term may probe them) and statistics, added to the batch.
    * Statistics only of the columns the query names (no other is ever estimated), and none for the
    * delta of a query over one table occurrence: its one term scans the delta, nothing is joined
-   * (ANALYZE of 1,500 TPC-H line items was 6 ms of q6's refresh).
+   * (ANALYZE of 1,500 TPC-H line items was 6 ms of q6's refresh). A sample of 3,000 rows is
+   * statistics enough for a delta, and ANALYZE of a wide one with the default 30,000 costs as much
+   * as decoding it.
    */
   private static void analyzeDeltas(
       Statement statement,
