@@ -114,6 +114,11 @@ final class ServerMove {
           if (old.isEmpty()) {
             return old;
           }
+          if (nothingTaken(connection)) {
+            // A new catalog (or one with no frontier yet): nothing to forget, just the server.
+            recordServer(connection);
+            return Optional.empty();
+          }
           List<String> buffers = new ArrayList<>();
           try (Statement statement = connection.createStatement();
               ResultSet rs =
@@ -133,12 +138,8 @@ final class ServerMove {
             statement.execute(
                 "UPDATE pgtrickle.pgt_change_tracking SET frontier_per_node = NULL,"
                     + " capture_topology = NULL");
-            statement.execute(
-                "INSERT INTO pgtrickle.pgt_server (server) SELECT "
-                    + CURRENT
-                    + " ON CONFLICT (only_row) DO UPDATE SET server = excluded.server,"
-                    + " since = now()");
           }
+          recordServer(connection);
           LOG.warn(
               "this database's frontiers were taken on server {} (system identifier/timeline),"
                   + " not on this one: change buffers emptied; every stream table is re-synced in"
@@ -146,6 +147,34 @@ final class ServerMove {
               old.get());
           return old;
         });
+  }
+
+  /**
+   * Whether no frontier names a server yet: no server recorded, no stream table with a frontier (so
+   * not a catalog from before version 7 with stream tables that refreshed). The first start on a
+   * database is then not a move, and says nothing.
+   */
+  private static boolean nothingTaken(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery(
+                "SELECT NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_server)"
+                    + " AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables"
+                    + " WHERE frontier <> '{}'::jsonb)"
+                    + " AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_change_tracking"
+                    + " WHERE frontier_per_node IS NOT NULL)")) {
+      rs.next();
+      return rs.getBoolean(1);
+    }
+  }
+
+  private static void recordServer(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "INSERT INTO pgtrickle.pgt_server (server) SELECT "
+              + CURRENT
+              + " ON CONFLICT (only_row) DO UPDATE SET server = excluded.server, since = now()");
+    }
   }
 
   /** Why a stream table ran FULL after a move, for status (lastRefresh.reason). */

@@ -47,7 +47,7 @@ public record StreamTableDefinition(
       query = query.substring(0, query.length() - 1).stripTrailing();
     }
     if (query.isEmpty()) {
-      throw new EngineException(Reason.InvalidSpec, "query is missing");
+      throw new EngineException(Reason.InvalidSpec, "spec.query is missing");
     }
     RefreshMode refreshMode = orDefault(spec.getRefreshMode(), RefreshMode.AUTO);
     PlacementMode placement = orDefault(spec.getPlacement(), PlacementMode.AUTO);
@@ -78,7 +78,7 @@ public record StreamTableDefinition(
 
   private static String requireName(String field, String value) throws EngineException {
     if (value == null || value.isEmpty()) {
-      throw new EngineException(Reason.InvalidSpec, field + " is missing");
+      throw new EngineException(Reason.InvalidSpec, "spec." + field + " is missing");
     }
     int bytes = value.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > SqlIdentifiers.MAX_IDENTIFIER_BYTES) {

@@ -78,6 +78,19 @@ class BadInputIT {
   }
 
   @Test
+  void missingFieldsAreNamedAsTheyAreInTheResource() {
+    StreamTableSpec noName = spec("st", "SELECT id FROM orders");
+    noName.setName(null);
+    assertThatThrownBy(() -> StreamTableDefinition.from(noName))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
+        .hasMessage("spec.name is missing");
+    StreamTableSpec noQuery = spec("st", " ; ");
+    assertThatThrownBy(() -> StreamTableDefinition.from(noQuery))
+        .hasMessage("spec.query is missing");
+  }
+
+  @Test
   void nameOver63Bytes() {
     String name = "é".repeat(32); // 64 bytes
     assertThatThrownBy(() -> definition(name, "SELECT id FROM orders"))
