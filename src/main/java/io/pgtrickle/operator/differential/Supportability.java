@@ -85,16 +85,32 @@ public final class Supportability {
   }
 
   /**
+   * Whether every delta term reads a change and nothing else: each UNION ALL branch reads one
+   * table, linearly (no join, no sublink, no grouped block in FROM, whose change is its touched
+   * groups now less as they were). Tables read only by frozen subqueries do not count: a change to
+   * one of them runs FULL.
+   */
+  static boolean readsChangesAlone(QueryModel model) {
+    return model.branches().stream()
+        .allMatch(
+            branch ->
+                branch.allTables().size() == 1
+                    && branch.blocks().stream()
+                        .allMatch(b -> b.nonLinear().isEmpty() && b.groupedBlocks().isEmpty()));
+  }
+
+  /**
    * WAL capture moves changes into the buffers before the refresh's snapshot, so the tables a
    * refresh reads may be ahead of the changes it applies. Only forms that read the change alone
    * (one table occurrence; no min/max state recomputed beside kept counts) or that recompute the
    * groups a change touches (idempotent) are exact then.
    */
   private static Optional<String> walBlocker(QueryModel model) {
-    if (model.everyTable().size() > 1) {
+    if (!readsChangesAlone(model)) {
       return Optional.of(
-          "joins, EXISTS and unions over WAL-captured sources are refreshed in full (their"
-              + " state could be ahead of the captured changes)");
+          "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over WAL-captured"
+              + " sources are refreshed in full (a table read as it was could be ahead of the"
+              + " captured changes)");
     }
     boolean minMax =
         model.grouping().aggregates().stream()

@@ -59,29 +59,15 @@ class WalDifferentialIT {
         "SELECT id, v * 2 AS twice FROM facts WHERE v % 3 = 0",
         "SELECT k, count(*) AS n, sum(v) AS total, avg(v) AS mean FROM facts GROUP BY k",
         "SELECT k, count(DISTINCT v % 10) AS d FROM facts GROUP BY k HAVING count(*) > 2",
-        "SELECT DISTINCT k FROM facts WHERE v > 100"
+        "SELECT DISTINCT k FROM facts WHERE v > 100",
+        "SELECT id, v FROM facts WHERE v % 4 = 0 UNION ALL SELECT id, k FROM facts WHERE v < 60",
+        "SELECT k FROM facts WHERE v > 400 UNION SELECT k + 1 FROM facts WHERE v < 50"
       })
   void singleSourceFormsRunDifferentialWhileWritersWrite(String query) throws Exception {
     engine.apply(StreamTableDefinition.from(wal("st", query, RefreshMode.DIFFERENTIAL)), OWNER);
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService writer = Executors.newSingleThreadExecutor();
-    Future<Integer> writes =
-        writer.submit(
-            () -> {
-              int n = 0;
-              try (Connection connection = db.connect();
-                  Statement statement = connection.createStatement()) {
-                while (!stop.get() && n < 300) {
-                  int id = 1000 + n;
-                  statement.execute(
-                      "INSERT INTO facts VALUES (" + id + ", " + (n % 9) + ", " + n + ")");
-                  statement.execute("UPDATE facts SET k = k + 1, v = v + 1 WHERE id = " + (n + 1));
-                  statement.execute("DELETE FROM facts WHERE id = " + (n + 250));
-                  n++;
-                }
-              }
-              return n;
-            });
+    Future<Integer> writes = writer.submit(() -> writeUntil(stop));
     int differential = 0;
     for (int i = 0; i < 15; i++) {
       if (engine.refresh("public", "st").kind() == RefreshOutcome.Kind.APPLIED
@@ -118,6 +104,36 @@ class WalDifferentialIT {
         .contains("WAL-captured");
   }
 
+  /**
+   * A grouped subquery's change is its touched groups as they are less as they were; with the table
+   * ahead of the drained changes that difference is wrong for good (this test failed so before the
+   * form was refused over WAL sources).
+   */
+  @Test
+  void aGroupedSubqueryOverAWalSourceRefreshesInFullWhileWritersWrite() throws Exception {
+    String query =
+        "SELECT g.k, g.n FROM (SELECT k, count(*) AS n FROM facts GROUP BY k) g WHERE g.n > 10";
+    assertThatThrownBy(
+            () ->
+                engine.apply(
+                    StreamTableDefinition.from(wal("g", query, RefreshMode.DIFFERENTIAL)), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
+        .hasMessageContaining("grouped in FROM");
+    engine.apply(StreamTableDefinition.from(wal("g", query, RefreshMode.AUTO)), OWNER);
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService writer = Executors.newSingleThreadExecutor();
+    Future<Integer> writes = writer.submit(() -> writeUntil(stop));
+    for (int i = 0; i < 10; i++) {
+      engine.refresh("public", "g");
+    }
+    stop.set(true);
+    assertThat(writes.get()).isPositive();
+    writer.shutdown();
+    refreshUntilExact(engine, db, "g", query);
+    assertThat(lastMode()).isEqualTo("FULL");
+  }
+
   @Test
   void minAndMaxOverAWalSourceRefreshInFull() throws Exception {
     String query = "SELECT k, min(v) AS lo FROM facts GROUP BY k";
@@ -128,6 +144,22 @@ class WalDifferentialIT {
     assertThat(lastMode()).isEqualTo("FULL");
     assertThat(db.queryString("SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
         .contains("min/max over a WAL-captured source");
+  }
+
+  /** Inserts, key-changing updates and deletes on facts, until stopped (at most 300 rounds). */
+  private int writeUntil(AtomicBoolean stop) throws Exception {
+    int n = 0;
+    try (Connection connection = db.connect();
+        Statement statement = connection.createStatement()) {
+      while (!stop.get() && n < 300) {
+        int id = 1000 + n;
+        statement.execute("INSERT INTO facts VALUES (" + id + ", " + (n % 9) + ", " + n + ")");
+        statement.execute("UPDATE facts SET k = k + 1, v = v + 1 WHERE id = " + (n + 1));
+        statement.execute("DELETE FROM facts WHERE id = " + (n + 250));
+        n++;
+      }
+    }
+    return n;
   }
 
   private String lastMode() throws Exception {
