@@ -67,6 +67,10 @@ class DifferentialRefreshIT {
         "SELECT customer_id FROM orders WHERE amount > 80 UNION SELECT id FROM customers WHERE vip",
         "SELECT DISTINCT region, vip FROM customers",
         "SELECT DISTINCT sku FROM items",
+        // a sole GROUP BY key PostgreSQL prints in parentheses: GROUP BY (orders.amount % 5)
+        "SELECT amount % 5 AS bucket, count(*) AS n, sum(amount) AS total FROM orders"
+            + " GROUP BY amount % 5",
+        "SELECT qty + 1 AS q FROM items GROUP BY qty + 1 HAVING count(*) > 1",
         // grouping, NULL keys, every algebraic aggregate
         "SELECT c.region, count(*) AS n, count(o.note) AS notes, sum(o.amount) AS total,"
             + " avg(o.amount) AS mean, min(o.amount) AS least, max(o.note) AS last,"

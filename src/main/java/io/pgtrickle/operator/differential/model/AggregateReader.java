@@ -58,17 +58,23 @@ final class AggregateReader {
         throw new NotDifferentialException("GROUPING SETS, ROLLUP or CUBE");
       }
       ExpressionList<?> list = plain.getGroupBy().getGroupByExpressionList();
-      for (Expression key : list) {
-        if (key instanceof LongValue position) {
-          // PostgreSQL prints a constant grouping expression by its select-list position.
-          keys.add(branch.itemExpressions().get((int) position.getValue() - 1));
-        } else {
-          keys.add(Span.of(key));
+      if (list.size() == 1 && list.get(0).getASTNode() == null) {
+        Span key = parenthesizedSoleKey(plain, branch, list.get(0));
+        keys.add(key);
+        groupBy = Optional.of(key);
+      } else {
+        for (Expression key : list) {
+          if (key instanceof LongValue position) {
+            // PostgreSQL prints a constant grouping expression by its select-list position.
+            keys.add(branch.itemExpressions().get((int) position.getValue() - 1));
+          } else {
+            keys.add(Span.of(key));
+          }
         }
+        groupBy =
+            Optional.of(
+                new Span(Span.of(list.get(0)).begin(), Span.of(list.get(list.size() - 1)).end()));
       }
-      groupBy =
-          Optional.of(
-              new Span(Span.of(list.get(0)).begin(), Span.of(list.get(list.size() - 1)).end()));
     }
     Optional<Span> having = Optional.empty();
     if (plain.getHaving() != null) {
@@ -89,6 +95,37 @@ final class AggregateReader {
     }
     Grouping.Kind kind = keys.isEmpty() ? Grouping.Kind.SINGLE_GROUP : Grouping.Kind.GROUP_BY;
     return new Grouping(kind, keys, groupBy, aggregates, items, having);
+  }
+
+  /**
+   * The span of a sole GROUP BY key that PostgreSQL printed in parentheses ({@code GROUP BY (t.a %
+   * 5)}): JSqlParser reads those as the list's own parentheses and places no node for the key. It
+   * is the text from after {@code GROUP BY} to the end of the block or its HAVING, checked against
+   * the key as parsed.
+   */
+  private Span parenthesizedSoleKey(PlainSelect plain, Branch branch, Expression key)
+      throws NotDifferentialException {
+    int from = Math.max(branch.fromEnd(), branch.where().map(Span::end).orElse(0));
+    int keyword = text.indexOf("GROUP BY", from);
+    int end =
+        plain.getHaving() != null
+            ? text.lastIndexOf("HAVING", Span.of(plain.getHaving()).begin())
+            : Span.of(plain).end();
+    if (keyword < 0 || end < keyword) {
+      throw new NotDifferentialException("a GROUP BY key it cannot locate");
+    }
+    int begin = keyword + "GROUP BY".length();
+    while (begin < end && Character.isWhitespace(text.charAt(begin))) {
+      begin++;
+    }
+    while (end > begin && Character.isWhitespace(text.charAt(end - 1))) {
+      end--;
+    }
+    String written = text.substring(begin, end).replaceAll("\\s+", "");
+    if (!written.equals(("(" + key + ")").replaceAll("\\s+", ""))) {
+      throw new NotDifferentialException("a GROUP BY key it cannot locate");
+    }
+    return new Span(begin, end);
   }
 
   /**
