@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -68,9 +69,20 @@ record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shard
       changes.addAll(moved);
     }
     if (!shards.keySet().equals(before.shards.keySet())) {
-      changes.add("shards split or merged (" + before.shards.size() + " → " + shards.size() + ")");
+      String counts = " (" + before.shards.size() + " → " + shards.size() + ")";
+      if (!before.shards.isEmpty() && disjoint(shards.keySet(), before.shards.keySet())) {
+        // New shard ids throughout: the table was dropped and created again, or undistributed
+        // and distributed again (seen on Citus 13 as "32 → 32"), not split or merged.
+        changes.add("every shard replaced" + counts);
+      } else {
+        changes.add("shards split or merged" + counts);
+      }
     }
     return String.join("; ", changes);
+  }
+
+  private static boolean disjoint(Set<Long> a, Set<Long> b) {
+    return a.stream().noneMatch(b::contains);
   }
 
   String toJson() {
