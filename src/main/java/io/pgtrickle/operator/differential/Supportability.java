@@ -36,12 +36,6 @@ public final class Supportability {
 
   public static Decision decide(Connection connection, String queryView, Facts facts)
       throws SQLException {
-    if (facts.citusSources()) {
-      return Decision.no("it reads Citus distributed or reference tables (refreshed in full)");
-    }
-    if (facts.citusStorage()) {
-      return Decision.no("its storage is a Citus reference or distributed table");
-    }
     if (!facts.clockReads().isEmpty()) {
       return Decision.no("it reads the clock (" + String.join(", ", facts.clockReads()) + ")");
     }
@@ -51,8 +45,16 @@ public final class Supportability {
     } catch (NotDifferentialException e) {
       return Decision.no(e.getMessage());
     }
-    if (!facts.walSources().isEmpty()) {
-      Optional<String> wal = walBlocker(model);
+    // Citus sources are WAL-captured on every node holding their data, and Citus has no snapshot
+    // across nodes: the same rule, and the reason says why in Citus's terms.
+    if (facts.citusStorage() && Layout.of(model) == Layout.BAG) {
+      return Decision.no(
+          "rows without GROUP BY or DISTINCT in reference or distributed storage are refreshed in"
+              + " full (Citus cannot remove one of several equal rows by key); placement local"
+              + " keeps them differential");
+    }
+    if (!facts.walSources().isEmpty() || facts.citusSources()) {
+      Optional<String> wal = walBlocker(model, facts.citusSources());
       if (wal.isPresent()) {
         return Decision.no(wal.get());
       }
@@ -105,20 +107,27 @@ public final class Supportability {
    * (one table occurrence; no min/max state recomputed beside kept counts) or that recompute the
    * groups a change touches (idempotent) are exact then.
    */
-  private static Optional<String> walBlocker(QueryModel model) {
+  private static Optional<String> walBlocker(QueryModel model, boolean citus) {
     if (!readsChangesAlone(model)) {
       return Optional.of(
-          "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over WAL-captured"
-              + " sources are refreshed in full (a table read as it was could be ahead of the"
-              + " captured changes)");
+          citus
+              ? "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over Citus"
+                  + " distributed or reference tables are refreshed in full (Citus has no snapshot"
+                  + " across nodes: a table read as it was could be ahead of the changes captured"
+                  + " on another node)"
+              : "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over"
+                  + " WAL-captured sources are refreshed in full (a table read as it was could be"
+                  + " ahead of the captured changes)");
     }
     boolean minMax =
         model.grouping().aggregates().stream()
             .anyMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);
     if (Layout.of(model) == Layout.GROUPS_ALGEBRAIC && minMax) {
       return Optional.of(
-          "min/max over a WAL-captured source is refreshed in full (a group recomputed from the"
-              + " table could be ahead of the captured changes)");
+          "min/max over a "
+              + (citus ? "Citus distributed or reference table" : "WAL-captured source")
+              + " is refreshed in full (a group recomputed from the table could be ahead of the"
+              + " captured changes)");
     }
     return Optional.empty();
   }

@@ -226,6 +226,20 @@ final class DifferentialStorage {
     }
   }
 
+  /**
+   * FULL's target for Citus storage of a differential layout (groups only: a bag is not kept
+   * differentially there): the state view, keyed by the group's row id.
+   */
+  static RefreshTarget groupsByRowId(String storage, String stateView, List<String> columns) {
+    return new RefreshTarget(
+        storage,
+        stateView,
+        columns,
+        Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
+        Optional.empty(),
+        RefreshTarget.RowMatch.GROUP_ID);
+  }
+
   /** A relation's column names, in order, as a text[] (the relation as a regclass or text). */
   private static final String COLUMNS_OF =
       " ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a"
@@ -254,7 +268,10 @@ final class DifferentialStorage {
      * FULL's target: for a bag the query's view and columns (the row id is derived from the row's
      * text, as the state view derives it), else the state view.
      */
-    RefreshTarget fullTarget() {
+    RefreshTarget fullTarget(Placement placement) {
+      if (placement != Placement.LOCAL) {
+        return groupsByRowId(storage, stateViewOf(id), stateColumns);
+      }
       return bag
           ? new RefreshTarget(
               storage,

@@ -330,7 +330,7 @@ final class Refresher {
     RefreshTarget target =
         record.differentialStorage()
             ? DifferentialStorage.read(connection, record.id(), storageOf(record), sources, false)
-                .fullTarget()
+                .fullTarget(Placement.fromCatalog(record.placement()))
             : target(
                 connection,
                 record.id(),
@@ -367,7 +367,7 @@ final class Refresher {
       DifferentialStorage.Facts facts = null;
       try {
         facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true);
-        RefreshTarget target = facts.fullTarget();
+        RefreshTarget target = facts.fullTarget(Placement.fromCatalog(record.placement()));
         RefreshTarget withPlan =
             new RefreshTarget(
                 target.storageTable(),
@@ -418,7 +418,7 @@ final class Refresher {
     return (facts != null
             ? facts
             : DifferentialStorage.read(connection, record.id(), storageOf(record), sources, false))
-        .fullTarget();
+        .fullTarget(Placement.fromCatalog(record.placement()));
   }
 
   private static String storageOf(StreamTableRecord record) {
@@ -524,6 +524,10 @@ final class Refresher {
       throws SQLException {
     String view =
         differentialStorage ? DifferentialStorage.stateViewOf(id) : StreamTableEngine.viewOf(id);
+    if (differentialStorage && placement != Placement.LOCAL) {
+      return DifferentialStorage.groupsByRowId(
+          storage, view, QueryColumns.of(connection, view).quotedNames());
+    }
     return new RefreshTarget(
         storage,
         view,

@@ -56,8 +56,13 @@ final class StorageTable {
     return requested == PlacementMode.REFERENCE ? Placement.REFERENCE : Placement.DISTRIBUTED;
   }
 
-  /** Creates the empty storage for the query held in {@code view}, placed as asked. */
-  static void create(Connection connection, String qualified, String view, Placement placement)
+  /**
+   * Creates the empty storage for the query held in {@code view}, placed as asked. {@code
+   * groupState}: the view is a differential state view with groups, whose own {@code pgt_row_id}
+   * (the group's) is then the key of Citus storage.
+   */
+  static void create(
+      Connection connection, String qualified, String view, Placement placement, boolean groupState)
       throws SQLException {
     try (Statement statement = connection.createStatement()) {
       statement.execute(
@@ -67,7 +72,9 @@ final class StorageTable {
       }
       String rowId = SqlIdentifiers.quote(ROW_ID);
       statement.execute(
-          "ALTER TABLE " + qualified + " ADD COLUMN " + rowId + " uuid NOT NULL PRIMARY KEY");
+          groupState
+              ? "ALTER TABLE " + qualified + " ADD PRIMARY KEY (" + rowId + ")"
+              : "ALTER TABLE " + qualified + " ADD COLUMN " + rowId + " uuid NOT NULL PRIMARY KEY");
     }
     String function =
         placement == Placement.REFERENCE

@@ -396,8 +396,10 @@ public final class StreamTableEngine {
       DifferentialStorage.Outcome differential)
       throws SQLException {
     String from = differential.differential() ? DifferentialStorage.stateViewOf(id) : viewOf(id);
-    StorageTable.create(connection, definition.qualifiedName(), from, placement);
-    if (differential.layout().isPresent()) {
+    StorageTable.create(
+        connection, definition.qualifiedName(), from, placement, differential.differential());
+    // Citus storage of groups is keyed by the group's row id already (its primary key).
+    if (differential.layout().isPresent() && placement == Placement.LOCAL) {
       DifferentialStorage.index(
           connection, definition.qualifiedName(), differential.layout().get());
     }

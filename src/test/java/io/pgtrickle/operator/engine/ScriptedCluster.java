@@ -63,6 +63,12 @@ final class ScriptedCluster {
     workers.get(node - 1).execute("SET synchronous_commit = on", insert);
   }
 
+  /** A statement run on the logical table (coordinator) and on worker {@code node}'s shard. */
+  void run(int node, String sql) throws SQLException {
+    coordinator.execute(sql);
+    workers.get(node - 1).execute("SET synchronous_commit = on", sql);
+  }
+
   /** Refreshes until a refresh applies (WAL becomes decodable once flushed). */
   void awaitApplied(String streamTable) throws Exception {
     long deadline = System.nanoTime() + 10_000_000_000L;

@@ -353,12 +353,16 @@ public final class ApplySql {
         + " WHERE pgt__recompute)";
   }
 
+  /**
+   * Through a subquery, not the temp table itself: Citus refuses a local table joined to its tables
+   * in a modification, but plans a subquery over it as an intermediate result.
+   */
   private String deleteTouchedGroups() {
     return "DELETE FROM "
         + storage
-        + " s USING "
+        + " s USING (SELECT pgt_row_id FROM "
         + NEW_GROUPS
-        + " n WHERE s.pgt_row_id = n.pgt_row_id";
+        + ") n WHERE s.pgt_row_id = n.pgt_row_id";
   }
 
   private int keyCount() {

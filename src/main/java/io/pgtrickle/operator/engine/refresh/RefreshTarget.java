@@ -51,6 +51,12 @@ public record RefreshTarget(
      * its {@code pgt_row_id} as the state view defines it, the md5 of that same text. The md5 is
      * then computed for the rows inserted only, not for every row of the result.
      */
-    BAG
+    BAG,
+    /**
+     * Citus storage of a differential layout with groups: {@code columns} are the state view's,
+     * {@code pgt_row_id} among them, the table's key and distribution column. Groups whose id the
+     * result no longer has are deleted by it, and the ones whose text differs are upserted by it.
+     */
+    GROUP_ID
   }
 }

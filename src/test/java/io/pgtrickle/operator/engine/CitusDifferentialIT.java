@@ -1,0 +1,285 @@
+package io.pgtrickle.operator.engine;
+
+import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.pgtrickle.operator.api.PlacementMode;
+import io.pgtrickle.operator.api.RefreshMode;
+import io.pgtrickle.operator.api.StreamTableSpec;
+import io.pgtrickle.operator.capture.NodeConnector;
+import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.embedded.PostgresServer;
+import io.pgtrickle.operator.engine.refresh.FullRefresh;
+import io.pgtrickle.operator.testing.CitusTestCluster;
+import io.pgtrickle.operator.testing.RequiresCitus;
+import io.pgtrickle.operator.testing.StreamTableAssertions;
+import io.pgtrickle.operator.testing.TestDatabase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Differential refresh on a real coordinator and two workers (issue 11): a star schema with a
+ * distributed fact co-located with a distributed dimension, two reference dimensions and a local
+ * table. Forms that read the change alone run DIFFERENTIAL while both workers take writes, into
+ * local and distributed storage; joins across sources refresh in full and say why.
+ */
+@RequiresCitus
+class CitusDifferentialIT {
+  private TestDatabase db;
+  private StreamTableEngine engine;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cd_sales, cd_customers, cd_products, cd_regions, cd_notes CASCADE",
+        "CREATE TABLE cd_regions (id int PRIMARY KEY, name text)",
+        "SELECT create_reference_table('cd_regions')",
+        "CREATE TABLE cd_products (id int PRIMARY KEY, category text, price numeric)",
+        "SELECT create_reference_table('cd_products')",
+        "CREATE TABLE cd_customers (tenant_id int, id int, region_id int, name text,"
+            + " PRIMARY KEY (tenant_id, id))",
+        "SELECT create_distributed_table('cd_customers', 'tenant_id')",
+        "CREATE TABLE cd_sales (tenant_id int, id int, customer_id int, product_id int,"
+            + " qty int, amount numeric, PRIMARY KEY (tenant_id, id))",
+        "SELECT create_distributed_table('cd_sales', 'tenant_id', colocate_with => 'cd_customers')",
+        "CREATE TABLE cd_notes (id int PRIMARY KEY, note text)",
+        "ALTER TABLE cd_regions REPLICA IDENTITY FULL",
+        "ALTER TABLE cd_products REPLICA IDENTITY FULL",
+        "ALTER TABLE cd_customers REPLICA IDENTITY FULL",
+        "ALTER TABLE cd_sales REPLICA IDENTITY FULL",
+        "INSERT INTO cd_regions VALUES (1, 'emea'), (2, 'amer'), (3, 'apac')",
+        "INSERT INTO cd_products SELECT g, 'c' || (g % 4), g * 1.5 FROM generate_series(1, 20) g",
+        "INSERT INTO cd_customers SELECT g % 16, g, 1 + g % 3, 'n' || g"
+            + " FROM generate_series(1, 64) g",
+        "INSERT INTO cd_sales SELECT g % 16, g, g % 64, 1 + g % 20, 1 + g % 5, g % 97"
+            + " FROM generate_series(1, 400) g",
+        "INSERT INTO cd_notes VALUES (1, 'one')");
+    engine = engine(db);
+  }
+
+  @AfterEach
+  void dropStreamTables() throws Exception {
+    for (StreamTableRecord record : engine.list()) {
+      engine.drop(record.schema(), record.name(), OWNER);
+    }
+  }
+
+  @Test
+  void formsThatReadTheChangeAloneRunDifferentialWhileBothWorkersWrite() throws Exception {
+    Map<String, String> queries = new java.util.LinkedHashMap<>();
+    queries.put("cd_big", "SELECT tenant_id, id, amount FROM cd_sales WHERE amount > 50");
+    queries.put(
+        "cd_by_product",
+        "SELECT product_id, count(*) AS n, sum(amount) AS total, avg(qty) AS mean_qty"
+            + " FROM cd_sales GROUP BY product_id");
+    queries.put("cd_totals", "SELECT count(*) AS n, sum(amount) AS total FROM cd_sales");
+    queries.put(
+        "cd_distinct",
+        "SELECT qty, count(DISTINCT product_id) AS products FROM cd_sales GROUP BY qty");
+    queries.put(
+        "cd_union",
+        "SELECT id FROM cd_sales WHERE amount > 90 UNION ALL SELECT id FROM cd_customers"
+            + " WHERE region_id = 2");
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      // Rows without grouping stay differential in local storage only (see the test below).
+      boolean bag = q.getKey().equals("cd_big") || q.getKey().equals("cd_union");
+      PlacementMode placement =
+          bag
+              ? PlacementMode.LOCAL
+              : q.getKey().equals("cd_distinct") ? PlacementMode.REFERENCE : PlacementMode.AUTO;
+      engine.apply(definition(q.getKey(), q.getValue(), placement), OWNER);
+    }
+    assertThat(placement("cd_distinct")).isEqualTo("reference");
+    assertThat(placement("cd_by_product")).isEqualTo("distributed");
+    assertThat(placement("cd_totals")).isEqualTo("distributed");
+    engine.apply(
+        definition("cd_by_product_local", queries.get("cd_by_product"), PlacementMode.LOCAL),
+        OWNER);
+    queries.put("cd_by_product_local", queries.get("cd_by_product"));
+
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    List<Future<Integer>> writers = new ArrayList<>();
+    for (int w = 0; w < 2; w++) {
+      int writer = w;
+      writers.add(pool.submit(() -> write(writer, stop)));
+    }
+    Map<String, Integer> differential = new java.util.HashMap<>();
+    for (int round = 0; round < 6; round++) {
+      for (String name : queries.keySet()) {
+        if (engine.refresh("public", name).kind() == RefreshOutcome.Kind.APPLIED
+            && "DIFFERENTIAL".equals(lastMode(name))) {
+          differential.merge(name, 1, Integer::sum);
+        }
+      }
+    }
+    stop.set(true);
+    for (Future<Integer> w : writers) {
+      assertThat(w.get()).isPositive();
+    }
+    pool.shutdown();
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      refreshUntilEqual(q.getKey(), q.getValue());
+      assertThat(lastMode(q.getKey())).as(q.getKey()).isEqualTo("DIFFERENTIAL");
+      assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
+    }
+  }
+
+  /**
+   * AUTO runs FULL on a large change (and after a TRUNCATE marker): on Citus storage of groups it
+   * replaces the groups by their row id (no ctid across nodes).
+   */
+  @Test
+  void aFullRefreshOfGroupsInCitusStorageKeepsThemEqual() throws Exception {
+    String query =
+        "SELECT product_id, count(*) AS n, sum(amount) AS total FROM cd_sales"
+            + " WHERE qty > 1 GROUP BY product_id";
+    engine.apply(definition("cd_ref", query, PlacementMode.REFERENCE, RefreshMode.AUTO), OWNER);
+    engine.apply(definition("cd_dist", query, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
+    assertThat(placement("cd_ref")).isEqualTo("reference");
+    assertThat(placement("cd_dist")).isEqualTo("distributed");
+    db.execute(
+        "UPDATE cd_sales SET qty = 1 + (qty + 1) % 5, product_id = 1 + id % 7",
+        "DELETE FROM cd_sales WHERE product_id = 3",
+        "INSERT INTO cd_sales VALUES (4, 8001, 4, 99, 4, 5)");
+    for (String name : List.of("cd_ref", "cd_dist")) {
+      refreshUntilEqual(name, query);
+      assertThat(lastMode(name)).as(name).isEqualTo("FULL");
+    }
+    db.execute("INSERT INTO cd_sales VALUES (5, 8002, 5, 99, 4, 6)");
+    for (String name : List.of("cd_ref", "cd_dist")) {
+      refreshUntilEqual(name, query);
+      assertThat(lastMode(name)).as(name).isEqualTo("DIFFERENTIAL");
+    }
+  }
+
+  @Test
+  void rowsWithoutGroupingInDistributedStorageRefreshInFullAndSayWhy() throws Exception {
+    String query = "SELECT tenant_id, id, amount FROM cd_sales WHERE amount > 50";
+    assertThatThrownBy(() -> engine.apply(definition("cd_rows", query, PlacementMode.AUTO), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
+        .hasMessageContaining("placement local keeps them differential");
+    engine.apply(definition("cd_rows", query, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
+    db.execute("UPDATE cd_sales SET amount = amount + 60 WHERE id % 10 = 0");
+    refreshUntilEqual("cd_rows", query);
+    assertThat(lastMode("cd_rows")).isEqualTo("FULL");
+  }
+
+  @Test
+  void aJoinWithAReferenceDimensionRefreshesInFullAndSaysWhy() throws Exception {
+    String join =
+        "SELECT p.category, count(*) AS n, sum(s.amount) AS total FROM cd_sales s"
+            + " JOIN cd_products p ON p.id = s.product_id GROUP BY p.category";
+    assertThatThrownBy(
+            () ->
+                engine.apply(
+                    definition("cd_join", join, PlacementMode.AUTO, RefreshMode.DIFFERENTIAL),
+                    OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
+        .hasMessageContaining("Citus has no snapshot across nodes");
+    engine.apply(definition("cd_join", join, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
+    db.execute(
+        "UPDATE cd_products SET category = 'moved' WHERE id = 3",
+        "INSERT INTO cd_sales VALUES (5, 9001, 5, 3, 1, 10), (6, 9002, 6, 3, 2, 20)");
+    refreshUntilEqual("cd_join", join);
+    assertThat(lastMode("cd_join")).isEqualTo("FULL");
+  }
+
+  /** Inserts, updates and deletes routed to both workers (tenants 0-15), until stopped. */
+  private int write(int writer, AtomicBoolean stop) throws Exception {
+    int n = 0;
+    while (!stop.get() && n < 60) {
+      int id = 10_000 * (writer + 1) + n;
+      int tenant = (n + writer) % 16;
+      db.execute(
+          "INSERT INTO cd_sales VALUES ("
+              + tenant
+              + ", "
+              + id
+              + ", "
+              + n % 64
+              + ", "
+              + (1 + n % 20)
+              + ", "
+              + (1 + n % 5)
+              + ", "
+              + (n * 7 % 101)
+              + ")",
+          "UPDATE cd_sales SET amount = amount + 3, product_id = 1 + (product_id + 1) % 20"
+              + " WHERE id = "
+              + (id - 2),
+          "DELETE FROM cd_sales WHERE id = " + (id - 4),
+          "UPDATE cd_customers SET region_id = 1 + (region_id % 3) WHERE id = " + (1 + n % 64));
+      n++;
+    }
+    return n;
+  }
+
+  private void refreshUntilEqual(String name, String query) throws Exception {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (true) {
+      engine.refresh("public", name);
+      if (StreamTableAssertions.differences(db, name, query) == 0) {
+        assertMatchesQuery(db, name, query);
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        assertMatchesQuery(db, name, query);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private String placement(String name) throws Exception {
+    return db.queryString(
+        "SELECT CASE p.partmethod WHEN 'h' THEN 'distributed' WHEN 'n' THEN 'reference' END"
+            + " FROM pg_dist_partition p WHERE p.logicalrelid = 'public."
+            + name
+            + "'::regclass");
+  }
+
+  private String lastMode(String name) throws Exception {
+    return db.queryString(
+        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
+  }
+
+  private static StreamTableDefinition definition(
+      String name, String query, PlacementMode placement) throws EngineException {
+    return definition(name, query, placement, RefreshMode.DIFFERENTIAL);
+  }
+
+  private static StreamTableDefinition definition(
+      String name, String query, PlacementMode placement, RefreshMode mode) throws EngineException {
+    StreamTableSpec spec = spec(name, query);
+    spec.setPlacement(placement);
+    spec.setRefreshMode(mode);
+    return StreamTableDefinition.from(spec);
+  }
+
+  private static StreamTableEngine engine(TestDatabase db) throws EngineException {
+    StreamTableEngine engine =
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.withCredentials(
+                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
+    engine.migrateCatalog();
+    return engine;
+  }
+}
