@@ -216,8 +216,18 @@ public final class WalCapture {
    * refresh after it returns picks them up. Citus sources first follow their topology ({@link
    * TopologyFollower}).
    */
-  @SuppressWarnings("try") // the slot lock is held by the try block itself
   public void consume(List<TrackedSource> sources) throws SQLException, EngineException {
+    consume(sources, false);
+  }
+
+  /**
+   * As {@link #consume(List)}; with {@code everyCommit}, each node's WAL is flushed first, so that
+   * every transaction committed before the call is decoded (one committed with {@code
+   * synchronous_commit = off} may not be flushed yet). A write barrier needs that.
+   */
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
+  public void consume(List<TrackedSource> sources, boolean everyCommit)
+      throws SQLException, EngineException {
     Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
     try (Connection coordinator = dataSource.getConnection()) {
       for (TrackedSource source : sources) {
@@ -248,6 +258,9 @@ public final class WalCapture {
       }
       try (Connection connection = opened;
           Connection coordinator = dataSource.getConnection()) {
+        if (everyCommit) {
+          flushWal(connection);
+        }
         for (TrackedSource source : entry.getValue()) {
           try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
             SlotReader.SlotState state =

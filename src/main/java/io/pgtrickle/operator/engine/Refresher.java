@@ -59,6 +59,11 @@ final class Refresher {
 
   /** The points of a refresh transaction, in order; tests fail or kill the session at each. */
   enum Step {
+    /**
+     * WAL sources drained into the buffers, the refresh's transaction not begun: the hook gets no
+     * connection (tests commit writes here that the refresh's snapshot sees but no slot delivered).
+     */
+    DRAINED,
     LOCKED,
     /** Inside a differential refresh: the query's change computed, not yet applied. */
     DELTA_COMPUTED,
@@ -91,11 +96,18 @@ final class Refresher {
     try {
       // WAL sources first move what their slots hold into the buffers (committed on their own);
       // the refresh then treats those rows exactly like captured trigger rows.
-      wal.consume(walSources.isPresent() ? walSources.get() : walSources(schema, name));
-      return Transactions.run(
-          dataSource,
-          Connection.TRANSACTION_REPEATABLE_READ,
-          connection -> refreshLocked(connection, schema, name));
+      List<io.pgtrickle.operator.catalog.TrackedSource> wals =
+          walSources.isPresent() ? walSources.get() : walSources(schema, name);
+      wal.consume(wals);
+      hook.at(Step.DRAINED, null);
+      try {
+        return Transactions.run(
+            dataSource,
+            Connection.TRANSACTION_REPEATABLE_READ,
+            connection -> refreshLocked(connection, schema, name, !wals.isEmpty(), null));
+      } catch (BarrierNeeded e) {
+        return refreshBehindBarrier(schema, name, wals);
+      }
     } catch (SQLException e) {
       EngineException failure = StreamTableEngine.unexpected("refresh " + qualified, e);
       recordError(schema, name, failure.getMessage());
@@ -144,11 +156,55 @@ final class Refresher {
         AutoHistory.NONE.afterFull(millis));
   }
 
-  private RefreshOutcome refreshLocked(Connection connection, String schema, String name)
+  /**
+   * A FULL refresh of a differential layout over WAL-captured sources: differential refreshes will
+   * follow it, so it must read exactly what the slots delivered ({@link WriteBarrier}). The refresh
+   * is run again behind the barrier: drained once more with writers held, its snapshot taken,
+   * writers released.
+   */
+  private RefreshOutcome refreshBehindBarrier(
+      String schema, String name, List<io.pgtrickle.operator.catalog.TrackedSource> wals)
+      throws SQLException, EngineException {
+    try (WriteBarrier barrier = WriteBarrier.hold(dataSource, wals)) {
+      wal.consume(wals, true);
+      return Transactions.run(
+          dataSource,
+          Connection.TRANSACTION_REPEATABLE_READ,
+          connection -> refreshLocked(connection, schema, name, true, barrier));
+    } catch (BarrierNeeded e) {
+      // A retried transaction, after the barrier was released: the next refresh tries again.
+      throw new EngineException(
+          Reason.RefreshFailed,
+          "the full refresh behind a write barrier was retried after the barrier was released;"
+              + " the next refresh tries again",
+          e);
+    }
+  }
+
+  /** Thrown, rolling the refresh back, when it would run FULL where {@link WriteBarrier} is due. */
+  private static final class BarrierNeeded extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    BarrierNeeded() {
+      super("a full refresh over WAL-captured sources needs a write barrier", null, false, false);
+    }
+  }
+
+  /**
+   * @param walSources whether the stream table reads WAL-captured sources
+   * @param barrier held until this transaction's snapshot is taken, then released (null: none)
+   */
+  private RefreshOutcome refreshLocked(
+      Connection connection, String schema, String name, boolean walSources, WriteBarrier barrier)
       throws SQLException, EngineException {
     long started = System.nanoTime();
     Optional<StreamTableCatalog.Locked> locked =
         StreamTableCatalog.lockForRefresh(connection, schema, name);
+    // The statement above took the snapshot: what it sees is exactly what was drained.
+    boolean behindBarrier = barrier != null && barrier.held();
+    if (barrier != null) {
+      barrier.release();
+    }
     if (locked.isEmpty()) {
       if (StreamTableCatalog.find(connection, schema, name).isEmpty()) {
         throw new EngineException(
@@ -184,9 +240,13 @@ final class Refresher {
     ChangeWindow window = new ChangeWindow(consumed, Optional.of(facts.bufferRows()));
     RefreshChoice choice =
         RefreshChoice.choose(connection, record, sources, facts.pending(), window, facts.marker());
+    boolean fullNeedsBarrier = walSources && record.differentialStorage() && !behindBarrier;
+    if (!choice.differential() && fullNeedsBarrier) {
+      throw new BarrierNeeded();
+    }
     Applied applied =
         choice.differential()
-            ? differential(connection, record, sources, window)
+            ? differential(connection, record, sources, window, fullNeedsBarrier)
             : full(connection, record, sources, window, choice.reason().orElse(null));
     long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
@@ -351,7 +411,8 @@ final class Refresher {
       Connection connection,
       StreamTableRecord record,
       List<StableName> sources,
-      ChangeWindow window)
+      ChangeWindow window,
+      boolean fullNeedsBarrier)
       throws SQLException {
     long id = record.id();
     try (Statement statement = connection.createStatement()) {
@@ -388,23 +449,33 @@ final class Refresher {
             "differential refresh of stream table {} failed, refreshing in full: {}",
             id,
             e.getMessage());
+        requireNoBarrierNeeded(fullNeedsBarrier);
         return new Applied(
             fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
             fullRefresh.mode(),
             "the differential refresh failed (" + e.getMessage() + "); ran FULL");
       } catch (FullRefreshNeeded e) {
         statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
+        requireNoBarrierNeeded(fullNeedsBarrier);
         return new Applied(
             fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
             fullRefresh.mode(),
             e.getMessage());
       } catch (NotDifferentialException e) {
         statement.execute("ROLLBACK TO SAVEPOINT pgt_differential");
+        requireNoBarrierNeeded(fullNeedsBarrier);
         return new Applied(
             fullRefresh.apply(connection, fullTarget(connection, record, sources, facts), window),
             fullRefresh.mode(),
             "the query no longer models differentially (" + e.getMessage() + "); ran FULL");
       }
+    }
+  }
+
+  /** A FULL in place of a differential step, when it needs the barrier, runs again behind it. */
+  private static void requireNoBarrierNeeded(boolean fullNeedsBarrier) {
+    if (fullNeedsBarrier) {
+      throw new BarrierNeeded();
     }
   }
 

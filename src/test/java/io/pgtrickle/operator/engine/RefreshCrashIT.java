@@ -47,6 +47,8 @@ class RefreshCrashIT {
         .flatMap(
             mode ->
                 Arrays.stream(Refresher.Step.values())
+                    // DRAINED comes before the refresh's session: there is nothing to kill yet.
+                    .filter(step -> step != Refresher.Step.DRAINED)
                     .filter(
                         step ->
                             mode == RefreshMode.DIFFERENTIAL

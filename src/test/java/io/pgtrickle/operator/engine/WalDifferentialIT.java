@@ -134,6 +134,49 @@ class WalDifferentialIT {
     assertThat(lastMode()).isEqualTo("FULL");
   }
 
+  /**
+   * A FULL refresh reads the table, which may hold commits its slot has not delivered yet (here a
+   * row committed after the drain, before the refresh's snapshot); when they are delivered later,
+   * the DIFFERENTIAL refreshes that follow must not apply them a second time. (It was applied twice
+   * before FULL ran behind a {@link WriteBarrier}.)
+   */
+  @Test
+  void aRowCommittedBetweenTheDrainAndAFullRefreshCountsOnce() throws Exception {
+    AtomicBoolean writeAfterDrain = new AtomicBoolean();
+    StreamTableEngine hooked =
+        EngineTestSupport.engine(
+            db,
+            (step, connection) -> {
+              // Once the drain has moved the UPDATE into the buffer (so this refresh applies).
+              if (step == Refresher.Step.DRAINED
+                  && writeAfterDrain.get()
+                  && db.queryLong("SELECT count(*) FROM " + buffer("facts")) > 0) {
+                writeAfterDrain.set(false);
+                db.execute("INSERT INTO facts VALUES (7777, 3, 1000)");
+              }
+            });
+    String query = "SELECT k, count(*) AS n, sum(v) AS total FROM facts GROUP BY k";
+    hooked.apply(StreamTableDefinition.from(wal("h", query, RefreshMode.AUTO)), OWNER);
+    db.execute("UPDATE facts SET v = v + 1"); // every row: AUTO runs FULL
+    refreshUntilExact(hooked, db, "h", query);
+    db.execute("UPDATE facts SET v = v + 1");
+    writeAfterDrain.set(true);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (writeAfterDrain.get() && System.nanoTime() < deadline) {
+      hooked.refresh("public", "h");
+    }
+    assertThat(writeAfterDrain).isFalse();
+    assertThat(lastMode()).isEqualTo("FULL");
+    assertThat(db.queryLong("SELECT n FROM h WHERE k = 3"))
+        .as("the FULL refresh read the row committed after the drain")
+        .isEqualTo(db.queryLong("SELECT count(*) FROM facts WHERE k = 3"));
+    db.execute("INSERT INTO facts VALUES (7778, 4, 1)"); // a small change: DIFFERENTIAL
+    refreshUntilExact(hooked, db, "h", query);
+    assertThat(lastMode())
+        .as(db.queryString("SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
+        .isEqualTo("DIFFERENTIAL");
+  }
+
   @Test
   void minAndMaxOverAWalSourceRefreshInFull() throws Exception {
     String query = "SELECT k, min(v) AS lo FROM facts GROUP BY k";
@@ -160,6 +203,12 @@ class WalDifferentialIT {
       }
     }
     return n;
+  }
+
+  private String buffer(String table) {
+    return io.pgtrickle.operator.naming.ObjectNames.of(
+            new io.pgtrickle.operator.naming.QualifiedTable(db.name(), "public", table))
+        .changeBufferQualified();
   }
 
   private String lastMode() throws Exception {

@@ -1,0 +1,87 @@
+package io.pgtrickle.operator.engine;
+
+import io.pgtrickle.operator.catalog.TrackedSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * A moment with no writes to a stream table's WAL-captured sources, so that a FULL refresh reads
+ * exactly what the slots have delivered. Without it a FULL reads the tables as they are, which may
+ * hold commits the slots deliver only later, and the DIFFERENTIAL refreshes that follow would apply
+ * those a second time ({@code WalDifferentialIT}).
+ *
+ * <p>Held in a transaction of its own: SHARE locks on the sources (writers wait, and the lock waits
+ * for writers already running), then the slots are drained, then the refresh's transaction takes
+ * its snapshot, then the barrier is released, before the FULL itself runs. Writers wait for a drain
+ * and one statement, not for the refresh. On Citus, the lock on a distributed table is taken on the
+ * coordinator, where every write routed through it locks the table too.
+ */
+final class WriteBarrier implements AutoCloseable {
+  /** How long to wait for running writers; past it this refresh fails and the next retries. */
+  static final String WAIT = "2s";
+
+  private final Connection connection;
+  private boolean held;
+
+  private WriteBarrier(Connection connection) {
+    this.connection = connection;
+    this.held = true;
+  }
+
+  static WriteBarrier hold(DataSource dataSource, List<TrackedSource> sources)
+      throws SQLException, EngineException {
+    Connection connection = dataSource.getConnection();
+    try {
+      connection.setAutoCommit(false);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute("SET LOCAL lock_timeout = '" + WAIT + "'");
+        statement.execute(
+            "LOCK TABLE "
+                + String.join(", ", sources.stream().map(s -> s.table().name().sqlName()).toList())
+                + " IN SHARE MODE");
+      }
+      return new WriteBarrier(connection);
+    } catch (SQLException e) {
+      connection.rollback();
+      connection.close();
+      if ("55P03".equals(e.getSQLState())) { // lock_not_available
+        throw new EngineException(
+            Reason.RefreshFailed,
+            "a full refresh over WAL-captured sources waits for a moment without writers to "
+                + String.join(", ", sources.stream().map(s -> s.table().name().sqlName()).toList())
+                + "; writers held their locks longer than "
+                + WAIT
+                + ", the next refresh tries again",
+            e);
+      }
+      throw e;
+    }
+  }
+
+  /** Lets writers go on (idempotent). */
+  void release() throws SQLException {
+    if (held) {
+      held = false;
+      connection.commit();
+    }
+  }
+
+  boolean held() {
+    return held;
+  }
+
+  @Override
+  public void close() throws SQLException {
+    try {
+      if (held) {
+        held = false;
+        connection.rollback();
+      }
+    } finally {
+      connection.close();
+    }
+  }
+}
