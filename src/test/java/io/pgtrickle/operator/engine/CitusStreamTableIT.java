@@ -191,6 +191,15 @@ class CitusStreamTableIT {
               + " TRUNCATE cst_trunc;"
               + " INSERT INTO cst_trunc VALUES (101, 1, 0, 3), (102, 2, 1, 4); COMMIT");
       assertAppliedOnceAndEqual(engine, db, streamTables);
+      // Issued on a worker (Citus syncs the metadata there): that worker truncates its own copy of
+      // the shell, not the coordinator's, and its slot, which the worker has for holding shards,
+      // emits that (seen on Citus 13.2.2).
+      db.execute("INSERT INTO cst_trunc SELECT g, g, g % 2, g FROM generate_series(1, 30) g");
+      assertAppliedOnceAndEqual(engine, db, streamTables);
+      new TestDatabase(cluster.workers().get(0), CitusTestCluster.DATABASE)
+          .execute("TRUNCATE cst_trunc");
+      assertThat(db.queryLong("SELECT count(*) FROM cst_trunc")).isZero();
+      assertAppliedOnceAndEqual(engine, db, streamTables);
       assertThat(engine.report("public", "cst_trunc_totals").sources())
           .singleElement()
           .satisfies(
