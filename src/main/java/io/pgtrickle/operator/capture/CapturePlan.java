@@ -17,12 +17,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * How one source is captured: its Citus placement, trigger or WAL, and on which nodes. Local tables
  * use triggers unless WAL is asked for; reference and distributed tables can only be captured from
  * WAL (Citus refuses triggers on them): a reference table on the coordinator, a distributed table
- * on every node that holds its shards.
+ * on every node that holds its shards and, for its TRUNCATEs, on the coordinator.
  */
 public record CapturePlan(
     SourceTable source, Placement placement, CdcMode mode, CaptureTopology topology) {
@@ -85,7 +86,8 @@ public record CapturePlan(
   /**
    * The nodes whose slots see a table's changes: the local node for a plain table, the coordinator
    * for a reference table (only its slot decodes reference-table changes), and every node holding
-   * shards of a distributed table, with which shards each holds.
+   * shards of a distributed table, with which shards each holds, plus the coordinator for its
+   * TRUNCATEs.
    */
   static CaptureTopology topologyFor(
       Connection coordinator,
@@ -98,12 +100,7 @@ public record CapturePlan(
       return CaptureTopology.of(List.of(CaptureNode.LOCAL), Map.of());
     }
     if (placement == Placement.REFERENCE) {
-      for (CitusNode node : topology.nodes(coordinator)) {
-        if (node.isCoordinator()) {
-          return CaptureTopology.of(List.of(CaptureNode.of(node)), Map.of());
-        }
-      }
-      return CaptureTopology.of(List.of(CaptureNode.LOCAL), Map.of());
+      return CaptureTopology.of(List.of(coordinatorNode(coordinator, topology)), Map.of());
     }
     List<CaptureNode> nodes = new ArrayList<>();
     Map<Long, Integer> shards = new HashMap<>();
@@ -111,6 +108,26 @@ public record CapturePlan(
       nodes.add(CaptureNode.of(placed.node()));
       placed.shardIds().forEach(shard -> shards.put(shard, placed.node().nodeId()));
     }
+    // TRUNCATE of a distributed table reaches the workers' slots only under shard names, which the
+    // publication does not hold, so they drop it; the coordinator truncates the table's shell,
+    // which the publication holds, and its slot emits that. So the coordinator gets a slot too,
+    // read for TRUNCATE alone unless it holds shards itself.
+    CaptureNode coordinatorNode = coordinatorNode(coordinator, topology);
+    if (nodes.stream().noneMatch(n -> n.nodeId() == coordinatorNode.nodeId())) {
+      nodes.add(coordinatorNode);
+      return CaptureTopology.of(nodes, shards, Set.of(coordinatorNode.nodeId()));
+    }
     return CaptureTopology.of(nodes, shards);
+  }
+
+  /** The coordinator as pg_dist_node lists it, or the local node when it is not listed. */
+  private static CaptureNode coordinatorNode(Connection coordinator, CitusTopology topology)
+      throws SQLException {
+    for (CitusNode node : topology.nodes(coordinator)) {
+      if (node.isCoordinator()) {
+        return CaptureNode.of(node);
+      }
+    }
+    return CaptureNode.LOCAL;
   }
 }

@@ -15,19 +15,39 @@ import java.util.TreeMap;
  * distributed table, which node holds each shard. Recorded in pgt_change_tracking when capture
  * begins and compared at every refresh: a node that joined or left the source, or a shard that
  * moved, means changes may have bypassed the slots, so the source is re-synced in full.
+ *
+ * <p>{@code truncateOnlyNodes}: nodes whose slot is there for TRUNCATE alone — the Citus
+ * coordinator of a distributed table whose shards it does not hold. A TRUNCATE of a distributed
+ * table reaches the worker slots only under shard names outside the publication, so no worker slot
+ * emits it; the coordinator's truncate of the table's shell is in the publication, and its slot
+ * emits it. Such a node holds none of the data, so it is no part of the comparison (a topology
+ * recorded before it existed does not differ for lacking it).
  */
-record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shards) {
+record CaptureTopology(
+    Map<Integer, CaptureNode> nodes, Map<Long, Integer> shards, Set<Integer> truncateOnlyNodes) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   CaptureTopology {
     nodes = Map.copyOf(nodes);
     shards = Map.copyOf(shards);
+    // Absent from topologies recorded before TRUNCATE of distributed tables was captured.
+    truncateOnlyNodes = truncateOnlyNodes == null ? Set.of() : Set.copyOf(truncateOnlyNodes);
   }
 
   static CaptureTopology of(List<CaptureNode> nodes, Map<Long, Integer> shards) {
+    return of(nodes, shards, Set.of());
+  }
+
+  static CaptureTopology of(
+      List<CaptureNode> nodes, Map<Long, Integer> shards, Set<Integer> truncateOnlyNodes) {
     Map<Integer, CaptureNode> byId = new HashMap<>();
     nodes.forEach(n -> byId.put(n.nodeId(), n));
-    return new CaptureTopology(byId, shards);
+    return new CaptureTopology(byId, shards, truncateOnlyNodes);
+  }
+
+  /** Whether the node's slot is read for TRUNCATE only (it holds none of the source's rows). */
+  boolean truncatesOnly(CaptureNode node) {
+    return truncateOnlyNodes.contains(node.nodeId());
   }
 
   /** The nodes in node-id order (the maps themselves keep none). */
@@ -44,13 +64,13 @@ record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shard
     List<String> changes = new ArrayList<>();
     nodes.forEach(
         (id, node) -> {
-          if (!before.nodes.containsKey(id)) {
+          if (!before.nodes.containsKey(id) && !truncateOnly(id, before)) {
             changes.add("node " + node.name() + " (id " + id + ") added");
           }
         });
     before.nodes.forEach(
         (id, node) -> {
-          if (!nodes.containsKey(id)) {
+          if (!nodes.containsKey(id) && !truncateOnly(id, before)) {
             changes.add("node " + node.name() + " (id " + id + ") removed");
           }
         });
@@ -79,6 +99,11 @@ record CaptureTopology(Map<Integer, CaptureNode> nodes, Map<Long, Integer> shard
       }
     }
     return String.join("; ", changes);
+  }
+
+  /** A node whose slot is for TRUNCATE alone, now or before: it holds none of the data. */
+  private boolean truncateOnly(int id, CaptureTopology before) {
+    return truncateOnlyNodes.contains(id) || before.truncateOnlyNodes.contains(id);
   }
 
   private static boolean disjoint(Set<Long> a, Set<Long> b) {

@@ -71,15 +71,35 @@ public final class SlotRemoval {
             .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
         ObjectNames names = new ObjectNames(stableName);
         try (SlotLock lock = SlotLock.hold(coordinator, stableName)) {
-          for (CaptureNode node : holders.values()) {
-            try (Connection connection = nodes.open(node)) {
-              SlotReader.dropSlot(connection, names);
-            } catch (SQLException e) {
-              throw node.unavailable(
-                  "cannot be reached to drop replication slot "
-                      + names.replicationSlot()
-                      + " (deletion waits for it, as the slot would hold back its WAL)",
-                  e);
+          // Every node reached before any slot goes, so an unreachable one leaves all in place.
+          List<Connection> open = new ArrayList<>();
+          try {
+            for (CaptureNode node : holders.values()) {
+              try {
+                open.add(nodes.open(node));
+              } catch (SQLException e) {
+                throw node.unavailable(
+                    "cannot be reached to drop replication slot "
+                        + names.replicationSlot()
+                        + " (deletion waits for it, as the slot would hold back its WAL)",
+                    e);
+              }
+            }
+            int i = 0;
+            for (CaptureNode node : holders.values()) {
+              try {
+                SlotReader.dropSlot(open.get(i++), names);
+              } catch (SQLException e) {
+                throw node.unavailable(
+                    "failed to drop replication slot "
+                        + names.replicationSlot()
+                        + " (deletion waits for it, as the slot would hold back its WAL)",
+                    e);
+              }
+            }
+          } finally {
+            for (Connection connection : open) {
+              connection.close();
             }
           }
         }

@@ -33,10 +33,11 @@ import org.slf4j.LoggerFactory;
 /**
  * WAL capture: a publication and a pgoutput slot per source on every node that holds its data (the
  * local server; for Citus the coordinator for reference tables and each shard-holding node for
- * distributed ones), drained into the coordinator's change buffer that triggers would otherwise
- * fill, so refresh works unchanged and frontiers are kept per node. Slots are not transactional, so
- * they are created before the creating transaction (and dropped again if it fails), drained inside
- * it under the source locks, and advanced or dropped only after it commits.
+ * distributed ones, plus the coordinator for their TRUNCATEs), drained into the coordinator's
+ * change buffer that triggers would otherwise fill, so refresh works unchanged and frontiers are
+ * kept per node. Slots are not transactional, so they are created before the creating transaction
+ * (and dropped again if it fails), drained inside it under the source locks, and advanced or
+ * dropped only after it commits.
  */
 public final class WalCapture {
   private static final Logger LOG = LoggerFactory.getLogger(WalCapture.class);
@@ -62,6 +63,9 @@ public final class WalCapture {
     this.follower = new TopologyFollower(nodes);
     this.removal = removal;
   }
+
+  /** A source read from one node's slot; {@code truncatesOnly}: for its TRUNCATEs alone. */
+  private record NodeSource(TrackedSource source, boolean truncatesOnly) {}
 
   /** A slot of one source on one node. */
   public record NodeSlot(StableName source, CaptureNode node) {}
@@ -144,7 +148,8 @@ public final class WalCapture {
                 table,
                 immutablePk,
                 exists,
-                plan.placement() != Placement.LOCAL);
+                // a slot read for TRUNCATE alone needs no shard changes renamed by Citus
+                plan.placement() != Placement.LOCAL && !plan.topology().truncatesOnly(node));
         if (!preflight.passed()) {
           dropSlots(created);
           if (newPublication) {
@@ -200,7 +205,13 @@ public final class WalCapture {
       for (CaptureNode node : plan.nodes()) {
         try (Connection connection = nodes.open(node)) {
           flushWal(connection);
-          long end = WalConsumer.drainInto(transaction, connection, node.nodeId(), source);
+          long end =
+              WalConsumer.drainInto(
+                  transaction,
+                  connection,
+                  node.nodeId(),
+                  source,
+                  plan.topology().truncatesOnly(node));
           if (end != -1) {
             afterCommit.advance(new NodeSlot(source, node), end);
           }
@@ -228,7 +239,7 @@ public final class WalCapture {
   @SuppressWarnings("try") // the slot lock is held by the try block itself
   public void consume(List<TrackedSource> sources, boolean everyCommit)
       throws SQLException, EngineException {
-    Map<CaptureNode, List<TrackedSource>> byNode = new LinkedHashMap<>();
+    Map<CaptureNode, List<NodeSource>> byNode = new LinkedHashMap<>();
     try (Connection coordinator = dataSource.getConnection()) {
       for (TrackedSource source : sources) {
         CaptureTopology now = CapturePlan.topologyOf(coordinator, topology, source);
@@ -238,12 +249,14 @@ public final class WalCapture {
           }
         }
         for (CaptureNode node : now.nodeList()) {
-          byNode.computeIfAbsent(node, n -> new ArrayList<>()).add(source);
+          byNode
+              .computeIfAbsent(node, n -> new ArrayList<>())
+              .add(new NodeSource(source, now.truncatesOnly(node)));
         }
       }
     }
     WalConsumer consumer = new WalConsumer(dataSource);
-    for (Map.Entry<CaptureNode, List<TrackedSource>> entry : byNode.entrySet()) {
+    for (Map.Entry<CaptureNode, List<NodeSource>> entry : byNode.entrySet()) {
       CaptureNode node = entry.getKey();
       Connection opened;
       try {
@@ -252,7 +265,10 @@ public final class WalCapture {
         throw node.unavailable(
             "holding "
                 + String.join(
-                    ", ", entry.getValue().stream().map(t -> t.table().name().sqlName()).toList())
+                    ", ",
+                    entry.getValue().stream()
+                        .map(t -> t.source().table().name().sqlName())
+                        .toList())
                 + " is unreachable",
             e);
       }
@@ -261,12 +277,13 @@ public final class WalCapture {
         if (everyCommit) {
           flushWal(connection);
         }
-        for (TrackedSource source : entry.getValue()) {
+        for (NodeSource nodeSource : entry.getValue()) {
+          TrackedSource source = nodeSource.source();
           try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
             SlotReader.SlotState state =
                 SlotReader.state(connection, new ObjectNames(source.stableName()));
             if (state == SlotReader.SlotState.MISSING) {
-              recreateLostSlot(coordinator, connection, node, source);
+              recreateLostSlot(coordinator, connection, node, nodeSource);
             } else if (state == SlotReader.SlotState.CAUGHT_UP) {
               continue; // nothing flushed past the slot: nothing to decode or release
             }
@@ -274,7 +291,12 @@ public final class WalCapture {
             do {
               consumed =
                   consumer.consumeLocked(
-                      coordinator, connection, node.nodeId(), source.stableName(), BATCH);
+                      coordinator,
+                      connection,
+                      node.nodeId(),
+                      source.stableName(),
+                      BATCH,
+                      nodeSource.truncatesOnly());
             } while (consumed.rows() >= BATCH);
           }
         }
@@ -288,15 +310,29 @@ public final class WalCapture {
    * refresh in full, which reads the source itself and so misses nothing.
    */
   private static void recreateLostSlot(
-      Connection coordinator, Connection node, CaptureNode where, TrackedSource source)
+      Connection coordinator, Connection node, CaptureNode where, NodeSource nodeSource)
       throws SQLException {
+    TrackedSource source = nodeSource.source();
     ObjectNames names = new ObjectNames(source.stableName());
-    LOG.warn(
-        "replication slot {} on {} is gone; re-creating it and re-syncing the stream tables that"
-            + " read {} in full",
-        names.replicationSlot(),
-        where.name(),
-        source.table().name().sqlName());
+    if (nodeSource.truncatesOnly()) {
+      // Also the first refresh after an upgrade from a version without this slot, when a TRUNCATE
+      // may have been missed: the re-sync repairs that too.
+      LOG.warn(
+          "replication slot {} on the coordinator {}, which captures TRUNCATE of distributed table"
+              + " {}, is missing (dropped, or never made by an older operator); creating it and"
+              + " re-syncing the stream tables that read {} in full",
+          names.replicationSlot(),
+          where.name(),
+          source.table().name().sqlName(),
+          source.table().name().sqlName());
+    } else {
+      LOG.warn(
+          "replication slot {} on {} is gone; re-creating it and re-syncing the stream tables that"
+              + " read {} in full",
+          names.replicationSlot(),
+          where.name(),
+          source.table().name().sqlName());
+    }
     SlotReader.ensure(node, source.table().name().schema(), source.table().name().table(), names);
     ChangeBuffer.markResync(coordinator, names, where.nodeId());
   }

@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class CaptureTopologyTest {
   private static final CaptureNode W1 = new CaptureNode(2, "w1:5432", "w1", 5432, false);
   private static final CaptureNode W2 = new CaptureNode(3, "w2:5432", "w2", 5432, false);
+  private static final CaptureNode C = new CaptureNode(1, "c:5432", "c", 5432, true);
 
   @Test
   void aShardThatMovedIsNamed() {
@@ -36,5 +38,30 @@ class CaptureTopologyTest {
   void nothingChangedSaysNothing() {
     CaptureTopology before = CaptureTopology.of(List.of(W1, W2), Map.of(100L, 2, 101L, 3));
     assertThat(before.changesSince(before)).isEmpty();
+  }
+
+  @Test
+  void theCoordinatorsTruncateSlotIsNoTopologyChange() {
+    // Recorded before the coordinator got a slot for TRUNCATE of distributed tables.
+    CaptureTopology before =
+        CaptureTopology.fromJson(
+            CaptureTopology.of(List.of(W1, W2), Map.of(100L, 2, 101L, 3))
+                .toJson()
+                .replace(",\"truncateOnlyNodes\":[]", ""));
+    assertThat(before.truncateOnlyNodes()).isEmpty();
+    CaptureTopology now =
+        CaptureTopology.of(List.of(W1, W2, C), Map.of(100L, 2, 101L, 3), Set.of(1));
+    assertThat(now.changesSince(before)).isEmpty();
+    assertThat(before.changesSince(now)).isEmpty();
+    assertThat(now.truncatesOnly(C)).isTrue();
+    assertThat(now.truncatesOnly(W1)).isFalse();
+    assertThat(CaptureTopology.fromJson(now.toJson())).isEqualTo(now);
+  }
+
+  @Test
+  void aCoordinatorThatGaveUpItsShardsKeepsItsSlotAndOnlyTheMoveCounts() {
+    CaptureTopology before = CaptureTopology.of(List.of(W1, C), Map.of(100L, 2, 101L, 1));
+    CaptureTopology after = CaptureTopology.of(List.of(W1, C), Map.of(100L, 2, 101L, 2), Set.of(1));
+    assertThat(after.changesSince(before)).isEqualTo("shard 101 moved from node 1 to node 2");
   }
 }

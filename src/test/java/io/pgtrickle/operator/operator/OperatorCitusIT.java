@@ -16,14 +16,16 @@ import io.pgtrickle.operator.testing.CitusTestCluster;
 import io.pgtrickle.operator.testing.RequiresCitus;
 import io.pgtrickle.operator.testing.TestDatabase;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
  * The operator (fabric8 mock API server) against a real Citus coordinator and two workers: a
  * StreamTable over a distributed source becomes Ready with distributed storage and a frontier per
- * worker; a shard moved by Citus shows as TopologyChanged with one warning event; deletion drops
- * the slots on both workers. Skipped without Citus.
+ * worker (and for the coordinator, whose slot sees TRUNCATE); a shard moved by Citus shows as
+ * TopologyChanged with one warning event; deletion drops the slots on every node. Skipped without
+ * Citus.
  */
 @RequiresCitus
 @EnableKubernetesMockClient(crud = true)
@@ -78,7 +80,9 @@ class OperatorCitusIT {
               source -> {
                 assertThat(source.getPlacement()).isEqualTo("distributed");
                 assertThat(source.getCdcMode()).isEqualTo("wal");
-                assertThat(source.getFrontier()).hasSize(2);
+                assertThat(source.getFrontier())
+                    .as("each worker, and the coordinator, whose slot sees TRUNCATE")
+                    .hasSize(3);
                 for (PostgresServer worker : citus.workers()) {
                   assertThat(source.getFrontier())
                       .anySatisfy(
@@ -102,8 +106,9 @@ class OperatorCitusIT {
 
       client.resources(StreamTable.class).inNamespace(NAMESPACE).withName("totals").delete();
       await(60, () -> streamTable() == null ? Boolean.TRUE : null);
-      for (PostgresServer worker : citus.workers()) {
-        TestDatabase node = new TestDatabase(worker, CitusTestCluster.DATABASE);
+      for (PostgresServer server :
+          List.of(citus.coordinator(), citus.workers().get(0), citus.workers().get(1))) {
+        TestDatabase node = new TestDatabase(server, CitusTestCluster.DATABASE);
         assertThat(
                 node.queryLong(
                     "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgtrickle_%'"))

@@ -78,6 +78,23 @@ public final class WalConsumer {
   public Consumed consumeLocked(
       Connection coordinatorSession, Connection node, int nodeId, StableName source, int maxChanges)
       throws SQLException {
+    return consumeLocked(coordinatorSession, node, nodeId, source, maxChanges, false);
+  }
+
+  /**
+   * As {@link #consumeLocked(Connection, Connection, int, StableName, int)}; with {@code
+   * truncatesOnly} only the slot's TRUNCATEs go into the buffer (the Citus coordinator of a
+   * distributed table whose shards it does not hold: any rows it decodes are not the table's), and
+   * the frontier still moves past every transaction read.
+   */
+  public Consumed consumeLocked(
+      Connection coordinatorSession,
+      Connection node,
+      int nodeId,
+      StableName source,
+      int maxChanges,
+      boolean truncatesOnly)
+      throws SQLException {
     ObjectNames names = new ObjectNames(source);
     // An idle source must not pin the WAL other tables write: when the peek decodes to the end,
     // nothing of this source committed below the flush position read before it, so the slot
@@ -85,7 +102,8 @@ public final class WalConsumer {
     // later: its commit is what counts).
     long flushed = SlotReader.flushedLsn(node);
     SlotReader.Peeked peeked = SlotReader.peekUpTo(node, names, maxChanges);
-    List<WalTransaction> transactions = peeked.transactions();
+    List<WalTransaction> transactions =
+        truncatesOnly ? truncates(peeked.transactions()) : peeked.transactions();
     long releasable = peeked.reachedEnd() ? flushed : -1;
     if (transactions.isEmpty()) {
       if (releasable != -1) {
@@ -124,8 +142,22 @@ public final class WalConsumer {
   public static long drainInto(
       Connection coordinatorTransaction, Connection node, int nodeId, StableName source)
       throws SQLException {
+    return drainInto(coordinatorTransaction, node, nodeId, source, false);
+  }
+
+  /** As {@link #drainInto(Connection, Connection, int, StableName)}, TRUNCATEs alone if asked. */
+  public static long drainInto(
+      Connection coordinatorTransaction,
+      Connection node,
+      int nodeId,
+      StableName source,
+      boolean truncatesOnly)
+      throws SQLException {
     List<WalTransaction> transactions =
         SlotReader.peek(node, new ObjectNames(source), Integer.MAX_VALUE);
+    if (truncatesOnly) {
+      transactions = truncates(transactions);
+    }
     if (transactions.isEmpty()) {
       return -1;
     }
@@ -182,6 +214,18 @@ public final class WalConsumer {
       }
     }
     return new Consumed(applied, skipped, rows, frontier);
+  }
+
+  /** The transactions with their TRUNCATEs alone (each kept, so the frontier passes it). */
+  private static List<WalTransaction> truncates(List<WalTransaction> transactions) {
+    return transactions.stream()
+        .map(
+            t ->
+                new WalTransaction(
+                    t.commitLsn(),
+                    t.endLsn(),
+                    t.changes().stream().filter(c -> c.op() == 'T').toList()))
+        .toList();
   }
 
   /** The node's recorded frontier, or -1 when nothing from it was ever recorded. */
