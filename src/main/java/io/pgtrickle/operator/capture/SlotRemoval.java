@@ -133,16 +133,41 @@ public final class SlotRemoval {
   }
 
   /**
-   * Drops a slot and publication on one node; a failure is logged, as a left-over slot pins WAL.
+   * Drops a slot and publication on one node; a failure to drop the slot is logged as an error, as
+   * a left-over slot pins WAL. A Citus worker refuses to drop a publication Citus propagated to it
+   * ("operation is not allowed on this node"): the coordinator's drop removes it there, so that is
+   * no failure.
    */
   private void dropOn(CaptureNode node, ObjectNames names) {
     try (Connection connection = nodes.open(node)) {
-      SlotReader.drop(connection, names);
+      try {
+        SlotReader.dropSlot(connection, names);
+      } catch (SQLException e) {
+        LOG.error(
+            "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
+            names.replicationSlot(),
+            node.name(),
+            e.getMessage());
+        return;
+      }
+      try {
+        SlotReader.dropPublication(connection, names);
+      } catch (SQLException e) {
+        if (node.local()) {
+          LOG.warn("could not drop publication {}: {}", names.publication(), e.getMessage());
+        } else {
+          LOG.debug(
+              "publication {} left on {} to Citus: {}",
+              names.publication(),
+              node.name(),
+              e.getMessage());
+        }
+      }
     } catch (SQLException e) {
       LOG.error(
-          "could not drop replication slot {} on {}; drop it by hand, it holds back WAL: {}",
-          names.replicationSlot(),
+          "could not reach {} to drop replication slot {}; drop it by hand, it holds back WAL: {}",
           node.name(),
+          names.replicationSlot(),
           e.getMessage());
     }
   }

@@ -111,6 +111,10 @@ public final class SlotReader {
   /** Drops the slot and the publication, if present. */
   public static void drop(Connection node, ObjectNames names) throws SQLException {
     dropSlot(node, names);
+    dropPublication(node, names);
+  }
+
+  public static void dropPublication(Connection node, ObjectNames names) throws SQLException {
     try (Statement statement = node.createStatement()) {
       statement.execute("DROP PUBLICATION IF EXISTS " + SqlIdentifiers.quote(names.publication()));
     }
