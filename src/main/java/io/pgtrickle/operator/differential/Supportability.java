@@ -47,12 +47,6 @@ public final class Supportability {
     }
     // Citus sources are WAL-captured on every node holding their data, and Citus has no snapshot
     // across nodes: the same rule, and the reason says why in Citus's terms.
-    if (facts.citusStorage() && Layout.of(model) == Layout.BAG) {
-      return Decision.no(
-          "rows without GROUP BY or DISTINCT in reference or distributed storage are refreshed in"
-              + " full (Citus cannot remove one of several equal rows by key); placement local"
-              + " keeps them differential");
-    }
     if (!facts.walSources().isEmpty() || facts.citusSources()) {
       Optional<String> wal = walBlocker(model, facts.citusSources());
       if (wal.isPresent()) {

@@ -10,6 +10,7 @@ import io.pgtrickle.operator.differential.Supportability;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.plan.Layout;
+import io.pgtrickle.operator.differential.sql.ApplySql;
 import io.pgtrickle.operator.differential.sql.StateQuery;
 import io.pgtrickle.operator.engine.refresh.DifferentialTarget;
 import io.pgtrickle.operator.engine.refresh.RefreshTarget;
@@ -175,12 +176,17 @@ final class DifferentialStorage {
             + COLUMNS_OF.formatted("?")
             + ", "
             + COLUMNS_OF.formatted("?")
-            // A bag's row-id index is the one that is not unique (see index()).
+            // A bag's row-id index is the one that is not unique (see index()); in Citus storage
+            // a bag numbers its copies instead.
             + ", coalesce((SELECT NOT i.indisunique FROM pg_catalog.pg_index i"
             + " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
             + " WHERE i.indrelid = pg_catalog.to_regclass(?) AND i.indnkeyatts = 1"
             + " AND a.attname = 'pgt_row_id' AND i.indpred IS NULL"
-            + " ORDER BY i.indisunique DESC LIMIT 1), false),"
+            + " ORDER BY i.indisunique DESC LIMIT 1), false)"
+            + " OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a"
+            + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attname = '"
+            + ApplySql.COPY
+            + "' AND NOT a.attisdropped),"
             + " CASE WHEN ? THEN (SELECT pg_catalog.json_agg(pg_catalog.json_build_object("
             + "'stable_name', t.source_stable_name, 'database', t.source_database,"
             + " 'schema', t.source_schema, 'table', t.source_table, 'columns', "
@@ -208,9 +214,10 @@ final class DifferentialStorage {
       statement.setString(3, queryView);
       statement.setString(4, stateViewOf(id));
       statement.setString(5, storage);
-      statement.setBoolean(6, withQuery);
+      statement.setString(6, storage);
+      statement.setBoolean(7, withQuery);
       statement.setArray(
-          7, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
+          8, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
         return new Facts(
@@ -227,8 +234,8 @@ final class DifferentialStorage {
   }
 
   /**
-   * FULL's target for Citus storage of a differential layout (groups only: a bag is not kept
-   * differentially there): the state view, keyed by the group's row id.
+   * FULL's target for Citus storage of a differential layout with groups: the state view, keyed by
+   * the group's row id.
    */
   static RefreshTarget groupsByRowId(String storage, String stateView, List<String> columns) {
     return new RefreshTarget(
@@ -238,6 +245,17 @@ final class DifferentialStorage {
         Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
         Optional.empty(),
         RefreshTarget.RowMatch.GROUP_ID);
+  }
+
+  /** FULL's target for Citus storage of a differential bag: the query, copies numbered. */
+  static RefreshTarget numberedCopies(String storage, String queryView, List<String> columns) {
+    return new RefreshTarget(
+        storage,
+        queryView,
+        columns,
+        Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
+        Optional.empty(),
+        RefreshTarget.RowMatch.NUMBERED_COPIES);
   }
 
   /** A relation's column names, in order, as a text[] (the relation as a regclass or text). */
@@ -270,7 +288,9 @@ final class DifferentialStorage {
      */
     RefreshTarget fullTarget(Placement placement) {
       if (placement != Placement.LOCAL) {
-        return groupsByRowId(storage, stateViewOf(id), stateColumns);
+        return bag
+            ? numberedCopies(storage, StreamTableEngine.viewOf(id), queryColumns)
+            : groupsByRowId(storage, stateViewOf(id), stateColumns);
       }
       return bag
           ? new RefreshTarget(

@@ -4,6 +4,8 @@ import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.capture.CapturePlan;
 import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.citus.CitusTopology;
+import io.pgtrickle.operator.differential.plan.Layout;
+import io.pgtrickle.operator.differential.sql.ApplySql;
 import io.pgtrickle.operator.naming.SqlIdentifiers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,6 +14,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The table that holds a stream table's rows. Local storage is a plain table on the coordinator.
@@ -57,12 +60,16 @@ final class StorageTable {
   }
 
   /**
-   * Creates the empty storage for the query held in {@code view}, placed as asked. {@code
-   * groupState}: the view is a differential state view with groups, whose own {@code pgt_row_id}
-   * (the group's) is then the key of Citus storage.
+   * Creates the empty storage for the query held in {@code view}, placed as asked. With a
+   * differential {@code layout} the view is its state view, which has {@code pgt_row_id}; in Citus
+   * storage that is the key of groups, and a bag numbers its copies ({@code pgt_copy}) to make one.
    */
   static void create(
-      Connection connection, String qualified, String view, Placement placement, boolean groupState)
+      Connection connection,
+      String qualified,
+      String view,
+      Placement placement,
+      Optional<Layout> layout)
       throws SQLException {
     try (Statement statement = connection.createStatement()) {
       statement.execute(
@@ -71,10 +78,26 @@ final class StorageTable {
         return;
       }
       String rowId = SqlIdentifiers.quote(ROW_ID);
-      statement.execute(
-          groupState
-              ? "ALTER TABLE " + qualified + " ADD PRIMARY KEY (" + rowId + ")"
-              : "ALTER TABLE " + qualified + " ADD COLUMN " + rowId + " uuid NOT NULL PRIMARY KEY");
+      if (layout.isEmpty()) {
+        statement.execute(
+            "ALTER TABLE " + qualified + " ADD COLUMN " + rowId + " uuid NOT NULL PRIMARY KEY");
+      } else if (layout.get() == Layout.BAG) {
+        String copy = SqlIdentifiers.quote(ApplySql.COPY);
+        statement.execute(
+            "ALTER TABLE "
+                + qualified
+                + " ALTER COLUMN "
+                + rowId
+                + " SET NOT NULL, ADD COLUMN "
+                + copy
+                + " bigint NOT NULL, ADD PRIMARY KEY ("
+                + rowId
+                + ", "
+                + copy
+                + ")");
+      } else {
+        statement.execute("ALTER TABLE " + qualified + " ADD PRIMARY KEY (" + rowId + ")");
+      }
     }
     String function =
         placement == Placement.REFERENCE
@@ -86,13 +109,13 @@ final class StorageTable {
     }
   }
 
-  /** The storage's columns that hold the query's values (the row id is not one). */
+  /** The storage's columns that hold the query's values (row id and copy number are not). */
   static QueryColumns columns(Connection connection, String qualified) throws SQLException {
     QueryColumns all = QueryColumns.of(connection, qualified);
     List<String> names = new ArrayList<>();
     List<String> types = new ArrayList<>();
     for (int i = 0; i < all.names().size(); i++) {
-      if (!all.names().get(i).equals(ROW_ID)) {
+      if (!all.names().get(i).equals(ROW_ID) && !all.names().get(i).equals(ApplySql.COPY)) {
         names.add(all.names().get(i));
         types.add(all.types().get(i));
       }

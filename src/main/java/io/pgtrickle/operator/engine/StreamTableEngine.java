@@ -397,7 +397,7 @@ public final class StreamTableEngine {
       throws SQLException {
     String from = differential.differential() ? DifferentialStorage.stateViewOf(id) : viewOf(id);
     StorageTable.create(
-        connection, definition.qualifiedName(), from, placement, differential.differential());
+        connection, definition.qualifiedName(), from, placement, differential.layout());
     // Citus storage of groups is keyed by the group's row id already (its primary key).
     if (differential.layout().isPresent() && placement == Placement.LOCAL) {
       DifferentialStorage.index(

@@ -81,6 +81,8 @@ class CitusDifferentialIT {
   void formsThatReadTheChangeAloneRunDifferentialWhileBothWorkersWrite() throws Exception {
     Map<String, String> queries = new java.util.LinkedHashMap<>();
     queries.put("cd_big", "SELECT tenant_id, id, amount FROM cd_sales WHERE amount > 50");
+    // duplicates: a bag whose copies are numbered in distributed storage
+    queries.put("cd_pairs", "SELECT product_id, qty FROM cd_sales WHERE amount > 20");
     queries.put(
         "cd_by_product",
         "SELECT product_id, count(*) AS n, sum(amount) AS total, avg(qty) AS mean_qty"
@@ -94,21 +96,24 @@ class CitusDifferentialIT {
         "SELECT id FROM cd_sales WHERE amount > 90 UNION ALL SELECT id FROM cd_customers"
             + " WHERE region_id = 2");
     for (Map.Entry<String, String> q : queries.entrySet()) {
-      // Rows without grouping stay differential in local storage only (see the test below).
-      boolean bag = q.getKey().equals("cd_big") || q.getKey().equals("cd_union");
       PlacementMode placement =
-          bag
-              ? PlacementMode.LOCAL
-              : q.getKey().equals("cd_distinct") ? PlacementMode.REFERENCE : PlacementMode.AUTO;
+          q.getKey().equals("cd_distinct") || q.getKey().equals("cd_union")
+              ? PlacementMode.REFERENCE
+              : PlacementMode.AUTO;
       engine.apply(definition(q.getKey(), q.getValue(), placement), OWNER);
     }
     assertThat(placement("cd_distinct")).isEqualTo("reference");
+    assertThat(placement("cd_union")).isEqualTo("reference");
+    assertThat(placement("cd_big")).isEqualTo("distributed");
+    assertThat(placement("cd_pairs")).isEqualTo("distributed");
     assertThat(placement("cd_by_product")).isEqualTo("distributed");
     assertThat(placement("cd_totals")).isEqualTo("distributed");
     engine.apply(
         definition("cd_by_product_local", queries.get("cd_by_product"), PlacementMode.LOCAL),
         OWNER);
     queries.put("cd_by_product_local", queries.get("cd_by_product"));
+    engine.apply(definition("cd_pairs_local", queries.get("cd_pairs"), PlacementMode.LOCAL), OWNER);
+    queries.put("cd_pairs_local", queries.get("cd_pairs"));
 
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -166,17 +171,28 @@ class CitusDifferentialIT {
     }
   }
 
+  /** A bag in Citus storage numbers its copies; FULL keeps the numbering (1..n per row). */
   @Test
-  void rowsWithoutGroupingInDistributedStorageRefreshInFullAndSayWhy() throws Exception {
-    String query = "SELECT tenant_id, id, amount FROM cd_sales WHERE amount > 50";
-    assertThatThrownBy(() -> engine.apply(definition("cd_rows", query, PlacementMode.AUTO), OWNER))
-        .isInstanceOfSatisfying(
-            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
-        .hasMessageContaining("placement local keeps them differential");
+  void aFullRefreshOfRowsInCitusStorageKeepsTheirCopiesNumbered() throws Exception {
+    String query = "SELECT product_id, qty FROM cd_sales WHERE amount > 10";
     engine.apply(definition("cd_rows", query, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
-    db.execute("UPDATE cd_sales SET amount = amount + 60 WHERE id % 10 = 0");
+    assertThat(placement("cd_rows")).isEqualTo("distributed");
+    db.execute("UPDATE cd_sales SET amount = amount + 60, qty = 1 + id % 2 WHERE id % 3 = 0");
     refreshUntilEqual("cd_rows", query);
     assertThat(lastMode("cd_rows")).isEqualTo("FULL");
+    db.execute(
+        "INSERT INTO cd_sales VALUES (7, 8101, 7, 5, 2, 50), (8, 8102, 8, 5, 2, 50)",
+        "DELETE FROM cd_sales WHERE id IN (SELECT id FROM cd_sales WHERE product_id = 5"
+            + " AND qty = 2 AND amount > 10 ORDER BY id LIMIT 1)");
+    refreshUntilEqual("cd_rows", query);
+    assertThat(lastMode("cd_rows")).isEqualTo("DIFFERENTIAL");
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM (SELECT pgt_row_id, count(*) AS n, max(pgt_copy) AS top,"
+                    + " min(pgt_copy) AS bottom FROM cd_rows GROUP BY pgt_row_id) c"
+                    + " WHERE c.n <> c.top OR c.bottom <> 1"))
+        .as("copies numbered 1..n per row")
+        .isZero();
   }
 
   @Test

@@ -22,18 +22,29 @@ public final class ApplySql {
   /** The affected groups' new state; {@code pgt__recompute} marks those read from the sources. */
   public static final String NEW_GROUPS = "pg_temp.pgt_ng";
 
+  /** A bag in Citus storage: its copies numbered, {@code (pgt_row_id, pgt_copy)} its key. */
+  public static final String COPY = "pgt_copy";
+
   private final QueryModel model;
   private final List<String> columns;
   private final String storage;
+  private final boolean copies;
 
   /**
    * @param columns the query's columns, quoted
    * @param storage the storage table, qualified and quoted
+   * @param copies a bag whose copies are numbered 1..n per row ({@value #COPY}): Citus storage,
+   *     where a copy is addressed by key, not by ctid
    */
-  public ApplySql(QueryModel model, List<String> columns, String storage) {
+  public ApplySql(QueryModel model, List<String> columns, String storage, boolean copies) {
     this.model = model;
     this.columns = List.copyOf(columns);
     this.storage = storage;
+    this.copies = copies;
+  }
+
+  public ApplySql(QueryModel model, List<String> columns, String storage) {
+    this(model, columns, storage, false);
   }
 
   /**
@@ -41,11 +52,56 @@ public final class ApplySql {
    * by ctid (found through the row id), missing ones inserted.
    */
   public List<String> applyBag() {
+    if (copies) {
+      return applyNumberedCopies();
+    }
     return List.of(
         "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS " + bagRows(CORE_DELTA),
         "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS " + bagNet(ROWS),
         bagDelete(NET),
         bagInsert(ROWS, NET));
+  }
+
+  /**
+   * A bag with numbered copies (Citus storage): per distinct row its net change n and its copies
+   * now c (the highest number: copies are 1..c), then copies c+n+1..c deleted (n < 0) or c+1..c+n
+   * inserted (n > 0), by key. Temp tables are read through subqueries, which Citus plans as
+   * intermediate results; the storage is distributed on the row id, so a row's copies share a
+   * shard.
+   */
+  private List<String> applyNumberedCopies() {
+    List<String> r = columns.stream().map(c -> "r." + c).toList();
+    return List.of(
+        "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS " + bagRows(CORE_DELTA),
+        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS SELECT n.pgt_row_id, n.n,"
+            + " coalesce(max(s."
+            + COPY
+            + "), 0) AS c FROM ("
+            + bagNet(ROWS)
+            + ") n LEFT JOIN "
+            + storage
+            + " s ON s.pgt_row_id = n.pgt_row_id GROUP BY n.pgt_row_id, n.n",
+        "DELETE FROM "
+            + storage
+            + " s USING (SELECT pgt_row_id, c + n AS keep FROM "
+            + NET
+            + " WHERE n < 0) d WHERE s.pgt_row_id = d.pgt_row_id AND s."
+            + COPY
+            + " > d.keep",
+        "INSERT INTO "
+            + storage
+            + " ("
+            + String.join(", ", columns)
+            + ", pgt_row_id, "
+            + COPY
+            + ") SELECT "
+            + String.join(", ", r)
+            + ", r.pgt_row_id, g FROM (SELECT x.* FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
+            + ROWS
+            + " WHERE pgt__w > 0 ORDER BY pgt_row_id) x) r JOIN (SELECT * FROM "
+            + NET
+            + " WHERE n > 0) k ON k.pgt_row_id = r.pgt_row_id"
+            + " CROSS JOIN LATERAL generate_series(k.c + 1, k.c + k.n) g");
   }
 
   /** The change's rows with their row ids. */
@@ -98,7 +154,7 @@ public final class ApplySql {
    */
   public boolean appliesInOne() {
     return switch (Layout.of(model)) {
-      case BAG -> true;
+      case BAG -> !copies;
       case GROUPS_ALGEBRAIC ->
           model.grouping().aggregates().stream()
               .noneMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);

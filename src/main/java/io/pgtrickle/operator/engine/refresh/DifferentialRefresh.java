@@ -96,7 +96,11 @@ public final class DifferentialRefresh implements RefreshStrategy {
         return 0;
       }
       ApplySql sql =
-          new ApplySql(differential.model(), differential.queryColumns(), target.storageTable());
+          new ApplySql(
+              differential.model(),
+              differential.queryColumns(),
+              target.storageTable(),
+              target.rowMatch() == RefreshTarget.RowMatch.NUMBERED_COPIES);
       // A change read straight from the buffer made no delta table: 0 rows here.
       long changedRows = deltaRows.values().stream().mapToLong(Long::longValue).sum();
       boolean inOne = sql.appliesInOne() && changedRows <= IN_ONE_MAX_DELTA_ROWS;

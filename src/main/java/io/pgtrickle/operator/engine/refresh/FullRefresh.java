@@ -22,6 +22,7 @@ public final class FullRefresh implements RefreshStrategy {
   private static final String DIFF = "pg_temp.pgt_full_refresh_diff";
   private static final String GONE = "pg_temp.pgt_full_refresh_gone";
   private static final String ADDED = "pg_temp.pgt_full_refresh_added";
+  private static final String COPY = io.pgtrickle.operator.differential.sql.ApplySql.COPY;
 
   @Override
   public RefreshMode mode() {
@@ -33,6 +34,11 @@ public final class FullRefresh implements RefreshStrategy {
       throws SQLException {
     String columns = String.join(", ", target.columns());
     try (Statement statement = connection.createStatement()) {
+      if (target.rowMatch() == RefreshTarget.RowMatch.NUMBERED_COPIES) {
+        statement.execute("SET LOCAL jit = off");
+        statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
+        return applyByNumberedCopies(statement, target);
+      }
       if (target.rowMatch() == RefreshTarget.RowMatch.GROUP_ID) {
         statement.execute("SET LOCAL jit = off");
         statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
@@ -302,6 +308,101 @@ public final class FullRefresh implements RefreshStrategy {
                 + String.join(", ", updates));
     statement.execute("DROP TABLE " + GONE + ", " + ADDED + ", " + NEW_ROWS);
     return deleted + upserted;
+  }
+
+  /**
+   * Citus storage of a differential bag: a copy's key is its row's id (the md5 of its text, as the
+   * differential step computes it) and its number among the row's copies (1..n), so copies already
+   * there keep their key; surplus keys are deleted, missing ones inserted.
+   */
+  private static long applyByNumberedCopies(Statement statement, RefreshTarget target)
+      throws SQLException {
+    String keys = Layout.ROW_ID + ", " + COPY;
+    String columns = String.join(", ", target.columns()) + ", " + keys;
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
+            + prefixed("r", target)
+            + ", md5(r.pgt__row)::uuid AS "
+            + Layout.ROW_ID
+            + ", row_number() OVER (PARTITION BY r.pgt__row) AS "
+            + COPY
+            + " FROM (SELECT "
+            + prefixed("q", target)
+            + ", "
+            + rowText("q", target)
+            + " AS pgt__row FROM "
+            + target.queryView()
+            + " q) r");
+    String insert =
+        "INSERT INTO "
+            + target.storageTable()
+            + " ("
+            + columns
+            + ") SELECT "
+            + prefixed("n", target)
+            + ", n."
+            + Layout.ROW_ID
+            + ", n."
+            + COPY
+            + " FROM "
+            + NEW_ROWS
+            + " n";
+    if (isEmpty(statement, target.storageTable())) {
+      return statement.executeUpdate(insert);
+    }
+    statement.execute("ANALYZE " + NEW_ROWS);
+    statement.execute("DROP TABLE IF EXISTS " + GONE);
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_gone ON COMMIT DROP AS SELECT "
+            + keys
+            + " FROM "
+            + target.storageTable()
+            + " EXCEPT SELECT "
+            + keys
+            + " FROM "
+            + NEW_ROWS);
+    long deleted =
+        statement.executeUpdate(
+            "DELETE FROM "
+                + target.storageTable()
+                + " s USING (SELECT "
+                + keys
+                + " FROM "
+                + GONE
+                + ") g WHERE s."
+                + Layout.ROW_ID
+                + " = g."
+                + Layout.ROW_ID
+                + " AND s."
+                + COPY
+                + " = g."
+                + COPY);
+    statement.execute("DROP TABLE IF EXISTS " + ADDED);
+    statement.execute(
+        "CREATE TEMP TABLE pgt_full_refresh_added ON COMMIT DROP AS SELECT "
+            + keys
+            + " FROM "
+            + NEW_ROWS
+            + " EXCEPT SELECT "
+            + keys
+            + " FROM "
+            + target.storageTable());
+    long inserted =
+        statement.executeUpdate(
+            insert
+                + " JOIN "
+                + ADDED
+                + " a ON a."
+                + Layout.ROW_ID
+                + " = n."
+                + Layout.ROW_ID
+                + " AND a."
+                + COPY
+                + " = n."
+                + COPY
+                + " ON CONFLICT DO NOTHING");
+    statement.execute("DROP TABLE " + GONE + ", " + ADDED + ", " + NEW_ROWS);
+    return deleted + inserted;
   }
 
   private static boolean isEmpty(Statement statement, String table) throws SQLException {

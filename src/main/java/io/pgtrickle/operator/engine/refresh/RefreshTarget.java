@@ -57,6 +57,13 @@ public record RefreshTarget(
      * {@code pgt_row_id} among them, the table's key and distribution column. Groups whose id the
      * result no longer has are deleted by it, and the ones whose text differs are upserted by it.
      */
-    GROUP_ID
+    GROUP_ID,
+    /**
+     * Citus storage of a differential bag: {@code columns} are the query's, {@code queryView} the
+     * query's view; a row's copies carry {@code pgt_row_id} (the md5 of its text) and {@code
+     * pgt_copy}, numbered 1..n, the table's key (distributed on the row id). Copies the result no
+     * longer has are deleted by that key, missing ones inserted.
+     */
+    NUMBERED_COPIES
   }
 }
