@@ -9,10 +9,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
-import io.pgtrickle.operator.capture.NodeConnector;
-import io.pgtrickle.operator.citus.CitusTopology;
-import io.pgtrickle.operator.embedded.PostgresServer;
-import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.testing.CitusTestCluster;
 import io.pgtrickle.operator.testing.RequiresCitus;
 import io.pgtrickle.operator.testing.StreamTableAssertions;
@@ -67,7 +63,7 @@ class CitusDifferentialIT {
         "INSERT INTO cd_sales SELECT g % 16, g, g % 64, 1 + g % 20, 1 + g % 5, g % 97"
             + " FROM generate_series(1, 400) g",
         "INSERT INTO cd_notes VALUES (1, 'one')");
-    engine = engine(db);
+    engine = EngineTestSupport.citusEngine(db);
   }
 
   @AfterEach
@@ -285,17 +281,5 @@ class CitusDifferentialIT {
     spec.setPlacement(placement);
     spec.setRefreshMode(mode);
     return StreamTableDefinition.from(spec);
-  }
-
-  private static StreamTableEngine engine(TestDatabase db) throws EngineException {
-    StreamTableEngine engine =
-        new StreamTableEngine(
-            db.dataSource(),
-            new CitusTopology(),
-            new FullRefresh(),
-            NodeConnector.withCredentials(
-                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
-    engine.migrateCatalog();
-    return engine;
   }
 }

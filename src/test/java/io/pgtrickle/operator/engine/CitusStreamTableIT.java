@@ -8,10 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
-import io.pgtrickle.operator.capture.NodeConnector;
-import io.pgtrickle.operator.citus.CitusTopology;
 import io.pgtrickle.operator.embedded.PostgresServer;
-import io.pgtrickle.operator.engine.refresh.FullRefresh;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.QualifiedTable;
 import io.pgtrickle.operator.testing.CitusTestCluster;
@@ -57,7 +54,7 @@ class CitusStreamTableIT {
         "INSERT INTO cst_regions VALUES (1, 'emea'), (2, 'amer')",
         "INSERT INTO cst_labels VALUES (0, 'zero'), (1, 'one'), (2, 'two')",
         "INSERT INTO cst_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 200) g");
-    StreamTableEngine engine = engine(db);
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_summary", QUERY)), OWNER);
     assertMatchesQuery(db, "cst_summary", QUERY);
 
@@ -164,7 +161,7 @@ class CitusStreamTableIT {
         "SELECT k.name, count(*) AS n, sum(t.amount) AS total FROM cst_trunc t"
             + " JOIN cst_trunc_kinds k ON k.id = t.kind GROUP BY k.name";
     Map<String, String> streamTables = Map.of("cst_trunc_totals", totals, "cst_trunc_named", named);
-    StreamTableEngine engine = engine(db);
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
     ObjectNames source = names("cst_trunc");
     try {
       for (Map.Entry<String, String> st : streamTables.entrySet()) {
@@ -247,7 +244,7 @@ class CitusStreamTableIT {
         "ALTER TABLE cst_moved REPLICA IDENTITY FULL",
         "INSERT INTO cst_moved SELECT g, g FROM generate_series(1, 100) g");
     String query = "SELECT id % 5 AS k, sum(amount) AS total FROM cst_moved GROUP BY 1";
-    StreamTableEngine engine = engine(db);
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_moved_totals", query)), OWNER);
     try {
       cluster.moveOneShard("cst_moved");
@@ -287,7 +284,7 @@ class CitusStreamTableIT {
     String kinds =
         "SELECT k.name, count(*) AS n FROM cst_events e JOIN cst_kinds k ON k.id = e.kind"
             + " GROUP BY k.name";
-    StreamTableEngine engine = engine(db);
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_buckets", buckets)), OWNER);
     StreamTableSpec reference = spec("cst_kind_totals", kinds);
     reference.setPlacement(PlacementMode.REFERENCE);
@@ -336,7 +333,7 @@ class CitusStreamTableIT {
     cluster.onCoordinator("DROP TABLE IF EXISTS cst_gone, cst_gone_totals CASCADE");
     cluster.onCoordinator(create);
     db.execute("INSERT INTO cst_gone SELECT g, g, g FROM generate_series(1, 50) g");
-    StreamTableEngine engine = engine(db);
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
     engine.apply(StreamTableDefinition.from(spec("cst_gone_totals", query)), OWNER);
     assertMatchesQuery(db, "cst_gone_totals", query);
 
@@ -383,18 +380,6 @@ class CitusStreamTableIT {
           .isLessThan(deadline);
       Thread.sleep(100);
     }
-  }
-
-  private static StreamTableEngine engine(TestDatabase db) throws EngineException {
-    StreamTableEngine engine =
-        new StreamTableEngine(
-            db.dataSource(),
-            new CitusTopology(),
-            new FullRefresh(),
-            NodeConnector.withCredentials(
-                db.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
-    engine.migrateCatalog();
-    return engine;
   }
 
   private static ObjectNames names(String table) {

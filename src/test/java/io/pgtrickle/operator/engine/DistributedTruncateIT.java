@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
-import io.pgtrickle.operator.testing.TestPostgres;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,11 +25,7 @@ class DistributedTruncateIT {
 
   @BeforeEach
   void setUp() throws Exception {
-    cluster =
-        new ScriptedCluster(
-            TestPostgres.server(0), List.of(TestPostgres.server(1), TestPostgres.server(2)));
-    cluster.topology.place(101, 1);
-    cluster.topology.place(102, 2);
+    cluster = ScriptedCluster.ofTwoWorkers(1, 2);
     engine = cluster.engine;
     StreamTableSpec spec = EngineTestSupport.spec("order_totals", QUERY);
     spec.setPlacement(PlacementMode.LOCAL); // auto would distribute it, which needs Citus

@@ -23,6 +23,24 @@ final class EngineTestSupport {
     return engine(db, hook, java.util.Optional.empty());
   }
 
+  /**
+   * An engine on a real Citus coordinator: workers reached as the superuser of the test servers.
+   */
+  static StreamTableEngine citusEngine(TestDatabase db) throws EngineException {
+    StreamTableEngine engine =
+        new StreamTableEngine(
+            db.dataSource(),
+            new CitusTopology(),
+            new FullRefresh(),
+            NodeConnector.withCredentials(
+                db.dataSource(),
+                io.pgtrickle.operator.embedded.PostgresServer.SUPERUSER,
+                null,
+                java.util.Map.of()));
+    engine.migrateCatalog();
+    return engine;
+  }
+
   /** An engine whose query views are owned by {@code queryRole}. */
   static StreamTableEngine engine(TestDatabase db, String queryRole) throws EngineException {
     return engine(db, Refresher.StepHook.NONE, java.util.Optional.of(queryRole));

@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
-import io.pgtrickle.operator.testing.TestPostgres;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,11 +31,7 @@ class ScriptedCitusDifferentialIT {
 
   @BeforeEach
   void setUp() throws Exception {
-    cluster =
-        new ScriptedCluster(
-            TestPostgres.server(0), List.of(TestPostgres.server(1), TestPostgres.server(2)));
-    cluster.topology.place(101, 1);
-    cluster.topology.place(102, 2);
+    cluster = ScriptedCluster.ofTwoWorkers(1, 2);
     engine = cluster.engine;
     for (int id = 1; id <= 40; id++) {
       cluster.write(1 + id % 2, id, id * 3);

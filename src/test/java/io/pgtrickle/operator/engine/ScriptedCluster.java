@@ -56,6 +56,23 @@ final class ScriptedCluster {
     orders = ObjectNames.of(new QualifiedTable(database, "public", "orders"));
   }
 
+  /**
+   * Servers 0 (coordinator), 1 and 2 (workers) of the shared embedded ones, with shard {@code 101 +
+   * i} placed on {@code nodes[i]}.
+   */
+  static ScriptedCluster ofTwoWorkers(int... nodes) throws SQLException, EngineException {
+    ScriptedCluster cluster =
+        new ScriptedCluster(
+            io.pgtrickle.operator.testing.TestPostgres.server(0),
+            List.of(
+                io.pgtrickle.operator.testing.TestPostgres.server(1),
+                io.pgtrickle.operator.testing.TestPostgres.server(2)));
+    for (int i = 0; i < nodes.length; i++) {
+      cluster.topology.place(101 + i, nodes[i]);
+    }
+    return cluster;
+  }
+
   /** A row written to the logical table (coordinator) and to the worker holding its shard. */
   void write(int node, int id, int amount) throws SQLException {
     String insert = "INSERT INTO orders VALUES (" + id + ", " + amount + ")";

@@ -9,9 +9,7 @@ import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.status.Conditions;
 import io.pgtrickle.operator.status.StreamTableStatuses;
-import io.pgtrickle.operator.testing.TestPostgres;
 import java.time.Instant;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,12 +28,7 @@ class TopologyChangeIT {
 
   @BeforeEach
   void setUp() throws Exception {
-    cluster =
-        new ScriptedCluster(
-            TestPostgres.server(0), List.of(TestPostgres.server(1), TestPostgres.server(2)));
-    cluster.topology.place(101, 1);
-    cluster.topology.place(102, 1);
-    cluster.topology.place(103, 1);
+    cluster = ScriptedCluster.ofTwoWorkers(1, 1, 1);
     engine = cluster.engine;
   }
 

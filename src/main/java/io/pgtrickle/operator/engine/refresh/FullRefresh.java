@@ -175,57 +175,7 @@ public final class FullRefresh implements RefreshStrategy {
     if (isEmpty(statement, target.storageTable())) {
       return statement.executeUpdate(insert);
     }
-    statement.execute("ANALYZE " + NEW_ROWS);
-    statement.execute("DROP TABLE IF EXISTS " + GONE);
-    statement.execute(
-        "CREATE TEMP TABLE pgt_full_refresh_gone ON COMMIT DROP AS SELECT "
-            + rowId
-            + " FROM "
-            + target.storageTable()
-            + " EXCEPT SELECT "
-            + rowId
-            + " FROM "
-            + NEW_ROWS);
-    // A subquery, not the temp table itself: Citus refuses a local table joined to a reference
-    // table in a modification, but plans a subquery over it as an intermediate result.
-    long deleted =
-        statement.executeUpdate(
-            "DELETE FROM "
-                + target.storageTable()
-                + " s USING (SELECT "
-                + rowId
-                + " FROM "
-                + GONE
-                + ") g WHERE s."
-                + rowId
-                + " = g."
-                + rowId);
-    statement.execute("DROP TABLE IF EXISTS " + ADDED);
-    statement.execute(
-        "CREATE TEMP TABLE pgt_full_refresh_added ON COMMIT DROP AS SELECT "
-            + rowId
-            + " FROM "
-            + NEW_ROWS
-            + " EXCEPT SELECT "
-            + rowId
-            + " FROM "
-            + target.storageTable());
-    long inserted =
-        statement.executeUpdate(
-            insert
-                + " JOIN "
-                + ADDED
-                + " a ON a."
-                + rowId
-                + " = n."
-                + rowId
-                + " ON CONFLICT ("
-                + rowId
-                + ") DO NOTHING");
-    statement.execute("DROP TABLE " + GONE);
-    statement.execute("DROP TABLE " + ADDED);
-    statement.execute("DROP TABLE " + NEW_ROWS);
-    return deleted + inserted;
+    return replaceByKey(statement, target.storageTable(), List.of(rowId), insert);
   }
 
   /**
@@ -350,56 +300,56 @@ public final class FullRefresh implements RefreshStrategy {
     if (isEmpty(statement, target.storageTable())) {
       return statement.executeUpdate(insert);
     }
+    return replaceByKey(statement, target.storageTable(), List.of(Layout.ROW_ID, COPY), insert);
+  }
+
+  /**
+   * Deletes the storage rows whose key the new rows ({@value #NEW_ROWS}) lack and inserts the new
+   * rows whose key the storage lacks ({@code insert} selects them as {@code n}). Temp tables are
+   * read through subqueries: Citus refuses a local table joined to a reference table in a
+   * modification, but plans a subquery over it as an intermediate result.
+   */
+  private static long replaceByKey(
+      Statement statement, String storage, List<String> keys, String insert) throws SQLException {
+    String keyList = String.join(", ", keys);
     statement.execute("ANALYZE " + NEW_ROWS);
     statement.execute("DROP TABLE IF EXISTS " + GONE);
     statement.execute(
         "CREATE TEMP TABLE pgt_full_refresh_gone ON COMMIT DROP AS SELECT "
-            + keys
+            + keyList
             + " FROM "
-            + target.storageTable()
+            + storage
             + " EXCEPT SELECT "
-            + keys
+            + keyList
             + " FROM "
             + NEW_ROWS);
     long deleted =
         statement.executeUpdate(
             "DELETE FROM "
-                + target.storageTable()
+                + storage
                 + " s USING (SELECT "
-                + keys
+                + keyList
                 + " FROM "
                 + GONE
-                + ") g WHERE s."
-                + Layout.ROW_ID
-                + " = g."
-                + Layout.ROW_ID
-                + " AND s."
-                + COPY
-                + " = g."
-                + COPY);
+                + ") g WHERE "
+                + String.join(" AND ", keys.stream().map(k -> "s." + k + " = g." + k).toList()));
     statement.execute("DROP TABLE IF EXISTS " + ADDED);
     statement.execute(
         "CREATE TEMP TABLE pgt_full_refresh_added ON COMMIT DROP AS SELECT "
-            + keys
+            + keyList
             + " FROM "
             + NEW_ROWS
             + " EXCEPT SELECT "
-            + keys
+            + keyList
             + " FROM "
-            + target.storageTable());
+            + storage);
     long inserted =
         statement.executeUpdate(
             insert
                 + " JOIN "
                 + ADDED
-                + " a ON a."
-                + Layout.ROW_ID
-                + " = n."
-                + Layout.ROW_ID
-                + " AND a."
-                + COPY
-                + " = n."
-                + COPY
+                + " a ON "
+                + String.join(" AND ", keys.stream().map(k -> "a." + k + " = n." + k).toList())
                 + " ON CONFLICT DO NOTHING");
     statement.execute("DROP TABLE " + GONE + ", " + ADDED + ", " + NEW_ROWS);
     return deleted + inserted;
