@@ -2,6 +2,7 @@ package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
+import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -81,6 +82,32 @@ class ScriptedCitusDifferentialIT {
     assertThat(differential).as("refreshes that ran DIFFERENTIAL").isPositive();
     assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
     assertThat(cluster.frontierPerNode()).contains("\"1\"").contains("\"2\"");
+  }
+
+  /**
+   * A shard moves between refreshes, after a write its old node's slot captured: the refresh that
+   * notices re-syncs in full (the buffer alone cannot be trusted across a move), the ones after it
+   * are differential again, reading the new node's slot.
+   */
+  @Test
+  void aShardMoveResyncsInFullThenRefreshesDifferentiallyAgain() throws Exception {
+    String query =
+        "SELECT amount % 4 AS b, count(*) AS n, sum(amount) AS total FROM orders GROUP BY 1";
+    engine.apply(definition("moved", query, RefreshMode.AUTO), OWNER);
+    cluster.write(2, 501, 7);
+    cluster.awaitApplied("moved");
+    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
+
+    cluster.run(2, "UPDATE orders SET amount = amount + 100 WHERE id = 501");
+    cluster.topology.place(102, 1); // the rebalancer moved node 2's shard to node 1
+    assertThat(engine.refresh("public", "moved").kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
+    assertThat(lastMode()).isEqualTo("FULL");
+    assertMatchesQuery(cluster.coordinator, "moved", query);
+
+    cluster.write(1, 502, 9);
+    cluster.awaitApplied("moved");
+    assertMatchesQuery(cluster.coordinator, "moved", query);
+    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
