@@ -31,7 +31,6 @@ public final class Supportability {
       Map<List<String>, StableName> sources,
       Set<StableName> walSources,
       boolean citusSources,
-      boolean citusStorage,
       List<String> clockReads) {}
 
   public static Decision decide(Connection connection, String queryView, Facts facts)

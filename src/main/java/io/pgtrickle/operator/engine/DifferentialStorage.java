@@ -86,8 +86,7 @@ final class DifferentialStorage {
         Supportability.decide(
             connection,
             StreamTableEngine.viewOf(id),
-            new Supportability.Facts(
-                sources, wal, citusSources, placement != Placement.LOCAL, clockReads));
+            new Supportability.Facts(sources, wal, citusSources, clockReads));
     Optional<String> blocker = decision.blocker();
     boolean differential = false;
     if (decision.model().isPresent() && definition.refreshMode() != RefreshMode.FULL) {
