@@ -71,7 +71,7 @@ import java.util.stream.Stream;
  *
  * <p>Run: PGTRICKLE_TEST_CITUS_BINDIR=/usr/lib/postgresql/15/bin ./mvnw -q -Pbench test-compile
  * exec:exec -Dbench.main=io.pgtrickle.operator.bench.CitusDifferentialVsFull -Dbench.args=5
- * [-Dbench.args2=verbose,rows=N,warmup=N,series=N,inserts=N,poll=MS]
+ * [-Dbench.args2=verbose,log,rows=N,warmup=N,series=N,inserts=N,poll=MS]
  */
 public final class CitusDifferentialVsFull {
   private static final String OWNER = "bench";
@@ -333,6 +333,9 @@ public final class CitusDifferentialVsFull {
           }
         }
 
+        if (options.contains("log")) {
+          logStatements(cluster);
+        }
         // One-row DIFFERENTIAL refreshes in a row: steadier than 5 rounds on a shared machine.
         for (String name : List.of("a_diff_dist", "a_diff_local")) {
           List<Long> seriesNanos = new ArrayList<>();
@@ -617,6 +620,22 @@ public final class CitusDifferentialVsFull {
     }
     lines.forEach(System.out::println);
     return lines;
+  }
+
+  /**
+   * Option {@code log}: every statement of the series and of the freshness run with its duration,
+   * on every node, in the server logs copied to target/bench-logs at the end.
+   */
+  private static void logStatements(CitusTestCluster cluster) throws SQLException {
+    for (PostgresServer server :
+        Stream.concat(Stream.of(cluster.coordinator()), cluster.workers().stream()).toList()) {
+      try (Connection connection = server.dataSource(CitusTestCluster.DATABASE).getConnection();
+          Statement statement = connection.createStatement()) {
+        statement.execute("ALTER SYSTEM SET log_min_duration_statement = 0");
+        statement.execute("SELECT pg_reload_conf()");
+      }
+    }
+    System.out.println("logging every statement from here on (target/bench-logs)");
   }
 
   /** Each server's log into target/bench-logs (the cluster deletes its data directories). */
