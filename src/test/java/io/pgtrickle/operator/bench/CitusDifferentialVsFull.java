@@ -226,6 +226,9 @@ public final class CitusDifferentialVsFull {
           summary.add(line);
         }
 
+        if (options.contains("log")) {
+          logStatements(cluster);
+        }
         List<Change> changes =
             List.of(
                 new Change(
@@ -350,9 +353,6 @@ public final class CitusDifferentialVsFull {
           }
         }
 
-        if (options.contains("log")) {
-          logStatements(cluster);
-        }
         // One-row DIFFERENTIAL refreshes in a row: steadier than 5 rounds on a shared machine.
         for (String name : List.of("a_diff_dist", "a_diff_local")) {
           List<Long> seriesNanos = new ArrayList<>();
@@ -650,8 +650,8 @@ public final class CitusDifferentialVsFull {
   }
 
   /**
-   * Option {@code log}: every statement of the series and of the freshness run with its duration,
-   * on every node, in the server logs copied to target/bench-logs at the end.
+   * Option {@code log}: every statement from the first round on, with its duration, on every node,
+   * in the server logs copied to target/bench-logs at the end.
    */
   private static void logStatements(CitusTestCluster cluster) throws SQLException {
     for (PostgresServer server :
