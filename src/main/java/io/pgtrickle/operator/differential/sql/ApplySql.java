@@ -29,18 +29,22 @@ public final class ApplySql {
   private final List<String> columns;
   private final String storage;
   private final boolean copies;
+  private final boolean citus;
 
   /**
    * @param columns the query's columns, quoted
    * @param storage the storage table, qualified and quoted
-   * @param copies a bag whose copies are numbered 1..n per row ({@value #COPY}): Citus storage,
-   *     where a copy is addressed by key, not by ctid
+   * @param citus Citus storage (reference or distributed): rows are addressed by key, not by ctid,
+   *     a bag's copies numbered 1..n per row ({@value #COPY}), and the storage is read only for the
+   *     keys a change touches, named as a list, which Citus routes to their shards (a join with the
+   *     change would pull every shard to the coordinator)
    */
-  public ApplySql(QueryModel model, List<String> columns, String storage, boolean copies) {
+  public ApplySql(QueryModel model, List<String> columns, String storage, boolean citus) {
     this.model = model;
     this.columns = List.copyOf(columns);
     this.storage = storage;
-    this.copies = copies;
+    this.citus = citus;
+    this.copies = citus && Layout.of(model) == Layout.BAG;
   }
 
   public ApplySql(QueryModel model, List<String> columns, String storage) {
@@ -79,7 +83,7 @@ public final class ApplySql {
             + "), 0) AS c FROM ("
             + bagNet(ROWS)
             + ") n LEFT JOIN "
-            + storage
+            + storedRows(ROWS)
             + " s ON s.pgt_row_id = n.pgt_row_id GROUP BY n.pgt_row_id, n.n",
         "DELETE FROM "
             + storage
@@ -102,6 +106,20 @@ public final class ApplySql {
             + NET
             + " WHERE n > 0) k ON k.pgt_row_id = r.pgt_row_id"
             + " CROSS JOIN LATERAL generate_series(k.c + 1, k.c + k.n) g");
+  }
+
+  /**
+   * The storage, or in Citus storage only its rows whose row id is in {@code ids} (a relation with
+   * a {@code pgt_row_id} column): as a list, which Citus routes to the shards that hold them.
+   */
+  private String storedRows(String ids) {
+    return citus
+        ? "(SELECT * FROM "
+            + storage
+            + " WHERE pgt_row_id = ANY (ARRAY(SELECT pgt_row_id FROM "
+            + ids
+            + ")))"
+        : storage;
   }
 
   /** The change's rows with their row ids. */
@@ -194,7 +212,7 @@ public final class ApplySql {
       sql.append("pgt_dg AS (")
           .append(state.groupDelta("pgt_dq"))
           .append("), pgt_ng AS (")
-          .append(state.newGroups("pgt_dg"))
+          .append(state.newGroups("pgt_dg", storedRows("pgt_dg")))
           .append("), pgt_gone AS (")
           .append(
               alwaysOneRow
@@ -239,7 +257,9 @@ public final class ApplySql {
     }
     // Analyzed, so the joins with the storage probe its row-id index rather than hash it all.
     statements.add("ANALYZE " + GROUP_DELTA);
-    statements.add("CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS " + state.newGroups(GROUP_DELTA));
+    statements.add(
+        "CREATE TEMP TABLE pgt_ng ON COMMIT DROP AS "
+            + state.newGroups(GROUP_DELTA, storedRows(GROUP_DELTA)));
     statements.add("ANALYZE " + NEW_GROUPS);
     statements.add(deleteTouchedGroups());
     statements.add(
@@ -270,13 +290,13 @@ public final class ApplySql {
     }
 
     /** Per touched group, its new state; {@code pgt__recompute} marks those to read again. */
-    String newGroups(String groupDelta) {
+    String newGroups(String groupDelta, String stored) {
       return "SELECT "
           + String.join(", ", next)
           + " FROM "
           + groupDelta
           + " d LEFT JOIN "
-          + storage
+          + stored
           + " s ON s.pgt_row_id = d.pgt_row_id";
     }
 

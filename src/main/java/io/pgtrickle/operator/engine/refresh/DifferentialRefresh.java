@@ -100,7 +100,8 @@ public final class DifferentialRefresh implements RefreshStrategy {
               differential.model(),
               differential.queryColumns(),
               target.storageTable(),
-              target.rowMatch() == RefreshTarget.RowMatch.NUMBERED_COPIES);
+              target.rowMatch() == RefreshTarget.RowMatch.NUMBERED_COPIES
+                  || target.rowMatch() == RefreshTarget.RowMatch.GROUP_ID);
       // A change read straight from the buffer made no delta table: 0 rows here.
       long changedRows = deltaRows.values().stream().mapToLong(Long::longValue).sum();
       boolean inOne = sql.appliesInOne() && changedRows <= IN_ONE_MAX_DELTA_ROWS;
