@@ -1,7 +1,6 @@
 package io.pgtrickle.operator.capture;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.Properties;
@@ -12,8 +11,12 @@ import javax.sql.DataSource;
  * node, otherwise the node's host:port (or its endpoint override) with the coordinator's database
  * name and credentials, as Citus requires the same database on every node.
  */
-public interface NodeConnector {
+public interface NodeConnector extends AutoCloseable {
   Connection open(CaptureNode node) throws SQLException;
+
+  /** Closes what the connector keeps open (its nodes' pools); nothing by default. */
+  @Override
+  default void close() {}
 
   /**
    * Where to reach a node named host:port in pg_dist_node: an override of "host:port" or of the
@@ -62,24 +65,6 @@ public interface NodeConnector {
     properties
         .stringPropertyNames()
         .forEach(n -> nodeProperties.setProperty(n, properties.getProperty(n)));
-    return node -> {
-      if (node.local()) {
-        return dataSource.getConnection();
-      }
-      String database;
-      try (Connection local = dataSource.getConnection();
-          java.sql.Statement statement = local.createStatement();
-          java.sql.ResultSet rs = statement.executeQuery("SELECT current_database()")) {
-        rs.next();
-        database = rs.getString(1);
-      }
-      String endpoint = endpoint(endpoints, node.host(), node.port());
-      return DriverManager.getConnection(
-          "jdbc:postgresql://"
-              + endpoint
-              + "/"
-              + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8),
-          nodeProperties);
-    };
+    return new NodePools(dataSource, nodeProperties, endpoints);
   }
 }

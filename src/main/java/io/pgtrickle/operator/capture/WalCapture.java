@@ -258,47 +258,53 @@ public final class WalCapture {
     WalConsumer consumer = new WalConsumer(dataSource);
     for (Map.Entry<CaptureNode, List<NodeSource>> entry : byNode.entrySet()) {
       CaptureNode node = entry.getKey();
+      String unreachable =
+          "holding "
+              + String.join(
+                  ", ",
+                  entry.getValue().stream().map(t -> t.source().table().name().sqlName()).toList())
+              + " is unreachable";
       Connection opened;
       try {
         opened = nodes.open(node);
       } catch (SQLException e) {
-        throw node.unavailable(
-            "holding "
-                + String.join(
-                    ", ",
-                    entry.getValue().stream()
-                        .map(t -> t.source().table().name().sqlName())
-                        .toList())
-                + " is unreachable",
-            e);
+        throw node.unavailable(unreachable, e);
       }
       try (Connection connection = opened;
           Connection coordinator = dataSource.getConnection()) {
-        if (everyCommit) {
-          flushWal(connection);
-        }
-        for (NodeSource nodeSource : entry.getValue()) {
-          TrackedSource source = nodeSource.source();
-          try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
-            SlotReader.SlotState state =
-                SlotReader.state(connection, new ObjectNames(source.stableName()));
-            if (state == SlotReader.SlotState.MISSING) {
-              recreateLostSlot(coordinator, connection, node, nodeSource);
-            } else if (state == SlotReader.SlotState.CAUGHT_UP) {
-              continue; // nothing flushed past the slot: nothing to decode or release
-            }
-            WalConsumer.Consumed consumed;
-            do {
-              consumed =
-                  consumer.consumeLocked(
-                      coordinator,
-                      connection,
-                      node.nodeId(),
-                      source.stableName(),
-                      BATCH,
-                      nodeSource.truncatesOnly());
-            } while (consumed.rows() >= BATCH);
+        try {
+          if (everyCommit) {
+            flushWal(connection);
           }
+          for (NodeSource nodeSource : entry.getValue()) {
+            TrackedSource source = nodeSource.source();
+            try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
+              SlotReader.SlotState state =
+                  SlotReader.state(connection, new ObjectNames(source.stableName()));
+              if (state == SlotReader.SlotState.MISSING) {
+                recreateLostSlot(coordinator, connection, node, nodeSource);
+              } else if (state == SlotReader.SlotState.CAUGHT_UP) {
+                continue; // nothing flushed past the slot: nothing to decode or release
+              }
+              WalConsumer.Consumed consumed;
+              do {
+                consumed =
+                    consumer.consumeLocked(
+                        coordinator,
+                        connection,
+                        node.nodeId(),
+                        source.stableName(),
+                        BATCH,
+                        nodeSource.truncatesOnly());
+              } while (consumed.rows() >= BATCH);
+            }
+          }
+        } catch (SQLException e) {
+          // A pooled connection to a node that went down fails on first use, not when opened.
+          if (!connection.isValid(2)) {
+            throw node.unavailable(unreachable, e);
+          }
+          throw e;
         }
       }
     }

@@ -21,6 +21,11 @@ import org.postgresql.PGProperty;
  */
 public final class DatabaseTarget implements AutoCloseable {
   private final HikariDataSource pool;
+
+  /** The node connectors of the engines made here: their pools close with this target. */
+  private final java.util.List<NodeConnector> connectors =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   private final String description;
   private final Optional<EmbeddedPostgresServer> embedded;
   private final Properties nodeProperties;
@@ -135,12 +140,9 @@ public final class DatabaseTarget implements AutoCloseable {
 
   private StreamTableEngine engine(
       Map<String, String> endpoints, Optional<String> queryRole, CitusTopology topology) {
-    return new StreamTableEngine(
-        pool,
-        topology,
-        new FullRefresh(),
-        NodeConnector.withProperties(pool, nodeProperties, endpoints),
-        queryRole);
+    NodeConnector nodes = NodeConnector.withProperties(pool, nodeProperties, endpoints);
+    connectors.add(nodes);
+    return new StreamTableEngine(pool, topology, new FullRefresh(), nodes, queryRole);
   }
 
   public String description() {
@@ -153,6 +155,8 @@ public final class DatabaseTarget implements AutoCloseable {
 
   @Override
   public void close() {
+    connectors.forEach(NodeConnector::close);
+    connectors.clear();
     pool.close();
     embedded.ifPresent(EmbeddedPostgresServer::close);
   }
