@@ -40,7 +40,16 @@ final class NodePools implements NodeConnector, AutoCloseable {
     }
     String endpoint = NodeConnector.endpoint(endpoints, node.host(), node.port());
     String name = database();
-    return pools.computeIfAbsent(endpoint, e -> pool(e, name)).getConnection();
+    try {
+      return pools.computeIfAbsent(endpoint, e -> pool(e, name)).getConnection();
+    } catch (SQLException e) {
+      // The pool says only that it timed out; the node's own refusal (a wrong password, a
+      // connection refused) is its cause, and that is what the user needs to read.
+      if (e.getCause() instanceof SQLException refusal) {
+        throw refusal;
+      }
+      throw e;
+    }
   }
 
   private HikariDataSource pool(String endpoint, String databaseName) {
