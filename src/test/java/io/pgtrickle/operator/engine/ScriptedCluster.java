@@ -30,6 +30,13 @@ final class ScriptedCluster {
 
   ScriptedCluster(PostgresServer coordinatorServer, List<PostgresServer> workerServers)
       throws SQLException, EngineException {
+    this(coordinatorServer, workerServers, Refresher.StepHook.NONE);
+  }
+
+  /** With {@code hook} called at each step of the engine's refreshes. */
+  ScriptedCluster(
+      PostgresServer coordinatorServer, List<PostgresServer> workerServers, Refresher.StepHook hook)
+      throws SQLException, EngineException {
     String database = "scripted_" + DATABASES.incrementAndGet();
     coordinator = create(coordinatorServer, database);
     for (PostgresServer server : workerServers) {
@@ -51,7 +58,9 @@ final class ScriptedCluster {
             topology,
             new FullRefresh(),
             NodeConnector.withCredentials(
-                coordinator.dataSource(), PostgresServer.SUPERUSER, null, Map.of()));
+                coordinator.dataSource(), PostgresServer.SUPERUSER, null, Map.of()),
+            hook,
+            java.util.Optional.empty());
     engine.migrateCatalog();
     orders = ObjectNames.of(new QualifiedTable(database, "public", "orders"));
   }
@@ -61,12 +70,19 @@ final class ScriptedCluster {
    * i} placed on {@code nodes[i]}.
    */
   static ScriptedCluster ofTwoWorkers(int... nodes) throws SQLException, EngineException {
+    return ofTwoWorkers(Refresher.StepHook.NONE, nodes);
+  }
+
+  /** As {@link #ofTwoWorkers(int...)}, the engine calling {@code hook} at each refresh step. */
+  static ScriptedCluster ofTwoWorkers(Refresher.StepHook hook, int... nodes)
+      throws SQLException, EngineException {
     ScriptedCluster cluster =
         new ScriptedCluster(
             io.pgtrickle.operator.testing.TestPostgres.server(0),
             List.of(
                 io.pgtrickle.operator.testing.TestPostgres.server(1),
-                io.pgtrickle.operator.testing.TestPostgres.server(2)));
+                io.pgtrickle.operator.testing.TestPostgres.server(2)),
+            hook);
     for (int i = 0; i < nodes.length; i++) {
       cluster.topology.place(101 + i, nodes[i]);
     }
