@@ -232,31 +232,6 @@ final class DifferentialStorage {
     }
   }
 
-  /**
-   * FULL's target for Citus storage of a differential layout with groups: the state view, keyed by
-   * the group's row id.
-   */
-  static RefreshTarget groupsByRowId(String storage, String stateView, List<String> columns) {
-    return new RefreshTarget(
-        storage,
-        stateView,
-        columns,
-        Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
-        Optional.empty(),
-        RefreshTarget.RowMatch.GROUP_ID);
-  }
-
-  /** FULL's target for Citus storage of a differential bag: the query, copies numbered. */
-  static RefreshTarget numberedCopies(String storage, String queryView, List<String> columns) {
-    return new RefreshTarget(
-        storage,
-        queryView,
-        columns,
-        Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
-        Optional.empty(),
-        RefreshTarget.RowMatch.NUMBERED_COPIES);
-  }
-
   /** A relation's column names, in order, as a text[] (the relation as a regclass or text). */
   private static final String COLUMNS_OF =
       " ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a"
@@ -283,13 +258,18 @@ final class DifferentialStorage {
       String sourcesJson) {
     /**
      * FULL's target: for a bag the query's view and columns (the row id is derived from the row's
-     * text, as the state view derives it), else the state view.
+     * text, as the state view derives it), else the state view. Citus storage is keyed by row id: a
+     * group's, or a bag's with its copies numbered.
      */
     RefreshTarget fullTarget(Placement placement) {
       if (placement != Placement.LOCAL) {
-        return bag
-            ? numberedCopies(storage, StreamTableEngine.viewOf(id), queryColumns)
-            : groupsByRowId(storage, stateViewOf(id), stateColumns);
+        return new RefreshTarget(
+            storage,
+            bag ? StreamTableEngine.viewOf(id) : stateViewOf(id),
+            bag ? queryColumns : stateColumns,
+            Optional.of(SqlIdentifiers.quote(Layout.ROW_ID)),
+            Optional.empty(),
+            bag ? RefreshTarget.RowMatch.NUMBERED_COPIES : RefreshTarget.RowMatch.GROUP_ID);
       }
       return bag
           ? new RefreshTarget(

@@ -8,7 +8,6 @@ import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;
 import io.pgtrickle.operator.differential.DeparsedQuery;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
-import io.pgtrickle.operator.differential.sql.ApplySql;
 import io.pgtrickle.operator.differential.sql.FullRefreshNeeded;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.engine.refresh.DifferentialRefresh;
@@ -597,14 +596,9 @@ final class Refresher {
     String view =
         differentialStorage ? DifferentialStorage.stateViewOf(id) : StreamTableEngine.viewOf(id);
     if (differentialStorage && placement != Placement.LOCAL) {
-      if (QueryColumns.of(connection, storage).names().contains(ApplySql.COPY)) {
-        // A bag, its copies numbered.
-        String queryView = StreamTableEngine.viewOf(id);
-        return DifferentialStorage.numberedCopies(
-            storage, queryView, QueryColumns.of(connection, queryView).quotedNames());
-      }
-      return DifferentialStorage.groupsByRowId(
-          storage, view, QueryColumns.of(connection, view).quotedNames());
+      // Keyed as the layout keys it (groups, or numbered copies): as every later FULL reads it.
+      return DifferentialStorage.read(connection, id, storage, List.of(), false)
+          .fullTarget(placement);
     }
     return new RefreshTarget(
         storage,

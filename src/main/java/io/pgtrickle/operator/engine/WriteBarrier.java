@@ -33,15 +33,14 @@ final class WriteBarrier implements AutoCloseable {
 
   static WriteBarrier hold(DataSource dataSource, List<TrackedSource> sources)
       throws SQLException, EngineException {
+    String tables =
+        String.join(", ", sources.stream().map(s -> s.table().name().sqlName()).toList());
     Connection connection = dataSource.getConnection();
     try {
       connection.setAutoCommit(false);
       try (Statement statement = connection.createStatement()) {
         statement.execute("SET LOCAL lock_timeout = '" + WAIT + "'");
-        statement.execute(
-            "LOCK TABLE "
-                + String.join(", ", sources.stream().map(s -> s.table().name().sqlName()).toList())
-                + " IN SHARE MODE");
+        statement.execute("LOCK TABLE " + tables + " IN SHARE MODE");
       }
       return new WriteBarrier(connection);
     } catch (SQLException e) {
@@ -51,7 +50,7 @@ final class WriteBarrier implements AutoCloseable {
         throw new EngineException(
             Reason.RefreshFailed,
             "a full refresh over WAL-captured sources waits for a moment without writers to "
-                + String.join(", ", sources.stream().map(s -> s.table().name().sqlName()).toList())
+                + tables
                 + "; writers held their locks longer than "
                 + WAIT
                 + ", the next refresh tries again",

@@ -53,59 +53,40 @@ public final class ApplySql {
 
   /**
    * A bag: per distinct row, the net number of copies added or removed; surplus copies are deleted
-   * by ctid (found through the row id), missing ones inserted.
+   * by ctid (found through the row id), missing ones inserted. With numbered copies (Citus storage)
+   * the net change n of a row comes with its copies now, c (the highest number: copies are 1..c);
+   * copies c+n+1..c are deleted (n < 0) or c+1..c+n inserted (n > 0), by key. The storage is
+   * distributed on the row id, so a row's copies share a shard.
    */
   public List<String> applyBag() {
-    if (copies) {
-      return applyNumberedCopies();
-    }
     return List.of(
         "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS " + bagRows(CORE_DELTA),
-        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS " + bagNet(ROWS),
-        bagDelete(NET),
+        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS "
+            + (copies ? numberedNet(ROWS) : bagNet(ROWS)),
+        copies ? deleteHighestCopies(NET) : bagDelete(NET),
         bagInsert(ROWS, NET));
   }
 
-  /**
-   * A bag with numbered copies (Citus storage): per distinct row its net change n and its copies
-   * now c (the highest number: copies are 1..c), then copies c+n+1..c deleted (n < 0) or c+1..c+n
-   * inserted (n > 0), by key. Temp tables are read through subqueries, which Citus plans as
-   * intermediate results; the storage is distributed on the row id, so a row's copies share a
-   * shard.
-   */
-  private List<String> applyNumberedCopies() {
-    List<String> r = columns.stream().map(c -> "r." + c).toList();
-    return List.of(
-        "CREATE TEMP TABLE pgt_dn ON COMMIT DROP AS " + bagRows(CORE_DELTA),
-        "CREATE TEMP TABLE pgt_net ON COMMIT DROP AS SELECT n.pgt_row_id, n.n,"
-            + " coalesce(max(s."
-            + COPY
-            + "), 0) AS c FROM ("
-            + bagNet(ROWS)
-            + ") n LEFT JOIN "
-            + storedRows(ROWS)
-            + " s ON s.pgt_row_id = n.pgt_row_id GROUP BY n.pgt_row_id, n.n",
-        "DELETE FROM "
-            + storage
-            + " s USING (SELECT pgt_row_id, c + n AS keep FROM "
-            + NET
-            + " WHERE n < 0) d WHERE s.pgt_row_id = d.pgt_row_id AND s."
-            + COPY
-            + " > d.keep",
-        "INSERT INTO "
-            + storage
-            + " ("
-            + String.join(", ", columns)
-            + ", pgt_row_id, "
-            + COPY
-            + ") SELECT "
-            + String.join(", ", r)
-            + ", r.pgt_row_id, g FROM (SELECT x.* FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
-            + ROWS
-            + " WHERE pgt__w > 0 ORDER BY pgt_row_id) x) r JOIN (SELECT * FROM "
-            + NET
-            + " WHERE n > 0) k ON k.pgt_row_id = r.pgt_row_id"
-            + " CROSS JOIN LATERAL generate_series(k.c + 1, k.c + k.n) g");
+  /** {@link #bagNet} with each row's copies now, {@code c}. */
+  private String numberedNet(String rows) {
+    return "SELECT n.pgt_row_id, n.n, coalesce(max(s."
+        + COPY
+        + "), 0) AS c FROM ("
+        + bagNet(rows)
+        + ") n LEFT JOIN "
+        + storedRows(rows)
+        + " s ON s.pgt_row_id = n.pgt_row_id GROUP BY n.pgt_row_id, n.n";
+  }
+
+  /** A subquery, not the temp table: Citus plans it as an intermediate result. */
+  private String deleteHighestCopies(String net) {
+    return "DELETE FROM "
+        + storage
+        + " s USING (SELECT pgt_row_id, c + n AS keep FROM "
+        + net
+        + " WHERE n < 0) d WHERE s.pgt_row_id = d.pgt_row_id AND s."
+        + COPY
+        + " > d.keep";
   }
 
   /**
@@ -149,20 +130,29 @@ public final class ApplySql {
         + " s WHERE s.pgt_row_id = n.pgt_row_id LIMIT -n.n) x WHERE n.n < 0))";
   }
 
+  /**
+   * The missing copies of each row the change adds: n of them, or with numbered copies the numbers
+   * c+1..c+n after the c already stored.
+   */
   private String bagInsert(String rows, String net) {
     List<String> r = columns.stream().map(c -> "r." + c).toList();
     return "INSERT INTO "
         + storage
         + " ("
         + String.join(", ", columns)
-        + ", pgt_row_id) SELECT "
+        + ", pgt_row_id"
+        + (copies ? ", " + COPY : "")
+        + ") SELECT "
         + String.join(", ", r)
-        + ", r.pgt_row_id FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
+        + ", r.pgt_row_id"
+        + (copies ? ", g" : "")
+        + " FROM (SELECT DISTINCT ON (pgt_row_id) * FROM "
         + rows
         + " WHERE pgt__w > 0 ORDER BY pgt_row_id) r JOIN "
         + net
-        + " n ON n.pgt_row_id = r.pgt_row_id CROSS JOIN LATERAL generate_series(1, n.n)"
-        + " WHERE n.n > 0";
+        + " n ON n.pgt_row_id = r.pgt_row_id CROSS JOIN LATERAL generate_series("
+        + (copies ? "n.c + 1, n.c + n.n" : "1, n.n")
+        + ") g WHERE n.n > 0";
   }
 
   /**

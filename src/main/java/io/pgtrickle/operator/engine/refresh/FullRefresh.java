@@ -79,18 +79,13 @@ public final class FullRefresh implements RefreshStrategy {
       statement.execute("DROP TABLE IF EXISTS " + NEW_ROWS);
       // A state view with groups is fenced, so that its hidden columns (the row id's md5 among
       // them) are computed once per row, not once more inside the row's text.
-      String source =
-          target.rowMatch() == RefreshTarget.RowMatch.STATE_TEXT
-              ? "(SELECT * FROM " + target.queryView() + " OFFSET 0)"
-              : target.queryView();
       statement.execute(
-          "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
-              + prefixed("q", target)
-              + ", "
-              + rowText("q", target)
-              + " AS pgt__row FROM "
-              + source
-              + " q");
+          "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS "
+              + withRowText(
+                  target,
+                  target.rowMatch() == RefreshTarget.RowMatch.STATE_TEXT
+                      ? fenced(target.queryView())
+                      : target.queryView()));
       statement.execute("ANALYZE " + NEW_ROWS);
       // One pass over each side with hash aggregates: per distinct row, how many copies the
       // result wants minus how many the table has, and where the table's copies are.
@@ -151,13 +146,9 @@ public final class FullRefresh implements RefreshStrategy {
             + columns
             + ", md5(r.pgt__row || '#' || row_number() OVER (PARTITION BY r.pgt__row))::uuid AS "
             + rowId
-            + " FROM (SELECT "
-            + prefixed("q", target)
-            + ", "
-            + rowText("q", target)
-            + " AS pgt__row FROM "
-            + target.queryView()
-            + " q) r");
+            + " FROM ("
+            + withRowText(target, target.queryView())
+            + ") r");
     String insert =
         "INSERT INTO "
             + target.storageTable()
@@ -189,13 +180,8 @@ public final class FullRefresh implements RefreshStrategy {
     String columns = String.join(", ", target.columns());
     String rowId = Layout.ROW_ID;
     statement.execute(
-        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS SELECT "
-            + prefixed("q", target)
-            + ", "
-            + rowText("q", target)
-            + " AS pgt__row FROM (SELECT * FROM "
-            + target.queryView()
-            + " OFFSET 0) q");
+        "CREATE TEMP TABLE pgt_full_refresh_rows ON COMMIT DROP AS "
+            + withRowText(target, fenced(target.queryView())));
     String insert =
         "INSERT INTO "
             + target.storageTable()
@@ -276,13 +262,9 @@ public final class FullRefresh implements RefreshStrategy {
             + Layout.ROW_ID
             + ", row_number() OVER (PARTITION BY r.pgt__row) AS "
             + COPY
-            + " FROM (SELECT "
-            + prefixed("q", target)
-            + ", "
-            + rowText("q", target)
-            + " AS pgt__row FROM "
-            + target.queryView()
-            + " q) r");
+            + " FROM ("
+            + withRowText(target, target.queryView())
+            + ") r");
     String insert =
         "INSERT INTO "
             + target.storageTable()
@@ -360,6 +342,24 @@ public final class FullRefresh implements RefreshStrategy {
       rs.next();
       return rs.getBoolean(1);
     }
+  }
+
+  /**
+   * The rows of {@code source} (a relation or subquery), each with its text as {@code pgt__row}.
+   */
+  private static String withRowText(RefreshTarget target, String source) {
+    return "SELECT "
+        + prefixed("q", target)
+        + ", "
+        + rowText("q", target)
+        + " AS pgt__row FROM "
+        + source
+        + " q";
+  }
+
+  /** A view read as a fenced subquery: its columns computed once per row, not per reference. */
+  private static String fenced(String view) {
+    return "(SELECT * FROM " + view + " OFFSET 0)";
   }
 
   private static String rowText(String alias, RefreshTarget target) {
