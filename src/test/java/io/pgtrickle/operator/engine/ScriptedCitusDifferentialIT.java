@@ -6,9 +6,7 @@ import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQ
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.RefreshMode;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,20 +32,12 @@ class ScriptedCitusDifferentialIT {
   void setUp() throws Exception {
     cluster = ScriptedCluster.ofTwoWorkers(1, 2);
     engine = cluster.engine;
-    for (int id = 1; id <= 40; id++) {
-      cluster.write(1 + id % 2, id, id * 3);
-    }
-    cluster.coordinator.execute(
-        "CREATE TABLE buckets (b int PRIMARY KEY, label text)",
-        "INSERT INTO buckets SELECT g, 'b' || g FROM generate_series(0, 4) g");
+    cluster.seedOrdersAndBuckets();
   }
 
   @AfterEach
   void dropEverything() throws Exception {
-    for (var st : engine.list()) {
-      engine.drop(st.definition().schema(), st.definition().name(), OWNER);
-    }
-    cluster.dropWorkerSlots();
+    cluster.dropEverything();
   }
 
   @ParameterizedTest
@@ -61,7 +51,7 @@ class ScriptedCitusDifferentialIT {
         "SELECT id FROM orders WHERE amount > 50 UNION ALL SELECT id FROM orders WHERE amount < 9"
       })
   void changesFromBothWorkersApplyDifferentiallyWhileBothWrite(String query) throws Exception {
-    engine.apply(definition("st", query, RefreshMode.DIFFERENTIAL), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("st", query, RefreshMode.DIFFERENTIAL), OWNER);
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService writers = Executors.newFixedThreadPool(2);
     List<Future<Integer>> writes =
@@ -69,7 +59,7 @@ class ScriptedCitusDifferentialIT {
     int differential = 0;
     for (int i = 0; i < 12; i++) {
       if (engine.refresh("public", "st").kind() == RefreshOutcome.Kind.APPLIED
-          && "DIFFERENTIAL".equals(lastMode())) {
+          && "DIFFERENTIAL".equals(cluster.lastMode("st"))) {
         differential++;
       }
     }
@@ -80,7 +70,7 @@ class ScriptedCitusDifferentialIT {
     writers.shutdown();
     refreshUntilExact(engine, cluster.coordinator, "st", query);
     assertThat(differential).as("refreshes that ran DIFFERENTIAL").isPositive();
-    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("st")).isEqualTo("DIFFERENTIAL");
     assertThat(cluster.frontierPerNode()).contains("\"1\"").contains("\"2\"");
   }
 
@@ -93,51 +83,45 @@ class ScriptedCitusDifferentialIT {
   void aShardMoveResyncsInFullThenRefreshesDifferentiallyAgain() throws Exception {
     String query =
         "SELECT amount % 4 AS b, count(*) AS n, sum(amount) AS total FROM orders GROUP BY 1";
-    engine.apply(definition("moved", query, RefreshMode.AUTO), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("moved", query, RefreshMode.AUTO), OWNER);
     cluster.write(2, 501, 7);
     cluster.awaitApplied("moved");
-    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("moved")).isEqualTo("DIFFERENTIAL");
 
     cluster.run(2, "UPDATE orders SET amount = amount + 100 WHERE id = 501");
     cluster.topology.place(102, 1); // the rebalancer moved node 2's shard to node 1
     assertThat(engine.refresh("public", "moved").kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
-    assertThat(lastMode()).isEqualTo("FULL");
+    assertThat(cluster.lastMode("moved")).isEqualTo("FULL");
     assertMatchesQuery(cluster.coordinator, "moved", query);
 
     cluster.write(1, 502, 9);
     cluster.awaitApplied("moved");
     assertMatchesQuery(cluster.coordinator, "moved", query);
-    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("moved")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
   void aJoinWithAnotherTableRefusesDifferentialAndAutoRefreshesInFull() throws Exception {
     String join = "SELECT o.id, b.label FROM orders o JOIN buckets b ON b.b = o.amount % 5";
-    assertThatThrownBy(() -> engine.apply(definition("j", join, RefreshMode.DIFFERENTIAL), OWNER))
+    assertThatThrownBy(
+            () ->
+                engine.apply(
+                    ScriptedCluster.localDefinition("j", join, RefreshMode.DIFFERENTIAL), OWNER))
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
         .hasMessageContaining("Citus has no snapshot across nodes");
 
-    engine.apply(definition("j", join, RefreshMode.AUTO), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("j", join, RefreshMode.AUTO), OWNER);
     // The dimension changes (trigger-captured, seen at once) and a worker writes: the refresh
     // reads the dimension as it is now, whatever the worker's slot has delivered.
     cluster.coordinator.execute("UPDATE buckets SET label = 'renamed' WHERE b = 3");
     cluster.write(2, 500, 13);
     refreshUntilExact(engine, cluster.coordinator, "j", join);
-    assertThat(lastMode()).isEqualTo("FULL");
+    assertThat(cluster.lastMode("j")).isEqualTo("FULL");
     assertThat(
             cluster.coordinator.queryString(
                 "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
         .contains("Citus has no snapshot across nodes");
-  }
-
-  private static StreamTableDefinition definition(String name, String query, RefreshMode mode)
-      throws EngineException {
-    // Local storage: auto would distribute it (every source is distributed), which needs Citus.
-    StreamTableSpec spec = EngineTestSupport.spec(name, query);
-    spec.setPlacement(PlacementMode.LOCAL);
-    spec.setRefreshMode(mode);
-    return StreamTableDefinition.from(spec);
   }
 
   /**
@@ -154,10 +138,5 @@ class ScriptedCitusDifferentialIT {
       n++;
     }
     return n;
-  }
-
-  private String lastMode() throws Exception {
-    return cluster.coordinator.queryString(
-        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables");
   }
 }

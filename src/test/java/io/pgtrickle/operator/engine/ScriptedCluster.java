@@ -89,6 +89,43 @@ final class ScriptedCluster {
     return cluster;
   }
 
+  /**
+   * Rows 1..40 of {@code orders}, odd ids on worker 2 and even ones on worker 1, and a coordinator
+   * table {@code buckets} (b 0..4, label 'b' || b) to join them with.
+   */
+  void seedOrdersAndBuckets() throws SQLException {
+    for (int id = 1; id <= 40; id++) {
+      write(1 + id % 2, id, id * 3);
+    }
+    coordinator.execute(
+        "CREATE TABLE buckets (b int PRIMARY KEY, label text)",
+        "INSERT INTO buckets SELECT g, 'b' || g FROM generate_series(0, 4) g");
+  }
+
+  /** Drops every stream table of the engine, then what slots the workers still hold. */
+  void dropEverything() throws Exception {
+    for (StreamTableRecord st : engine.list()) {
+      engine.drop(st.schema(), st.name(), EngineTestSupport.OWNER);
+    }
+    dropWorkerSlots();
+  }
+
+  /** A stream table in local storage: auto would distribute it, which needs Citus. */
+  static StreamTableDefinition localDefinition(
+      String name, String query, io.pgtrickle.operator.api.RefreshMode mode)
+      throws EngineException {
+    io.pgtrickle.operator.api.StreamTableSpec spec = EngineTestSupport.spec(name, query);
+    spec.setPlacement(io.pgtrickle.operator.api.PlacementMode.LOCAL);
+    spec.setRefreshMode(mode);
+    return StreamTableDefinition.from(spec);
+  }
+
+  /** The mode the last refresh of stream table {@code name} ran. */
+  String lastMode(String name) throws SQLException {
+    return coordinator.queryString(
+        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
+  }
+
   /** A row written to the logical table (coordinator) and to the worker holding its shard. */
   void write(int node, int id, int amount) throws SQLException {
     String insert = "INSERT INTO orders VALUES (" + id + ", " + amount + ")";

@@ -4,9 +4,7 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.RefreshMode;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,41 +44,33 @@ class ScriptedInterleavingIT {
             1,
             2);
     engine = cluster.engine;
-    for (int id = 1; id <= 40; id++) {
-      cluster.write(1 + id % 2, id, id * 3);
-    }
-    cluster.coordinator.execute(
-        "CREATE TABLE buckets (b int PRIMARY KEY, label text)",
-        "INSERT INTO buckets SELECT g, 'b' || g FROM generate_series(0, 4) g");
+    cluster.seedOrdersAndBuckets();
   }
 
   @AfterEach
   void dropEverything() throws Exception {
-    for (var st : engine.list()) {
-      engine.drop(st.definition().schema(), st.definition().name(), OWNER);
-    }
-    cluster.dropWorkerSlots();
+    cluster.dropEverything();
   }
 
   @Test
   void writesBetweenTheDrainAndADifferentialRefreshAreAppliedOnceLater() throws Exception {
     String query =
         "SELECT amount % 4 AS b, count(*) AS n, sum(amount) AS total FROM orders GROUP BY 1";
-    engine.apply(definition("agg", query, RefreshMode.AUTO), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("agg", query, RefreshMode.AUTO), OWNER);
     cluster.write(1, 500, 7);
     armed.set(1);
     cluster.awaitApplied("agg");
     assertThat(armed.get()).as("the writes were made mid-refresh").isZero();
-    assertThat(lastMode("agg")).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("agg")).isEqualTo("DIFFERENTIAL");
     refreshUntilExact(engine, cluster.coordinator, "agg", query);
-    assertThat(lastMode("agg")).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("agg")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
   void writesBetweenTheDrainAndAFullRefreshAreReadOnceByIt() throws Exception {
     String query =
         "SELECT amount % 4 AS b, count(*) AS n, sum(amount) AS total FROM orders GROUP BY 1";
-    engine.apply(definition("agg", query, RefreshMode.AUTO), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("agg", query, RefreshMode.AUTO), OWNER);
     for (int node = 1; node <= 2; node++) { // enough rows that updating all is a large change
       cluster.run(
           node,
@@ -102,33 +92,20 @@ class ScriptedInterleavingIT {
       engine.refresh("public", "agg");
     }
     assertThat(armed.get()).as("the writes were made mid-refresh").isZero();
-    assertThat(lastMode("agg")).as("the refresh the writes met").isEqualTo("FULL");
+    assertThat(cluster.lastMode("agg")).as("the refresh the writes met").isEqualTo("FULL");
     cluster.write(1, 600, 3);
     refreshUntilExact(engine, cluster.coordinator, "agg", query);
-    assertThat(lastMode("agg")).isEqualTo("DIFFERENTIAL");
+    assertThat(cluster.lastMode("agg")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
   void aJoinWhoseDimensionAndFactChangeMidRefreshEndsExact() throws Exception {
     String join = "SELECT o.id, b.label FROM orders o JOIN buckets b ON b.b = o.amount % 5";
-    engine.apply(definition("j", join, RefreshMode.AUTO), OWNER);
+    engine.apply(ScriptedCluster.localDefinition("j", join, RefreshMode.AUTO), OWNER);
     cluster.write(2, 700, 21);
     armed.set(1);
     cluster.awaitApplied("j");
     refreshUntilExact(engine, cluster.coordinator, "j", join);
-    assertThat(lastMode("j")).isEqualTo("FULL");
-  }
-
-  private static StreamTableDefinition definition(String name, String query, RefreshMode mode)
-      throws EngineException {
-    StreamTableSpec spec = EngineTestSupport.spec(name, query);
-    spec.setPlacement(PlacementMode.LOCAL); // auto would distribute it, which needs Citus
-    spec.setRefreshMode(mode);
-    return StreamTableDefinition.from(spec);
-  }
-
-  private String lastMode(String name) throws Exception {
-    return cluster.coordinator.queryString(
-        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
+    assertThat(cluster.lastMode("j")).isEqualTo("FULL");
   }
 }
