@@ -58,6 +58,13 @@ class DifferentialRefreshIT {
             + " JOIN items i ON i.order_id = o.id WHERE i.qty >= 2",
         "SELECT c.id AS cid, o.id AS oid FROM customers c, orders o"
             + " WHERE o.amount < c.id AND o.customer_id <> c.id",
+        // JOIN ... USING: the merged column printed qualified by its left table
+        "SELECT id, o.amount, c.region FROM orders o JOIN customers c USING (id)"
+            + " WHERE o.amount > 20",
+        "SELECT order_id, sku, i.qty, j.qty AS q2 FROM items i JOIN items j USING (order_id, sku)"
+            + " WHERE i.qty > j.qty",
+        "SELECT sku, count(*) AS n, sum(o.amount) AS total FROM items i JOIN items j"
+            + " USING (order_id, sku) JOIN orders o ON o.id = order_id GROUP BY sku",
         // self-join
         "SELECT a.id AS a, b.id AS b FROM orders a JOIN orders b ON a.customer_id = b.customer_id"
             + " AND a.id < b.id WHERE a.amount > 90",

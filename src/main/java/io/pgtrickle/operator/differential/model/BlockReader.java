@@ -206,15 +206,23 @@ final class BlockReader {
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
           throw new NotDifferentialException("this kind of join");
         }
-        if (join.getUsingColumns() != null && !join.getUsingColumns().isEmpty()) {
-          // USING merges the join columns into one whose reference cannot be re-qualified.
-          throw new NotDifferentialException("JOIN ... USING");
+        boolean using = join.getUsingColumns() != null && !join.getUsingColumns().isEmpty();
+        if (using && left) {
+          // An outer join's condition is read as a piece of the text; USING has none to read.
+          throw new NotDifferentialException("LEFT JOIN ... USING");
         }
         if (left) {
           end = Math.max(end, leftJoin(join, parts));
           continue;
         }
         end = Math.max(end, leaf(join.getRightItem(), parts));
+        if (using) {
+          // An inner join's USING stays as written: every relation that stands for a table in a
+          // term has the table's column names, and PostgreSQL prints the merged columns of an
+          // inner join qualified by their left table, so nothing else names them.
+          end = Math.max(end, usingEnd(join));
+          continue;
+        }
         for (Expression on : join.getOnExpressions()) {
           Span span = Span.of(on);
           scan.requireNoSubquery(span);
@@ -223,6 +231,17 @@ final class BlockReader {
       }
     }
     return end;
+  }
+
+  /** Where a join's {@code USING (columns)} ends: after the parenthesis closing its list. */
+  private int usingEnd(Join join) throws NotDifferentialException {
+    List<net.sf.jsqlparser.schema.Column> columns = join.getUsingColumns();
+    int last = Span.of(columns.get(columns.size() - 1)).end();
+    int close = text.indexOf(')', last);
+    if (close < 0) {
+      throw new NotDifferentialException("a JOIN ... USING it cannot locate");
+    }
+    return close + 1;
   }
 
   /**
