@@ -82,6 +82,11 @@ public final class DeparsedQuery {
               public boolean returnsSet(String function) {
                 return DeparsedQuery.returnsSet(connection, function);
               }
+
+              @Override
+              public Optional<List<String>> columnsOf(String table) {
+                return DeparsedQuery.columnsOf(connection, table);
+              }
             });
     if (MODELS.size() >= MAX_CACHED) {
       MODELS.clear();
@@ -156,6 +161,45 @@ public final class DeparsedQuery {
       }
     } catch (SQLException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * The columns of a table named as printed (schema-qualified, quoted where needed), in order;
+   * empty when it is not a table the catalog knows.
+   */
+  private static Optional<List<String>> columnsOf(Connection connection, String table) {
+    try {
+      boolean inTransaction = !connection.getAutoCommit();
+      java.sql.Savepoint savepoint = inTransaction ? connection.setSavepoint() : null;
+      try {
+        return readColumns(connection, table);
+      } catch (SQLException e) {
+        if (savepoint != null) {
+          connection.rollback(savepoint); // a refresh's transaction goes on
+        }
+        return Optional.empty();
+      }
+    } catch (SQLException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static Optional<List<String>> readColumns(Connection connection, String table)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT a.attname FROM pg_catalog.pg_attribute a"
+                + " WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0"
+                + " AND NOT a.attisdropped ORDER BY a.attnum")) {
+      statement.setString(1, table);
+      List<String> columns = new java.util.ArrayList<>();
+      try (ResultSet rs = statement.executeQuery()) {
+        while (rs.next()) {
+          columns.add(rs.getString(1));
+        }
+      }
+      return columns.isEmpty() ? Optional.empty() : Optional.of(columns);
     }
   }
 

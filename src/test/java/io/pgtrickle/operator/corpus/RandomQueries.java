@@ -211,7 +211,26 @@ final class RandomQueries {
       on += " AND " + left.refs().get(0).sql() + " <> " + right.refs().get(0).sql();
     }
     return new From(
-        left.sql() + " JOIN " + right.sql() + " ON " + on, concat(left.refs(), right.refs()));
+        left.sql() + " JOIN " + right.sql() + condition(left, right, on),
+        concat(left.refs(), right.refs()));
+  }
+
+  /**
+   * {@code ON on}, or now and then {@code USING (c)} over a column name both sides have (the same
+   * name is the same type here; integer against bigint makes PostgreSQL cast the merged column).
+   */
+  private String condition(From left, From right, String on) {
+    List<String> shared = new ArrayList<>();
+    for (Ref l : left.refs()) {
+      String name = l.sql().substring(l.sql().indexOf('.') + 1);
+      if (right.refs().stream().anyMatch(r -> r.sql().endsWith("." + name))) {
+        shared.add(name);
+      }
+    }
+    if (shared.isEmpty() || random.nextInt(4) != 0) {
+      return " ON " + on;
+    }
+    return " USING (" + shared.get(random.nextInt(shared.size())) + ")";
   }
 
   /** Three tables, each joined to one before it on equality, sometimes with more. */
@@ -431,7 +450,7 @@ final class RandomQueries {
     }
     From from =
         new From(
-            left.sql() + " " + type + " JOIN " + right.sql() + " ON " + on,
+            left.sql() + " " + type + " JOIN " + right.sql() + condition(left, right, on),
             concat(left.refs(), right.refs()));
     if (type.equals("LEFT") && random.nextInt(3) == 0) {
       // A second outer join: both its table and the first's may change in one refresh.

@@ -65,6 +65,15 @@ class DifferentialRefreshIT {
             + " WHERE i.qty > j.qty",
         "SELECT sku, count(*) AS n, sum(o.amount) AS total FROM items i JOIN items j"
             + " USING (order_id, sku) JOIN orders o ON o.id = order_id GROUP BY sku",
+        // outer joins with USING, read as their ON conditions; a chain whose merged column is
+        // traced to the first table
+        "SELECT id, o.amount, c.region FROM orders o LEFT JOIN customers c USING (id)"
+            + " WHERE o.amount > 20",
+        "SELECT id, c.region, o.amount FROM orders o RIGHT JOIN customers c USING (id)",
+        "SELECT id, c.region, c2.vip FROM orders o JOIN customers c USING (id)"
+            + " LEFT JOIN customers c2 USING (id)",
+        "SELECT c.region, count(o.amount) AS n FROM customers c LEFT JOIN orders o USING (id)"
+            + " GROUP BY c.region",
         // self-join
         "SELECT a.id AS a, b.id AS b FROM orders a JOIN orders b ON a.customer_id = b.customer_id"
             + " AND a.id < b.id WHERE a.amount > 90",
@@ -527,6 +536,7 @@ class DifferentialRefreshIT {
         "SELECT c.id FROM customers c JOIN orders o ON o.customer_id = c.id"
             + " FULL JOIN items i ON i.order_id = o.id|FULL outer join",
         "SELECT id FROM customers EXCEPT ALL SELECT customer_id FROM orders|EXCEPT ALL",
+        "SELECT id, region FROM customers FULL JOIN orders USING (id)|FULL JOIN",
         "WITH x AS (SELECT id FROM orders) SELECT a.id FROM x a JOIN x b ON a.id = b.id|more than once",
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)"
             + " SELECT o.id FROM orders o JOIN r ON r.n = o.id|WITH",

@@ -16,6 +16,14 @@ public interface DatabaseFacts {
    */
   boolean returnsSet(String function);
 
+  /**
+   * The column names of a table (as printed in FROM, schema-qualified), in order; empty when not
+   * known.
+   */
+  default Optional<java.util.List<String>> columnsOf(String table) {
+    return Optional.empty();
+  }
+
   /** Knows nothing: nothing that depends on a type or a function's kind is modelled. */
   DatabaseFacts NONE =
       new DatabaseFacts() {

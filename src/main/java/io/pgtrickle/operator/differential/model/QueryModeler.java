@@ -65,7 +65,8 @@ public final class QueryModeler {
       Predicate<String> isAggregate,
       DatabaseFacts types)
       throws NotDifferentialException {
-    return new QueryModeler(deparsed, sources, isAggregate, types).model();
+    String text = UsingJoins.asOn(deparsed, types);
+    return new QueryModeler(text, sources, isAggregate, types).model();
   }
 
   private QueryModel model() throws NotDifferentialException {
