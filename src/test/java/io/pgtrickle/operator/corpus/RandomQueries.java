@@ -12,9 +12,9 @@ import java.util.Random;
  * Most are of the class the differential engine maintains (filters and projections with
  * expressions, CASE, COALESCE and casts; inner joins of two or three tables, equi and non-equi,
  * self-joins; UNION ALL and UNION; DISTINCT; GROUP BY with NULL keys and the usual aggregates;
- * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH); the others are from outside it
- * (outer joins, EXISTS, IN and NOT IN subqueries, EXCEPT and INTERSECT, window functions, LIMIT,
- * scalar subqueries), for which AUTO must fall back.
+ * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH; EXCEPT and INTERSECT); the
+ * others are made with AUTO (outer joins, EXISTS, IN and NOT IN subqueries, EXCEPT ALL and
+ * INTERSECT ALL, window functions, LIMIT, scalar subqueries), where the engine may fall back.
  *
  * <p>Every query is deterministic as a multiset, so the query itself is the oracle: numeric
  * expressions keep scale 2 (branches of other types are cast), window functions are rank or
@@ -34,10 +34,11 @@ final class RandomQueries {
     HAVING(true),
     AGGREGATE(true),
     SUBQUERY(true),
+    EXCEPT_INTERSECT(true),
     OUTER_JOIN(false),
     EXISTS(false),
     IN_SUBQUERY(false),
-    EXCEPT_INTERSECT(false),
+    EXCEPT_INTERSECT_ALL(false),
     WINDOW(false),
     LIMIT(false),
     SCALAR_SUBQUERY(false);
@@ -101,14 +102,15 @@ final class RandomQueries {
     Shape.HAVING,
     Shape.AGGREGATE,
     Shape.SUBQUERY,
-    Shape.SUBQUERY
+    Shape.SUBQUERY,
+    Shape.EXCEPT_INTERSECT
   };
 
   private static final Shape[] OUTSIDE = {
     Shape.OUTER_JOIN,
     Shape.EXISTS,
     Shape.IN_SUBQUERY,
-    Shape.EXCEPT_INTERSECT,
+    Shape.EXCEPT_INTERSECT_ALL,
     Shape.WINDOW,
     Shape.LIMIT,
     Shape.SCALAR_SUBQUERY
@@ -151,10 +153,9 @@ final class RandomQueries {
       case OUTER_JOIN -> outerJoin();
       case EXISTS -> exists();
       case IN_SUBQUERY -> inSubquery();
-      case EXCEPT_INTERSECT ->
-          setOperation(
-              (random.nextBoolean() ? "EXCEPT" : "INTERSECT")
-                  + (random.nextInt(4) == 0 ? " ALL" : ""));
+      case EXCEPT_INTERSECT -> setOperation(random.nextBoolean() ? "EXCEPT" : "INTERSECT");
+      case EXCEPT_INTERSECT_ALL ->
+          setOperation(random.nextBoolean() ? "EXCEPT ALL" : "INTERSECT ALL");
       case WINDOW -> window();
       case LIMIT -> limit();
       case SCALAR_SUBQUERY -> scalarSubquery();

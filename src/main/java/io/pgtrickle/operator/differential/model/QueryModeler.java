@@ -30,6 +30,9 @@ public final class QueryModeler {
   private final ExpressionScan scan;
   private final AggregateReader aggregates;
   private final BlockReader blocks;
+  private final Map<List<String>, StableName> sources;
+  private final Predicate<String> isAggregate;
+  private final DatabaseFacts types;
 
   private QueryModeler(
       String text,
@@ -37,6 +40,9 @@ public final class QueryModeler {
       Predicate<String> isAggregate,
       DatabaseFacts types) {
     this.text = text;
+    this.sources = sources;
+    this.isAggregate = isAggregate;
+    this.types = types;
     this.scan = new ExpressionScan(text, sources);
     this.aggregates = new AggregateReader(text, scan, isAggregate);
     this.blocks = new BlockReader(text, sources, scan, aggregates, types);
@@ -142,8 +148,10 @@ public final class QueryModeler {
 
   /**
    * {@code A EXCEPT B} and {@code A INTERSECT B}: the distinct rows of A with (without) an equal
-   * row in B (NULLs equal, as the set operations compare). B is read as a subquery, so its tables
-   * are frozen: differential for changes to A, FULL when B's tables change.
+   * row in B (NULLs equal, as the set operations compare). When B reads one table, the query is
+   * modelled as A with an EXISTS sublink over it ({@link SetFilterAsExists}), differential for
+   * changes to either; otherwise B is read as a subquery, so its tables are frozen: differential
+   * for changes to A, FULL when B's tables change.
    */
   private QueryModel filteredBySecond(SetOperationList list) throws NotDifferentialException {
     SetOperation operation = list.getOperations().get(0);
@@ -163,6 +171,13 @@ public final class QueryModeler {
     }
     BlockReader.requireNoLimits(first);
     aggregates.requireNoAggregates(first);
+    if (list.getWithItemsList() == null || list.getWithItemsList().isEmpty()) {
+      Optional<String> asExists =
+          SetFilterAsExists.rewrite(text, first, list.getSelects().get(1), except, types);
+      if (asExists.isPresent()) {
+        return new QueryModeler(asExists.get(), sources, isAggregate, types).model();
+      }
+    }
     Branch branch = blocks.branch(first);
     Span other = Span.of(list.getSelects().get(1));
     String second = text.substring(other.begin(), other.end());
