@@ -95,32 +95,45 @@ public final class Supportability {
   }
 
   /**
+   * Whether a differential refresh of the model reads a source's state besides the changes: a join,
+   * a sublink, a grouped block in FROM, a set filter (all read a table as it is or as it was), or a
+   * min/max state recomputed when its extreme goes. Over WAL-captured sources on one server such a
+   * refresh runs behind the write barrier, so that the tables it reads hold exactly the changes the
+   * slots delivered.
+   */
+  public static boolean readsState(QueryModel model) {
+    return !readsChangesAlone(model) || minMaxKept(model);
+  }
+
+  private static boolean minMaxKept(QueryModel model) {
+    return Layout.of(model) == Layout.GROUPS_ALGEBRAIC
+        && model.grouping().aggregates().stream()
+            .anyMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);
+  }
+
+  /**
    * WAL capture moves changes into the buffers before the refresh's snapshot, so the tables a
-   * refresh reads may be ahead of the changes it applies. Only forms that read the change alone
-   * (one table occurrence; no min/max state recomputed beside kept counts) or that recompute the
-   * groups a change touches (idempotent) are exact then.
+   * refresh reads may be ahead of the changes it applies. On one server a refresh that reads them
+   * runs behind the write barrier instead ({@link #readsState}), which makes them exactly what was
+   * delivered. Citus has no snapshot across nodes: there only forms that read the change alone (one
+   * table occurrence; no min/max state recomputed beside kept counts) or that recompute the groups
+   * a change touches (idempotent) are exact.
    */
   private static Optional<String> walBlocker(QueryModel model, boolean citus) {
+    if (!citus) {
+      return Optional.empty();
+    }
     if (!readsChangesAlone(model)) {
       return Optional.of(
-          citus
-              ? "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over Citus"
-                  + " distributed or reference tables are refreshed in full (Citus has no snapshot"
-                  + " across nodes: a table read as it was could be ahead of the changes captured"
-                  + " on another node)"
-              : "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over"
-                  + " WAL-captured sources are refreshed in full (a table read as it was could be"
-                  + " ahead of the captured changes)");
+          "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over Citus"
+              + " distributed or reference tables are refreshed in full (Citus has no snapshot"
+              + " across nodes: a table read as it was could be ahead of the changes captured"
+              + " on another node)");
     }
-    boolean minMax =
-        model.grouping().aggregates().stream()
-            .anyMatch(a -> a.kind() == Aggregate.Kind.MIN || a.kind() == Aggregate.Kind.MAX);
-    if (Layout.of(model) == Layout.GROUPS_ALGEBRAIC && minMax) {
+    if (minMaxKept(model)) {
       return Optional.of(
-          "min/max over a "
-              + (citus ? "Citus distributed or reference table" : "WAL-captured source")
-              + " is refreshed in full (a group recomputed from the table could be ahead of the"
-              + " captured changes)");
+          "min/max over a Citus distributed or reference table is refreshed in full (a group"
+              + " recomputed from the table could be ahead of the captured changes)");
     }
     return Optional.empty();
   }

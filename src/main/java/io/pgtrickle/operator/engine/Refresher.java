@@ -7,10 +7,12 @@ import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.ChangeText;
 import io.pgtrickle.operator.differential.DeparsedQuery;
+import io.pgtrickle.operator.differential.Supportability;
 import io.pgtrickle.operator.differential.model.NotDifferentialException;
 import io.pgtrickle.operator.differential.sql.FullRefreshNeeded;
 import io.pgtrickle.operator.engine.refresh.ChangeWindow;
 import io.pgtrickle.operator.engine.refresh.DifferentialRefresh;
+import io.pgtrickle.operator.engine.refresh.DifferentialTarget;
 import io.pgtrickle.operator.engine.refresh.RefreshStrategy;
 import io.pgtrickle.operator.engine.refresh.RefreshTarget;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -157,36 +159,47 @@ final class Refresher {
   }
 
   /**
-   * A FULL refresh of a differential layout over WAL-captured sources: differential refreshes will
-   * follow it, so it must read exactly what the slots delivered ({@link WriteBarrier}). The refresh
-   * is run again behind the barrier: drained once more with writers held, its snapshot taken,
-   * writers released.
+   * A FULL refresh of a differential layout over WAL-captured sources (differential refreshes will
+   * follow it), or a differential one that reads their state: it must read exactly what the slots
+   * delivered ({@link WriteBarrier}). The refresh is run again behind the barrier: drained once
+   * more with writers held, its snapshot taken, writers released.
    */
   private RefreshOutcome refreshBehindBarrier(
       String schema, String name, List<io.pgtrickle.operator.catalog.TrackedSource> wals)
       throws SQLException, EngineException {
-    try (WriteBarrier barrier = WriteBarrier.hold(dataSource, wals)) {
-      wal.consume(wals, true);
-      return Transactions.run(
-          dataSource,
-          Connection.TRANSACTION_REPEATABLE_READ,
-          connection -> refreshLocked(connection, schema, name, true, barrier));
-    } catch (BarrierNeeded e) {
-      // A retried transaction, after the barrier was released: the next refresh tries again.
-      throw new EngineException(
-          Reason.RefreshFailed,
-          "the full refresh behind a write barrier was retried after the barrier was released;"
-              + " the next refresh tries again",
-          e);
+    for (int attempt = 1; ; attempt++) {
+      try (WriteBarrier barrier = WriteBarrier.hold(dataSource, wals)) {
+        wal.consume(wals, true);
+        return Transactions.run(
+            dataSource,
+            Connection.TRANSACTION_REPEATABLE_READ,
+            connection -> refreshLocked(connection, schema, name, true, barrier));
+      } catch (BarrierNeeded e) {
+        // The transaction was retried (a serialization failure or deadlock) after the barrier
+        // was released: a new barrier, a new drain, a new snapshot.
+        if (attempt >= BARRIER_ATTEMPTS) {
+          throw new EngineException(
+              Reason.RefreshFailed,
+              "the refresh behind a write barrier was retried "
+                  + attempt
+                  + " times after the barrier was released; the next refresh tries again",
+              e);
+        }
+      }
     }
   }
 
-  /** Thrown, rolling the refresh back, when it would run FULL where {@link WriteBarrier} is due. */
+  private static final int BARRIER_ATTEMPTS = 3;
+
+  /**
+   * Thrown, rolling the refresh back, when it would run FULL, or a differential refresh that reads
+   * the sources' state, where {@link WriteBarrier} is due.
+   */
   private static final class BarrierNeeded extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     BarrierNeeded() {
-      super("a full refresh over WAL-captured sources needs a write barrier", null, false, false);
+      super("this refresh over WAL-captured sources needs a write barrier", null, false, false);
     }
   }
 
@@ -246,7 +259,7 @@ final class Refresher {
     }
     Applied applied =
         choice.differential()
-            ? differential(connection, record, sources, window, fullNeedsBarrier)
+            ? differential(connection, record, sources, window, fullNeedsBarrier, walSources)
             : full(connection, record, sources, window, choice.reason().orElse(null));
     long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
@@ -412,7 +425,8 @@ final class Refresher {
       StreamTableRecord record,
       List<StableName> sources,
       ChangeWindow window,
-      boolean fullNeedsBarrier)
+      boolean fullNeedsBarrier,
+      boolean overWal)
       throws SQLException {
     long id = record.id();
     try (Statement statement = connection.createStatement()) {
@@ -429,13 +443,19 @@ final class Refresher {
       try {
         facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true);
         RefreshTarget target = facts.fullTarget(Placement.fromCatalog(record.placement()));
+        DifferentialTarget plan = facts.differential(connection);
+        if (overWal && fullNeedsBarrier && Supportability.readsState(plan.model())) {
+          // Not behind the barrier yet (a refresh with nothing to do never takes it): again,
+          // behind it.
+          throw new BarrierNeeded();
+        }
         RefreshTarget withPlan =
             new RefreshTarget(
                 target.storageTable(),
                 target.queryView(),
                 target.columns(),
                 target.rowIdColumn(),
-                Optional.of(facts.differential(connection)),
+                Optional.of(plan),
                 target.rowMatch());
         long rows = differentialRefresh.apply(connection, withPlan, window);
         // No RELEASE: the commit releases the savepoint, one round trip fewer.

@@ -8,10 +8,12 @@ import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * A moment with no writes to a stream table's WAL-captured sources, so that a FULL refresh reads
- * exactly what the slots have delivered. Without it a FULL reads the tables as they are, which may
- * hold commits the slots deliver only later, and the DIFFERENTIAL refreshes that follow would apply
- * those a second time ({@code WalDifferentialIT}).
+ * A moment with no writes to a stream table's WAL-captured sources, so that a FULL refresh, or a
+ * differential one that reads the sources' state (a join, a sublink, ...), reads exactly what the
+ * slots have delivered. Without it such a refresh reads the tables as they are, which may hold
+ * commits the slots deliver only later: a FULL's would be applied a second time by the DIFFERENTIAL
+ * refreshes that follow, a join's counted once through the other table's change and again through
+ * their own ({@code WalDifferentialIT}).
  *
  * <p>Held in a transaction of its own: SHARE locks on the sources (writers wait, and the lock waits
  * for writers already running), then the slots are drained, then the refresh's transaction takes
@@ -49,7 +51,8 @@ final class WriteBarrier implements AutoCloseable {
       if ("55P03".equals(e.getSQLState())) { // lock_not_available
         throw new EngineException(
             Reason.RefreshFailed,
-            "a full refresh over WAL-captured sources waits for a moment without writers to "
+            "a refresh over WAL-captured sources (a FULL one, or one that reads their state)"
+                + " waits for a moment without writers to "
                 + tables
                 + "; writers held their locks longer than "
                 + WAIT
