@@ -274,6 +274,10 @@ public final class WalCapture {
           Connection coordinator = dataSource.getConnection()) {
         try {
           if (everyCommit) {
+            if (entry.getValue().stream()
+                .anyMatch(t -> t.source().placement() != Placement.LOCAL)) {
+              awaitPreparedTransactions(connection, node);
+            }
             flushWal(connection);
           }
           for (NodeSource nodeSource : entry.getValue()) {
@@ -434,6 +438,49 @@ public final class WalCapture {
    * that wrote nothing else (an id taken with pg_current_xact_id() alone is not enough), hence the
    * logical message (which pgoutput does not pass on).
    */
+  /** How long a barrier waits for two-phase commits that are half done. */
+  private static final long PREPARED_WAIT_MILLIS = 2_000;
+
+  /**
+   * Waits until no prepared (two-phase) transaction is left in the node's database. Citus commits a
+   * write to several nodes in two phases: the coordinator commits and lets its locks go, then each
+   * node's prepared part is committed. A write barrier's locks do not wait for those parts, so one
+   * may still commit after the drain, and a refresh reading that node would see a change the slot
+   * has not delivered. New ones cannot start while the barrier holds the tables' locks.
+   */
+  private static void awaitPreparedTransactions(Connection node, CaptureNode where)
+      throws SQLException, EngineException {
+    long deadline = System.nanoTime() + PREPARED_WAIT_MILLIS * 1_000_000L;
+    try (Statement statement = node.createStatement()) {
+      while (true) {
+        try (ResultSet rs =
+            statement.executeQuery(
+                "SELECT count(*) FROM pg_catalog.pg_prepared_xacts"
+                    + " WHERE database = pg_catalog.current_database()")) {
+          rs.next();
+          if (rs.getLong(1) == 0) {
+            return;
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          throw new EngineException(
+              Reason.RefreshFailed,
+              "a two-phase (prepared) transaction on node "
+                  + where.name()
+                  + " has not committed within "
+                  + PREPARED_WAIT_MILLIS
+                  + " ms; a refresh behind a write barrier waits for it, the next one tries again");
+        }
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new SQLException("interrupted while waiting for prepared transactions", e);
+        }
+      }
+    }
+  }
+
   private static void flushWal(Connection node) throws SQLException {
     boolean autoCommit = node.getAutoCommit();
     node.setAutoCommit(false);

@@ -216,7 +216,7 @@ final class Refresher {
     // The statement above took the snapshot: what it sees is exactly what was drained.
     boolean behindBarrier = barrier != null && barrier.held();
     if (barrier != null) {
-      barrier.release();
+      barrier.releaseAfterSnapshot();
     }
     if (locked.isEmpty()) {
       if (StreamTableCatalog.find(connection, schema, name).isEmpty()) {

@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.engine;
 
+import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.TrackedSource;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -18,21 +19,31 @@ import javax.sql.DataSource;
  * <p>Held in a transaction of its own: SHARE locks on the sources (writers wait, and the lock waits
  * for writers already running), then the slots are drained, then the refresh's transaction takes
  * its snapshot, then the barrier is released, before the FULL itself runs. Writers wait for a drain
- * and one statement, not for the refresh. On Citus, the lock on a distributed table is taken on the
- * coordinator, where every write routed through it locks the table too.
+ * and one statement, not for the refresh. On Citus, the lock on a distributed or reference table is
+ * taken on the coordinator and Citus takes it on every node with its metadata, where each write to
+ * the table locks it too; two-phase commits half done are waited for before the drain ({@code
+ * WalCapture}); and the barrier is held until the refresh commits (no snapshot spans the nodes).
  */
 final class WriteBarrier implements AutoCloseable {
   /** How long to wait for running writers; past it this refresh fails and the next retries. */
   static final String WAIT = "2s";
 
   private final Connection connection;
+  private final boolean untilCommit;
   private boolean held;
 
-  private WriteBarrier(Connection connection) {
+  private WriteBarrier(Connection connection, boolean untilCommit) {
     this.connection = connection;
+    this.untilCommit = untilCommit;
     this.held = true;
   }
 
+  /**
+   * Holds the barrier. On one server it is released once the refresh's snapshot is taken: that
+   * snapshot reads the tables as they were then. Citus has no snapshot across nodes: a refresh that
+   * reads distributed or reference tables reads each node when it gets to it, so the barrier is
+   * held until the refresh has committed ({@code untilCommit}).
+   */
   static WriteBarrier hold(DataSource dataSource, List<TrackedSource> sources)
       throws SQLException, EngineException {
     String tables =
@@ -44,7 +55,8 @@ final class WriteBarrier implements AutoCloseable {
         statement.execute("SET LOCAL lock_timeout = '" + WAIT + "'");
         statement.execute("LOCK TABLE " + tables + " IN SHARE MODE");
       }
-      return new WriteBarrier(connection);
+      return new WriteBarrier(
+          connection, sources.stream().anyMatch(s -> s.placement() != Placement.LOCAL));
     } catch (SQLException e) {
       connection.rollback();
       connection.close();
@@ -60,6 +72,16 @@ final class WriteBarrier implements AutoCloseable {
             e);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Lets writers go on once the refresh's snapshot is taken, unless the barrier is held until the
+   * refresh commits (Citus), when {@link #close} releases it.
+   */
+  void releaseAfterSnapshot() throws SQLException {
+    if (!untilCommit) {
+      release();
     }
   }
 

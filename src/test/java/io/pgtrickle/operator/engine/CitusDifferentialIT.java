@@ -212,6 +212,116 @@ class CitusDifferentialIT {
     assertThat(lastMode("cd_join")).isEqualTo("FULL");
   }
 
+  /**
+   * A FULL refresh reads the workers after taking its snapshot on the coordinator, and no snapshot
+   * spans the nodes: a worker's commit after the write barrier was let go would be read by the FULL
+   * and applied again when its slot delivers it. The barrier is held until the refresh commits, so
+   * a write started during the refresh waits for it, and is then applied once, differentially.
+   */
+  @Test
+  void aWriteDuringAFullRefreshIsReadByTheNextRefreshOnly() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger lockedSteps =
+        new java.util.concurrent.atomic.AtomicInteger(-1);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    java.util.concurrent.atomic.AtomicReference<Future<?>> late =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    StreamTableEngine hooked =
+        EngineTestSupport.citusEngine(
+            db,
+            (step, connection) -> {
+              // The refresh's first attempt finds it runs FULL and runs again behind the barrier:
+              // the write is made at the second attempt's LOCKED step, after its snapshot.
+              if (step == Refresher.Step.LOCKED
+                  && lockedSteps.get() >= 0
+                  && lockedSteps.incrementAndGet() == 2) {
+                Future<?> insert =
+                    pool.submit(
+                        () -> {
+                          db.execute("INSERT INTO cd_sales VALUES (3, 9100, 3, 3, 1, 10)");
+                          return null;
+                        });
+                late.set(insert);
+                try {
+                  insert.get(1, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                  // held back by the barrier, as it should be
+                } catch (Exception e) {
+                  throw new java.sql.SQLException(e);
+                }
+              }
+            });
+    String query =
+        "SELECT product_id, count(*) AS n, sum(amount) AS total FROM cd_sales GROUP BY product_id";
+    hooked.apply(definition("cd_full", query, PlacementMode.LOCAL, RefreshMode.AUTO), OWNER);
+    db.execute("UPDATE cd_sales SET amount = amount + 1"); // every row: AUTO runs FULL
+    lockedSteps.set(0);
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (late.get() == null && System.nanoTime() < deadline) {
+      hooked.refresh("public", "cd_full");
+    }
+    assertThat(late.get()).as("the write was made during a FULL refresh").isNotNull();
+    assertThat(lastMode("cd_full")).isEqualTo("FULL");
+    late.get().get();
+    pool.shutdown();
+    // The FULL did not read it (the write waited for the refresh's commit)...
+    assertThat(db.queryLong("SELECT n FROM cd_full WHERE product_id = 3"))
+        .as("product 3's count after the FULL refresh, one less than the query's now")
+        .isEqualTo(db.queryLong("SELECT count(*) FROM cd_sales WHERE product_id = 3") - 1);
+    // ...and the next refreshes apply it once.
+    deadline = System.nanoTime() + 20_000_000_000L;
+    while (StreamTableAssertions.differences(db, "cd_full", query) != 0
+        && System.nanoTime() < deadline) {
+      hooked.refresh("public", "cd_full");
+      Thread.sleep(100);
+    }
+    assertMatchesQuery(db, "cd_full", query);
+    assertThat(lastMode("cd_full"))
+        .as(
+            db.queryString(
+                "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"
+                    + " WHERE st_name = 'cd_full'"))
+        .isEqualTo("DIFFERENTIAL");
+  }
+
+  /**
+   * A two-phase commit half done on a worker (its coordinator's part committed, its own prepared)
+   * would commit after the drain and be read by the refresh: a refresh behind the barrier waits for
+   * it, and fails, saying so, when it does not end.
+   */
+  @Test
+  void aRefreshBehindTheBarrierWaitsForPreparedTransactions() throws Exception {
+    String query = "SELECT product_id, count(*) AS n FROM cd_sales GROUP BY product_id";
+    engine.apply(definition("cd_2pc", query, PlacementMode.LOCAL, RefreshMode.AUTO), OWNER);
+    TestDatabase worker =
+        new TestDatabase(CitusTestCluster.shared().workers().get(0), CitusTestCluster.DATABASE);
+    worker.execute("CREATE TABLE IF NOT EXISTS cd_2pc_probe (x int)");
+    try (java.sql.Connection connection = worker.connect();
+        java.sql.Statement statement = connection.createStatement()) {
+      statement.execute("BEGIN");
+      statement.execute("INSERT INTO cd_2pc_probe VALUES (1)");
+      statement.execute("PREPARE TRANSACTION 'cd_2pc_probe'");
+    }
+    try {
+      db.execute("UPDATE cd_sales SET amount = amount + 1"); // every row: AUTO runs FULL
+      assertThatThrownBy(() -> refreshUntilApplied("cd_2pc"))
+          .isInstanceOfSatisfying(
+              EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.RefreshFailed))
+          .hasMessageContaining("two-phase");
+    } finally {
+      worker.execute("COMMIT PREPARED 'cd_2pc_probe'", "DROP TABLE cd_2pc_probe");
+    }
+    refreshUntilEqual("cd_2pc", query);
+  }
+
+  /** Refreshes until a refresh applies something (WAL changes arrive once decoded), within 20 s. */
+  private void refreshUntilApplied(String name) throws Exception {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (engine.refresh("public", name).kind() != RefreshOutcome.Kind.APPLIED
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
   /** Inserts, updates and deletes routed to both workers (tenants 0-15), until stopped. */
   private int write(int writer, AtomicBoolean stop) throws Exception {
     int n = 0;

@@ -27,6 +27,12 @@ final class EngineTestSupport {
    * An engine on a real Citus coordinator: workers reached as the superuser of the test servers.
    */
   static StreamTableEngine citusEngine(TestDatabase db) throws EngineException {
+    return citusEngine(db, Refresher.StepHook.NONE);
+  }
+
+  /** As above, with a hook at each step of a refresh. */
+  static StreamTableEngine citusEngine(TestDatabase db, Refresher.StepHook hook)
+      throws EngineException {
     StreamTableEngine engine =
         new StreamTableEngine(
             db.dataSource(),
@@ -36,7 +42,9 @@ final class EngineTestSupport {
                 db.dataSource(),
                 io.pgtrickle.operator.embedded.PostgresServer.SUPERUSER,
                 null,
-                java.util.Map.of()));
+                java.util.Map.of()),
+            hook,
+            java.util.Optional.empty());
     engine.migrateCatalog();
     return engine;
   }
