@@ -434,7 +434,7 @@ public final class WalCapture {
    * that wrote nothing else (an id taken with pg_current_xact_id() alone is not enough), hence the
    * logical message (which pgoutput does not pass on).
    */
-  private static void flushWal(Connection node) throws SQLException {
+  public static void flushWal(Connection node) throws SQLException {
     boolean autoCommit = node.getAutoCommit();
     node.setAutoCommit(false);
     try (Statement statement = node.createStatement()) {
