@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       NamesCommand.class,
       LocalCommand.class,
+      AdoptCommand.class,
       DemoCommand.class,
       OperatorCommand.class
     })
