@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       NamesCommand.class,
       LocalCommand.class,
       AdoptCommand.class,
+      ReleaseCommand.class,
       DemoCommand.class,
       OperatorCommand.class
     })

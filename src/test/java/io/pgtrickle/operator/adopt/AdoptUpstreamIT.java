@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.catalog.CatalogMigrator;
+import io.pgtrickle.operator.catalog.UpstreamInstall;
+import io.pgtrickle.operator.cdc.wal.SlotReader;
 import io.pgtrickle.operator.engine.StreamTableEngine;
 import io.pgtrickle.operator.naming.ObjectNames;
 import io.pgtrickle.operator.naming.QualifiedTable;
@@ -11,7 +13,9 @@ import io.pgtrickle.operator.naming.StableName;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
 import io.pgtrickle.operator.testing.UpstreamFixture;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -133,6 +137,157 @@ class AdoptUpstreamIT {
           .as(stop)
           .isZero();
       db.dropReplicationSlots();
+    }
+  }
+
+  @Test
+  void releaseGivesTheDatabaseBackUnderTheOldNamesAndTheUpstreamCapturesAgain() throws Exception {
+    db = TestPostgres.freshDatabase();
+    UpstreamFixture fixture = UpstreamFixture.build(db);
+    long ordersOid = fixture.triggerSources().get(0);
+    long eventsOid = fixture.walSources().get(0);
+    List<String> before = oidNamedObjects();
+    StreamTableEngine engine = new StreamTableEngine(db.dataSource());
+    new Adoption(db.dataSource(), engine).adopt();
+    db.execute(
+        "SET synchronous_commit = on",
+        "INSERT INTO public.orders VALUES (10, 100)",
+        "INSERT INTO public.events VALUES (10, 'k10')");
+    engine.refresh("public", "orders_total");
+    engine.refresh("public", "event_count");
+    db.execute(
+        "SET synchronous_commit = on",
+        "INSERT INTO public.orders VALUES (11, 110)",
+        "INSERT INTO public.events VALUES (11, 'k11')");
+
+    List<String> lines = new Release(db.dataSource()).release();
+
+    assertThat(lines).anyMatch(l -> l.contains("handed 1 slot(s) back"));
+    assertThat(oidNamedObjects()).isEqualTo(before);
+    try (Connection connection = db.connect()) {
+      UpstreamInstall found = UpstreamInstall.detect(connection).orElseThrow();
+      assertThat(found.adopted()).isFalse();
+      assertThat(found.upstreamCatalog()).isTrue();
+      assertThat(found.extensionVersion()).contains(UpstreamFixture.VERSION);
+    }
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_trigger WHERE tgname ~ '^pg_trickle_cdc_.*_"
+                    + ordersOid
+                    + "$' AND tgenabled = 'O'"))
+        .isEqualTo(4);
+    assertThat(
+            db.queryLong("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgtrickle_upstream'"))
+        .isZero();
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+                    + " WHERE d.objid = 'pgtrickle_changes'::regnamespace AND d.deptype = 'e'"))
+        .isEqualTo(1);
+    assertThat(
+            db.queryLong(
+                "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'pgtrickle_pub_%'"))
+        .isZero();
+    // Its storage holds the query's result as of the release, its frontier is the release.
+    assertTablesEqualQueries();
+    String frontier =
+        db.queryString(
+            "SELECT frontier -> 'sources' -> '"
+                + ordersOid
+                + "' ->> 'lsn'"
+                + " FROM pgtrickle.pgt_stream_tables WHERE pgt_id = 1");
+    assertThat(frontier).isNotNull();
+
+    // The upstream captures again, each change once: its trigger writes its buffer above the
+    // frontier, its slot holds the write after the release alone.
+    db.execute(
+        "SET synchronous_commit = on",
+        "INSERT INTO public.orders VALUES (12, 120)",
+        "INSERT INTO public.events VALUES (12, 'k12')");
+    assertThat(
+            db.queryString(
+                "SELECT string_agg(action || new_id, ',') FROM pgtrickle_changes.changes_"
+                    + ordersOid
+                    + " WHERE lsn > '"
+                    + frontier
+                    + "'"))
+        .isEqualTo("I12");
+    try (Connection connection = db.connect()) {
+      List<String> slotRows = new java.util.ArrayList<>();
+      SlotReader.peekUpTo(connection, "pgtrickle_" + eventsOid, "pgtrickle_cdc_" + eventsOid, 1000)
+          .transactions()
+          .forEach(t -> t.changes().forEach(c -> slotRows.add(c.op() + " " + c.rowText())));
+      assertThat(slotRows).containsExactly("I (12,k12)");
+    }
+    // Our operator refuses it again; adopting it again works.
+    assertThatThrownBy(() -> CatalogMigrator.migrate(db.dataSource()))
+        .isInstanceOf(io.pgtrickle.operator.catalog.UpstreamInstallException.class);
+    AdoptionReport again = new Adoption(db.dataSource(), engine).adopt();
+    assertThat(again.streamTables()).hasSize(2);
+    assertTablesEqualQueries();
+  }
+
+  @Test
+  void aReleaseStoppedAfterItsCommitIsFinishedByARerunAndOneWithNewStreamTablesIsRefused()
+      throws Exception {
+    db = TestPostgres.freshDatabase();
+    UpstreamFixture fixture = UpstreamFixture.build(db);
+    long eventsOid = fixture.walSources().get(0);
+    List<String> before = oidNamedObjects();
+    StreamTableEngine engine = new StreamTableEngine(db.dataSource());
+    new Adoption(db.dataSource(), engine).adopt();
+    engine.apply(
+        io.pgtrickle.operator.engine.StreamTableDefinition.from(
+            spec("order_count", "SELECT count(*) AS n FROM public.orders")),
+        "ours");
+    String untouched =
+        oidNamedObjects() + db.queryString("SELECT string_agg(nspname, ',') FROM pg_namespace");
+
+    assertThatThrownBy(() -> new Release(db.dataSource()).release())
+        .isInstanceOf(AdoptionException.class)
+        .hasMessageContaining("\"public\".\"order_count\"");
+    assertThat(
+            oidNamedObjects() + db.queryString("SELECT string_agg(nspname, ',') FROM pg_namespace"))
+        .isEqualTo(untouched);
+    engine.drop("public", "order_count", "ours");
+
+    Release crashing =
+        new Release(
+            db.dataSource(),
+            step -> {
+              if (step.equals("COMMITTED")) {
+                throw new SQLException("stopped at " + step);
+              }
+            });
+    assertThatThrownBy(crashing::release).hasMessageContaining("stopped at COMMITTED");
+    db.execute("SET synchronous_commit = on", "INSERT INTO public.events VALUES (20, 'k20')");
+    List<String> lines = new Release(db.dataSource()).release();
+
+    assertThat(lines).anyMatch(l -> l.contains("released earlier"));
+    assertThat(lines).anyMatch(l -> l.contains("handed 1 slot(s) back"));
+    assertThat(oidNamedObjects()).isEqualTo(before);
+    try (Connection connection = db.connect()) {
+      List<String> slotRows = new java.util.ArrayList<>();
+      SlotReader.peekUpTo(connection, "pgtrickle_" + eventsOid, "pgtrickle_cdc_" + eventsOid, 1000)
+          .transactions()
+          .forEach(t -> t.changes().forEach(c -> slotRows.add(c.op() + " " + c.rowText())));
+      // Written after the release committed: the upstream's, once.
+      assertThat(slotRows).containsExactly("I (20,k20)");
+    }
+  }
+
+  private static io.pgtrickle.operator.api.StreamTableSpec spec(String name, String query) {
+    io.pgtrickle.operator.api.StreamTableSpec spec =
+        new io.pgtrickle.operator.api.StreamTableSpec();
+    spec.setSchema("public");
+    spec.setName(name);
+    spec.setQuery(query);
+    return spec;
+  }
+
+  private List<String> oidNamedObjects() throws SQLException {
+    try (Connection connection = db.connect()) {
+      return UpstreamInstall.detect(connection).orElseThrow().oidNamedObjects();
     }
   }
 

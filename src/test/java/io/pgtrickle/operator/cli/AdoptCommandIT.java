@@ -35,6 +35,9 @@ class AdoptCommandIT {
 
     assertThat(run.exitCode()).isEqualTo(1);
     assertThat(run.err()).startsWith("error: nothing to adopt");
+    CliRun release = CliRun.of("release", "--jdbc-url", db.jdbcUrl() + "?user=postgres");
+    assertThat(release.exitCode()).isEqualTo(1);
+    assertThat(release.err()).startsWith("error: nothing to release");
   }
 
   @Test
