@@ -27,6 +27,23 @@ public class CitusClusterSpec {
   @Size(min = 1, max = 63)
   private String queryRole;
 
+  @JsonPropertyDescription(
+      "Adopt an install of the upstream pg_trickle extension (<= 0.31, objects named after OIDs)"
+          + " found in the database instead of refusing it: its catalog is parked in schema"
+          + " pgtrickle_upstream, its sources' capture moves to stable names with their pending"
+          + " changes, its slots are handed over and its stream tables registered (re-synced once"
+          + " in full). See docs/upgrade.md. Unset or false: such a database is refused"
+          + " (Ready=False, reason UpstreamInstall) and left untouched.")
+  private Boolean adoptUpstream;
+
+  public Boolean getAdoptUpstream() {
+    return adoptUpstream;
+  }
+
+  public void setAdoptUpstream(Boolean adoptUpstream) {
+    this.adoptUpstream = adoptUpstream;
+  }
+
   public String getQueryRole() {
     return queryRole;
   }

@@ -481,7 +481,8 @@ public final class WalCapture {
     }
   }
 
-  private static void flushWal(Connection node) throws SQLException {
+  /** Makes every transaction committed on the node so far decodable (its commit flushed). */
+  public static void flushWal(Connection node) throws SQLException {
     boolean autoCommit = node.getAutoCommit();
     node.setAutoCommit(false);
     try (Statement statement = node.createStatement()) {

@@ -12,7 +12,8 @@ import org.flywaydb.core.api.output.MigrateResult;
  * Flyway's versioned migrations under {@code db/migration}. Idempotent, and safe when two operators
  * connect at once: Flyway serialises migrations with a PostgreSQL advisory lock. A database that
  * holds the upstream pg_trickle extension (same schema names, another catalog) is refused before
- * Flyway runs, so nothing of it is touched.
+ * Flyway runs, so nothing of it is touched, unless it was adopted ({@code adopt}), which parks the
+ * upstream catalog out of our schema first.
  */
 public final class CatalogMigrator {
   /** Flyway's history table, kept inside our catalog schema rather than in public. */
@@ -54,7 +55,7 @@ public final class CatalogMigrator {
   public static int migrate(DataSource dataSource) throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       java.util.Optional<UpstreamInstall> upstream = UpstreamInstall.detect(connection);
-      if (upstream.isPresent()) {
+      if (upstream.isPresent() && !upstream.get().adopted()) {
         throw new UpstreamInstallException(upstream.get());
       }
       java.util.List<String> missing = missingConstraints(connection);

@@ -15,9 +15,23 @@ import java.util.Optional;
  * versions up to 0.31 ({@code pgtrickle_changes.changes_<oid>}, {@code pg_trickle_cdc_*_<oid>},
  * slots {@code pgtrickle_<oid>}, publications {@code pgtrickle_cdc_<oid>}). OIDs have at most 10
  * digits and our stable names exactly 16 hex digits, so our own objects never match. Read-only.
+ *
+ * <p>{@code adopted}: the install was taken over on purpose ({@code adopt}, package {@code adopt}):
+ * its catalog was parked in {@value #PARKED_SCHEMA}, which holds the adoption's ledger. What is
+ * left of it then (the extension entry, disabled triggers, old buffers kept for a release) is known
+ * and no reason to refuse.
  */
 public record UpstreamInstall(
-    Optional<String> extensionVersion, boolean upstreamCatalog, List<String> oidNamedObjects) {
+    Optional<String> extensionVersion,
+    boolean upstreamCatalog,
+    List<String> oidNamedObjects,
+    boolean adopted) {
+  /** Where an adoption parks the upstream catalog (its schema {@code pgtrickle}, renamed). */
+  public static final String PARKED_SCHEMA = "pgtrickle_upstream";
+
+  /** The adoption's ledger in the parked schema: its presence means "adopted on purpose". */
+  public static final String LEDGER_TABLE = "pgt_adoption";
+
   private static final String OID = "[0-9]{1,10}";
 
   private static final String OID_NAMED =
@@ -51,6 +65,7 @@ public record UpstreamInstall(
   public static Optional<UpstreamInstall> detect(Connection connection) throws SQLException {
     Optional<String> version = Optional.empty();
     boolean catalog;
+    boolean adopted;
     List<String> objects = new ArrayList<>();
     try (Statement statement = connection.createStatement()) {
       try (ResultSet rs =
@@ -70,6 +85,12 @@ public record UpstreamInstall(
         rs.next();
         catalog = rs.getBoolean(1);
       }
+      try (ResultSet rs =
+          statement.executeQuery(
+              "SELECT to_regclass('" + PARKED_SCHEMA + "." + LEDGER_TABLE + "') IS NOT NULL")) {
+        rs.next();
+        adopted = rs.getBoolean(1);
+      }
       try (ResultSet rs = statement.executeQuery(OID_NAMED)) {
         while (rs.next()) {
           objects.add(rs.getString(1));
@@ -79,7 +100,7 @@ public record UpstreamInstall(
     if (version.isEmpty() && !catalog && objects.isEmpty()) {
       return Optional.empty();
     }
-    return Optional.of(new UpstreamInstall(version, catalog, List.copyOf(objects)));
+    return Optional.of(new UpstreamInstall(version, catalog, List.copyOf(objects), adopted));
   }
 
   /** For status and the command line: what was found, at most five object names. */

@@ -11,9 +11,11 @@ public final class UpstreamInstallException extends RuntimeException {
         "the database holds "
             + found.describe()
             + ". It uses the schemas pgtrickle and pgtrickle_changes as this operator does, so"
-            + " nothing was created or changed. Use another database, or remove the extension"
-            + " and its objects first (DROP EXTENSION pg_trickle CASCADE; its replication slots"
-            + " pgtrickle_<oid> are dropped with pg_drop_replication_slot); see docs/upgrade.md");
+            + " nothing was created or changed. Adopt it on purpose (the command"
+            + " 'pg-trickle-operator adopt', or spec.adoptUpstream: true on the CitusCluster),"
+            + " use another database, or remove the extension and its objects first (DROP"
+            + " EXTENSION pg_trickle CASCADE; its replication slots pgtrickle_<oid> are dropped"
+            + " with pg_drop_replication_slot); see docs/upgrade.md");
     this.found = found;
   }
 

@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       NamesCommand.class,
       LocalCommand.class,
+      AdoptCommand.class,
+      ReleaseCommand.class,
       DemoCommand.class,
       OperatorCommand.class
     })

@@ -34,6 +34,11 @@ public enum Reason {
    */
   UpstreamInstall,
   /**
+   * Adopting the upstream install (asked for with spec.adoptUpstream or the adopt command) failed
+   * or left something behind; the message says what, and the next attempt goes on from there.
+   */
+  AdoptionIncomplete,
+  /**
    * The catalog lacks parts a restore left out (its post-data section: constraints, indexes,
    * triggers): nothing is touched until it is restored in full.
    */

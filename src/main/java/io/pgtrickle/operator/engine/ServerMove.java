@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * frontier names the new server. What was written in between is in the sources, which the re-sync
  * reads, so nothing is lost, and nothing is applied twice.
  */
-final class ServerMove {
+public final class ServerMove {
   private static final Logger LOG = LoggerFactory.getLogger(ServerMove.class);
 
   /** The connected server, as frontiers record it: '<system identifier>/<timeline>'. */
@@ -165,6 +165,21 @@ final class ServerMove {
                     + " WHERE frontier_per_node IS NOT NULL)")) {
       rs.next();
       return rs.getBoolean(1);
+    }
+  }
+
+  /**
+   * Records the connected server for a catalog created inside another transaction (an adoption,
+   * package {@code adopt}, creates ours and fills its buffers and frontiers at once): they are this
+   * server's, and the first connection must not take them for a moved database's. Keeps a server
+   * already recorded.
+   */
+  public static void recordServerOfNewCatalog(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "INSERT INTO pgtrickle.pgt_server (server) SELECT "
+              + CURRENT
+              + " ON CONFLICT (only_row) DO NOTHING");
     }
   }
 

@@ -119,6 +119,20 @@ public final class StreamTableCatalog {
     }
   }
 
+  /**
+   * Records the first declaration of a stream table that had none (registered by an adoption,
+   * package {@code adopt}): from then on it is that resource's, as if it had created it.
+   */
+  static void claim(Connection connection, long id, String owner) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "UPDATE pgtrickle.pgt_stream_tables SET owner = ? WHERE id = ? AND owner IS NULL")) {
+      statement.setString(1, owner);
+      statement.setLong(2, id);
+      statement.executeUpdate();
+    }
+  }
+
   static void updateDefinition(Connection connection, long id, StreamTableDefinition definition)
       throws SQLException {
     try (PreparedStatement statement =

@@ -181,6 +181,9 @@ public final class StreamTableEngine {
                 }
                 StreamTableRecord record = existing.get();
                 requireOwner(record, owner);
+                if (record.owner() == null && owner != null) {
+                  StreamTableCatalog.claim(connection, record.id(), owner);
+                }
                 return update(connection, record, definition, after.get());
               });
       wal.finish(after.get());

@@ -24,6 +24,7 @@ import java.util.Objects;
 @ControllerConfiguration(name = "cituscluster")
 public final class CitusClusterReconciler implements Reconciler<CitusCluster> {
   static final String PREREQUISITES = "PrerequisitesMet";
+  static final String ADOPTED = "UpstreamAdopted";
 
   private final ClusterConnections connections;
   private final ClusterInspector inspector;
@@ -73,6 +74,9 @@ public final class CitusClusterReconciler implements Reconciler<CitusCluster> {
                       generation,
                       clock.instant())),
               prerequisites(inspection.nodes(), generation)));
+      handle
+          .adoption()
+          .ifPresent(report -> recordAdoption(resource, previous, next, report, generation));
     } catch (EngineException e) {
       next.setConditions(
           Conditions.merge(
@@ -98,6 +102,34 @@ public final class CitusClusterReconciler implements Reconciler<CitusCluster> {
       control = UpdateControl.noUpdate();
     }
     return control.rescheduleAfter(settings.resyncInterval());
+  }
+
+  /**
+   * spec.adoptUpstream took the upstream install over (or had earlier): a condition says so for
+   * good, an event when it first does.
+   */
+  private void recordAdoption(
+      CitusCluster resource,
+      CitusClusterStatus previous,
+      CitusClusterStatus next,
+      io.pgtrickle.operator.adopt.AdoptionReport report,
+      long generation) {
+    boolean didSomething =
+        !report.sources().isEmpty()
+            || report.slotsHandedOver() > 0
+            || !report.streamTables().isEmpty();
+    String message =
+        didSomething
+            ? String.join("; ", report.lines())
+            : "the upstream pg_trickle install was adopted earlier (ledger in schema"
+                + " pgtrickle_upstream)";
+    next.setConditions(
+        Conditions.merge(
+            next.getConditions(),
+            Conditions.of(ADOPTED, true, ADOPTED, message, generation, clock.instant())));
+    if (previous == null || !Conditions.isTrue(previous.getConditions(), ADOPTED)) {
+      events.normal(resource, ADOPTED, message);
+    }
   }
 
   private io.fabric8.kubernetes.api.model.Condition prerequisites(

@@ -2,12 +2,18 @@ package io.pgtrickle.operator.operator;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.pgtrickle.operator.adopt.Adoption;
+import io.pgtrickle.operator.adopt.AdoptionException;
+import io.pgtrickle.operator.adopt.AdoptionReport;
 import io.pgtrickle.operator.api.CitusCluster;
+import io.pgtrickle.operator.catalog.UpstreamInstall;
 import io.pgtrickle.operator.db.ConnectionSettings;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import io.pgtrickle.operator.engine.EngineException;
 import io.pgtrickle.operator.engine.Reason;
 import io.pgtrickle.operator.engine.StreamTableEngine;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -63,7 +69,11 @@ public final class ClusterConnections implements AutoCloseable {
     }
     DatabaseTarget target = settings.connect();
     StreamTableEngine engine = target.engine(cluster.getSpec().getEndpoints(), queryRole);
+    Optional<AdoptionReport> adoption = Optional.empty();
     try {
+      if (Boolean.TRUE.equals(cluster.getSpec().getAdoptUpstream())) {
+        adoption = adoptIfPresent(target, engine);
+      }
       engine.migrateCatalog();
     } catch (EngineException e) {
       target.close();
@@ -75,9 +85,36 @@ public final class ClusterConnections implements AutoCloseable {
           "cannot reach " + settings.description() + ": " + e.getMessage(),
           e);
     }
-    Handle handle = new Handle(target, engine, settings);
+    Handle handle = new Handle(target, engine, settings, adoption);
     entries.put(key, new Entry(settings, queryRole, handle));
     return handle;
+  }
+
+  /**
+   * The opt-in of spec.adoptUpstream: adopts an upstream install found in the database, or finishes
+   * an adoption that stopped half-way (both idempotent). Empty when there is none.
+   */
+  private static Optional<AdoptionReport> adoptIfPresent(
+      DatabaseTarget target, StreamTableEngine engine) throws EngineException {
+    try {
+      Optional<UpstreamInstall> found;
+      try (Connection connection = target.dataSource().getConnection()) {
+        found = UpstreamInstall.detect(connection);
+      }
+      if (found.isEmpty()) {
+        return Optional.empty();
+      }
+      AdoptionReport report = new Adoption(target.dataSource(), engine).adopt();
+      if (!report.keptByOid().isEmpty() || !report.notAdopted().isEmpty()) {
+        throw new EngineException(Reason.AdoptionIncomplete, String.join("; ", report.lines()));
+      }
+      return Optional.of(report);
+    } catch (AdoptionException e) {
+      throw new EngineException(Reason.AdoptionIncomplete, e.getMessage(), e);
+    } catch (SQLException e) {
+      throw new EngineException(
+          Reason.ClusterUnavailable, "cannot look for the upstream install: " + e.getMessage(), e);
+    }
   }
 
   /** Forgets a deleted cluster and closes its pool. */
@@ -94,9 +131,15 @@ public final class ClusterConnections implements AutoCloseable {
     entries.clear();
   }
 
-  /** A connected cluster: its pool, engine and the settings used. */
+  /**
+   * A connected cluster: its pool, engine and the settings used, and what an adoption did when this
+   * connection made one (spec.adoptUpstream).
+   */
   public record Handle(
-      DatabaseTarget target, StreamTableEngine engine, ConnectionSettings settings) {}
+      DatabaseTarget target,
+      StreamTableEngine engine,
+      ConnectionSettings settings,
+      Optional<AdoptionReport> adoption) {}
 
   private record Entry(ConnectionSettings settings, Optional<String> queryRole, Handle handle) {}
 }

@@ -43,7 +43,10 @@ class ClusterInspectorCitusIT {
               .inspect(
                   cluster,
                   new ClusterConnections.Handle(
-                      target, new StreamTableEngine(target.dataSource()), settings));
+                      target,
+                      new StreamTableEngine(target.dataSource()),
+                      settings,
+                      java.util.Optional.empty()));
 
       assertThat(inspection.citusVersion()).startsWith("13.");
       Map<String, NodeStatus> nodes = inspection.nodes();

@@ -361,6 +361,47 @@ class OperatorMockServerIT {
   }
 
   @Test
+  void withAdoptUpstreamTheUpstreamInstallIsAdoptedAndTheStatusSaysSo() throws Exception {
+    TestDatabase upstream = TestPostgres.freshDatabase();
+    try {
+      UpstreamFixture fixture = UpstreamFixture.build(upstream);
+      CitusCluster adopting =
+          OperatorTestResources.cluster(NAMESPACE, "adopting", cluster + "-creds", upstream);
+      adopting.getSpec().setAdoptUpstream(true);
+      client.resources(CitusCluster.class).inNamespace(NAMESPACE).resource(adopting).create();
+
+      Condition clusterReady = await(() -> clusterReadyCondition("adopting"));
+      assertThat(clusterReady.getStatus()).as(clusterReady.getMessage()).isEqualTo("True");
+      CitusCluster found =
+          client.resources(CitusCluster.class).inNamespace(NAMESPACE).withName("adopting").get();
+      Condition adopted =
+          Conditions.find(found.getStatus().getConditions(), "UpstreamAdopted").orElseThrow();
+      assertThat(adopted.getStatus()).isEqualTo("True");
+      assertThat(adopted.getMessage())
+          .contains("adopted 2 source(s) (public.orders, public.events)")
+          .contains("handed over 1 slot(s)");
+      assertThat(
+              upstream.queryLong(
+                  "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgtrickle_"
+                      + fixture.walSources().get(0)
+                      + "'"))
+          .isZero();
+      assertThat(
+              upstream.queryLong(
+                  "SELECT count(*) FROM pgtrickle.pgt_stream_tables WHERE owner IS NULL"))
+          .isEqualTo(2);
+      await(
+          () ->
+              client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                  .filter(e -> "UpstreamAdopted".equals(e.getReason()))
+                  .findFirst()
+                  .orElse(null));
+    } finally {
+      upstream.dropReplicationSlots();
+    }
+  }
+
+  @Test
   void deletingAfterTheClusterIsGoneReleasesTheFinalizerWithAnEvent() throws Exception {
     client
         .resources(StreamTable.class)

@@ -266,6 +266,8 @@ public final class UpstreamFixture {
             + " (change_id BIGSERIAL, lsn PG_LSN NOT NULL, action CHAR(1) NOT NULL,"
             + " pk_hash BIGINT, changed_cols VARBIT,"
             + " new_id int, old_id int, new_kind text, old_kind text)",
+        // Its WAL decoder fills the old_ columns of updates and deletes: the whole old row.
+        "ALTER TABLE public.events REPLICA IDENTITY FULL",
         "CREATE PUBLICATION pgtrickle_cdc_" + oid + " FOR TABLE public.events",
         "SELECT pg_create_logical_replication_slot('pgtrickle_" + oid + "', 'pgoutput')",
         "INSERT INTO pgtrickle.pgt_change_tracking VALUES ("

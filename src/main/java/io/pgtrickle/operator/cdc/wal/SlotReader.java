@@ -158,11 +158,21 @@ public final class SlotReader {
    */
   public static Peeked peekUpTo(Connection node, ObjectNames names, int maxChanges)
       throws SQLException {
+    return peekUpTo(node, names.replicationSlot(), names.publication(), maxChanges);
+  }
+
+  /**
+   * As {@link #peekUpTo(Connection, ObjectNames, int)}, for a slot and publication named otherwise
+   * (the upstream extension's {@code pgtrickle_<oid>} and {@code pgtrickle_cdc_<oid>}, read once
+   * when they are adopted).
+   */
+  public static Peeked peekUpTo(Connection node, String slot, String publication, int maxChanges)
+      throws SQLException {
     boolean autoCommit = node.getAutoCommit();
     node.setAutoCommit(false);
     try {
       ChangeText.pinForTransaction(node);
-      Peeked peeked = decode(node, names, maxChanges);
+      Peeked peeked = decode(node, slot, publication, maxChanges);
       if (autoCommit) {
         node.commit();
       }
@@ -177,7 +187,7 @@ public final class SlotReader {
     }
   }
 
-  private static Peeked decode(Connection node, ObjectNames names, int maxChanges)
+  private static Peeked decode(Connection node, String slot, String publication, int maxChanges)
       throws SQLException {
     List<WalTransaction> transactions = new ArrayList<>();
     long messages = 0;
@@ -186,9 +196,9 @@ public final class SlotReader {
         node.prepareStatement(
             "SELECT data FROM pg_catalog.pg_logical_slot_peek_binary_changes(?, NULL, ?,"
                 + " 'proto_version', '1', 'publication_names', ?)")) {
-      peek.setString(1, names.replicationSlot());
+      peek.setString(1, slot);
       peek.setInt(2, maxChanges);
-      peek.setString(3, names.publication());
+      peek.setString(3, publication);
       try (ResultSet rs = peek.executeQuery()) {
         while (rs.next()) {
           messages++;
