@@ -39,6 +39,11 @@ public final class BenchSupport {
   public static Map<String, String> settings(String options, Map<String, String> base)
       throws Exception {
     Map<String, String> settings = new HashMap<>(base);
+    if (hasWord(options, "wal")) {
+      settings.put("wal_level", "logical");
+      settings.put("max_replication_slots", "16");
+      settings.put("max_wal_senders", "16");
+    }
     if (options.contains("durable")) {
       settings.put("fsync", "on");
       settings.put("synchronous_commit", "on");
@@ -81,7 +86,16 @@ public final class BenchSupport {
 
   public static StreamTableDefinition definition(String name, String query, RefreshMode mode)
       throws EngineException {
+    return definition(name, query, mode, false);
+  }
+
+  /** As above; with {@code wal}, its sources are captured from the WAL instead of by triggers. */
+  public static StreamTableDefinition definition(
+      String name, String query, RefreshMode mode, boolean wal) throws EngineException {
     StreamTableSpec spec = new StreamTableSpec();
+    if (wal) {
+      spec.setCdcMode(io.pgtrickle.operator.api.CdcModeSpec.WAL);
+    }
     spec.setName(name);
     spec.setQuery(query);
     spec.setSchedule("1h");
@@ -277,5 +291,10 @@ public final class BenchSupport {
     return millis >= 100
         ? String.format(Locale.ROOT, "%.0f", millis)
         : String.format(Locale.ROOT, "%.1f", millis);
+  }
+
+  /** Whether the comma-separated options hold {@code word} itself. */
+  public static boolean hasWord(String options, String word) {
+    return List.of(options.split(",", -1)).contains(word);
   }
 }

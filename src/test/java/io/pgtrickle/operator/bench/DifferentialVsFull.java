@@ -25,7 +25,8 @@ import java.util.Map;
  *
  * <p>Run: ./mvnw -q -Pbench test-compile exec:exec
  * -Dbench.main=io.pgtrickle.operator.bench.DifferentialVsFull -Dbench.args=3 [-Dbench.args2=
- * durable|log|explain|verbose|rows=N|warmup=N|series=N|only=filter,join,aggregate]
+ * durable|log|explain|verbose|wal|rows=N|warmup=N|series=N|only=filter,join,aggregate] ({@code
+ * wal}: the sources captured from the WAL, a join's differential refresh behind the write barrier)
  */
 public final class DifferentialVsFull {
   private record Change(String label, String sqlTemplate) {}
@@ -70,6 +71,13 @@ public final class DifferentialVsFull {
             engine, connection, (int) BenchSupport.option(options, "warmup", 300));
         long t = System.nanoTime();
         SalesSchema.load(statement, rows);
+        boolean wal = BenchSupport.hasWord(options, "wal");
+        if (wal) {
+          // WAL capture: the slot's changes carry whole old rows.
+          for (String table : List.of("customers", "products", "sales")) {
+            statement.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+          }
+        }
         System.out.printf(Locale.ROOT, "loaded in %.1f s%n", (System.nanoTime() - t) / 1e9);
         int round = 0;
         for (SalesSchema.Shape shape : SalesSchema.SHAPES) {
@@ -78,9 +86,10 @@ public final class DifferentialVsFull {
           }
           String full = "st_" + shape.key() + "_full";
           String diff = "st_" + shape.key() + "_diff";
-          engine.apply(BenchSupport.definition(full, shape.query(), RefreshMode.FULL), "bench");
           engine.apply(
-              BenchSupport.definition(diff, shape.query(), RefreshMode.DIFFERENTIAL), "bench");
+              BenchSupport.definition(full, shape.query(), RefreshMode.FULL, wal), "bench");
+          engine.apply(
+              BenchSupport.definition(diff, shape.query(), RefreshMode.DIFFERENTIAL, wal), "bench");
           BenchSupport.verify(connection, full, shape.query());
           BenchSupport.verify(connection, diff, shape.query());
           for (Change change : changes) {
