@@ -77,6 +77,8 @@ public final class DifferentialVsFull {
           for (String table : List.of("customers", "products", "sales")) {
             statement.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
           }
+          // A change's commit flushed at once, so the refresh right after it finds it decoded.
+          statement.execute("SET synchronous_commit = on");
         }
         System.out.printf(Locale.ROOT, "loaded in %.1f s%n", (System.nanoTime() - t) / 1e9);
         int round = 0;
