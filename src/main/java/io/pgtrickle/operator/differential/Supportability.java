@@ -95,6 +95,19 @@ public final class Supportability {
   }
 
   /**
+   * Whether every branch reads its tables through inner joins and plain subqueries in FROM only: no
+   * outer join, sublink or grouped block. Over Citus sources such joins are differential behind the
+   * write barrier, held until the refresh commits (no snapshot spans the nodes).
+   */
+  static boolean innerJoinsOnly(QueryModel model) {
+    return model.branches().stream()
+        .allMatch(
+            branch ->
+                branch.blocks().stream()
+                    .allMatch(b -> b.nonLinear().isEmpty() && b.groupedBlocks().isEmpty()));
+  }
+
+  /**
    * Whether a differential refresh of the model reads a source's state besides the changes: a join,
    * a sublink, a grouped block in FROM, a set filter (all read a table as it is or as it was), or a
    * min/max state recomputed when its extreme goes. Over WAL-captured sources on one server such a
@@ -115,25 +128,27 @@ public final class Supportability {
    * WAL capture moves changes into the buffers before the refresh's snapshot, so the tables a
    * refresh reads may be ahead of the changes it applies. On one server a refresh that reads them
    * runs behind the write barrier instead ({@link #readsState}), which makes them exactly what was
-   * delivered. Citus has no snapshot across nodes: there only forms that read the change alone (one
-   * table occurrence; no min/max state recomputed beside kept counts) or that recompute the groups
-   * a change touches (idempotent) are exact.
+   * delivered. Citus has no snapshot across nodes, so there the barrier is held until the refresh
+   * commits: inner joins are exact behind it. Outer joins, sublinks, grouped blocks and min/max
+   * recomputed from the tables are refused there: their differential SQL joins local change tables
+   * into correlated subqueries over distributed ones, which Citus does not plan.
    */
   private static Optional<String> walBlocker(QueryModel model, boolean citus) {
     if (!citus) {
       return Optional.empty();
     }
-    if (!readsChangesAlone(model)) {
+    if (!innerJoinsOnly(model)) {
       return Optional.of(
-          "joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over Citus"
-              + " distributed or reference tables are refreshed in full (Citus has no snapshot"
-              + " across nodes: a table read as it was could be ahead of the changes captured"
-              + " on another node)");
+          "outer joins, subqueries (EXISTS, IN, grouped in FROM) and EXCEPT/INTERSECT over Citus"
+              + " distributed or reference tables are refreshed in full (their differential SQL"
+              + " is not one Citus plans: it joins local change tables into correlated subqueries"
+              + " over distributed ones)");
     }
     if (minMaxKept(model)) {
       return Optional.of(
           "min/max over a Citus distributed or reference table is refreshed in full (a group"
-              + " recomputed from the table could be ahead of the captured changes)");
+              + " whose extreme went is recomputed from the distributed table, which is not done"
+              + " on Citus yet)");
     }
     return Optional.empty();
   }

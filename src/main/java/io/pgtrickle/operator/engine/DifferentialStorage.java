@@ -336,7 +336,8 @@ final class DifferentialStorage {
         }
       }
       QueryModel model = DeparsedQuery.modelOfText(connection, queryText, byName);
-      return new DifferentialTarget(model, queryColumns, tables, buffers, columns, indexes, keys);
+      return new DifferentialTarget(
+          model, queryColumns, tables, buffers, columns, indexes, keys, false);
     }
   }
 

@@ -259,7 +259,14 @@ final class Refresher {
     }
     Applied applied =
         choice.differential()
-            ? differential(connection, record, sources, window, fullNeedsBarrier, walSources)
+            ? differential(
+                connection,
+                record,
+                sources,
+                window,
+                fullNeedsBarrier,
+                walSources,
+                barrier != null && barrier.untilCommit())
             : full(connection, record, sources, window, choice.reason().orElse(null));
     long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
@@ -426,7 +433,8 @@ final class Refresher {
       List<StableName> sources,
       ChangeWindow window,
       boolean fullNeedsBarrier,
-      boolean overWal)
+      boolean overWal,
+      boolean acrossNodes)
       throws SQLException {
     long id = record.id();
     try (Statement statement = connection.createStatement()) {
@@ -444,10 +452,15 @@ final class Refresher {
         facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true);
         RefreshTarget target = facts.fullTarget(Placement.fromCatalog(record.placement()));
         DifferentialTarget plan = facts.differential(connection);
-        if (overWal && fullNeedsBarrier && Supportability.readsState(plan.model())) {
-          // Not behind the barrier yet (a refresh with nothing to do never takes it): again,
-          // behind it.
-          throw new BarrierNeeded();
+        if (overWal && Supportability.readsState(plan.model())) {
+          if (fullNeedsBarrier) {
+            // Not behind the barrier yet (a refresh with nothing to do never takes it): again,
+            // behind it.
+            throw new BarrierNeeded();
+          }
+          if (acrossNodes) {
+            plan = plan.readingAcrossNodes();
+          }
         }
         RefreshTarget withPlan =
             new RefreshTarget(

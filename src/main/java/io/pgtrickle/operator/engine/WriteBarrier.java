@@ -85,6 +85,11 @@ final class WriteBarrier implements AutoCloseable {
     }
   }
 
+  /** Whether it is held until the refresh commits (Citus sources). */
+  boolean untilCommit() {
+    return untilCommit;
+  }
+
   /** Lets writers go on (idempotent). */
   void release() throws SQLException {
     if (held) {

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * Differential refresh on a real coordinator and two workers (issue 11): a star schema with a
  * distributed fact co-located with a distributed dimension, two reference dimensions and a local
  * table. Forms that read the change alone run DIFFERENTIAL while both workers take writes, into
- * local and distributed storage; joins across sources refresh in full and say why.
+ * local and distributed storage; inner joins too, behind the write barrier; outer joins refresh in
+ * full and say why.
  */
 @RequiresCitus
 class CitusDifferentialIT {
@@ -191,25 +192,95 @@ class CitusDifferentialIT {
         .isZero();
   }
 
+  /**
+   * Inner joins (with a reference dimension; with a co-located distributed dimension and a second
+   * reference one; rows and groups, local and distributed storage) run DIFFERENTIAL behind the
+   * write barrier, held until the refresh commits, while both workers' sales and both kinds of
+   * dimension change. An outer join is refused for DIFFERENTIAL and refreshed in full under AUTO,
+   * with why.
+   */
   @Test
-  void aJoinWithAReferenceDimensionRefreshesInFullAndSaysWhy() throws Exception {
-    String join =
+  void innerJoinsRunDifferentialBehindTheBarrierWhileFactsAndDimensionsChange() throws Exception {
+    Map<String, String> queries = new java.util.LinkedHashMap<>();
+    queries.put(
+        "cd_by_category",
         "SELECT p.category, count(*) AS n, sum(s.amount) AS total FROM cd_sales s"
-            + " JOIN cd_products p ON p.id = s.product_id GROUP BY p.category";
+            + " JOIN cd_products p ON p.id = s.product_id GROUP BY p.category");
+    queries.put(
+        "cd_by_region",
+        "SELECT r.name, count(*) AS n, sum(s.qty) AS q FROM cd_sales s JOIN cd_customers c"
+            + " ON c.tenant_id = s.tenant_id AND c.id = s.customer_id JOIN cd_regions r"
+            + " ON r.id = c.region_id GROUP BY r.name");
+    queries.put(
+        "cd_lines",
+        "SELECT s.tenant_id, s.id, p.category, s.amount * p.price AS value FROM cd_sales s"
+            + " JOIN cd_products p ON p.id = s.product_id WHERE s.amount > 60");
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      engine.apply(definition(q.getKey(), q.getValue(), PlacementMode.AUTO), OWNER);
+    }
+    engine.apply(
+        definition("cd_by_category_local", queries.get("cd_by_category"), PlacementMode.LOCAL),
+        OWNER);
+    queries.put("cd_by_category_local", queries.get("cd_by_category"));
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    List<Future<Integer>> writers = new ArrayList<>();
+    for (int w = 0; w < 2; w++) {
+      int writer = w;
+      writers.add(pool.submit(() -> write(writer, stop)));
+    }
+    writers.add(
+        pool.submit(
+            () -> {
+              int n = 0;
+              while (!stop.get() && n < 60) {
+                db.execute(
+                    "UPDATE cd_products SET category = 'c' || ((id + "
+                        + n
+                        + ") % 5), price = price + 1 WHERE id = "
+                        + (1 + n % 20),
+                    "UPDATE cd_regions SET name = name || 'x' WHERE id = " + (1 + n % 3));
+                n++;
+              }
+              return n;
+            }));
+    Map<String, Integer> differential = new java.util.HashMap<>();
+    for (int round = 0; round < 5; round++) {
+      for (String name : queries.keySet()) {
+        if (engine.refresh("public", name).kind() == RefreshOutcome.Kind.APPLIED
+            && "DIFFERENTIAL".equals(lastMode(name))) {
+          differential.merge(name, 1, Integer::sum);
+        }
+      }
+    }
+    stop.set(true);
+    for (Future<Integer> w : writers) {
+      assertThat(w.get()).isPositive();
+    }
+    pool.shutdown();
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      refreshUntilEqual(q.getKey(), q.getValue());
+      assertThat(lastMode(q.getKey()))
+          .as(q.getKey() + ": " + lastReason(q.getKey()))
+          .isEqualTo("DIFFERENTIAL");
+      assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
+    }
+
+    String outer =
+        "SELECT s.id, p.category FROM cd_sales s LEFT JOIN cd_products p ON p.id = s.product_id";
     assertThatThrownBy(
             () ->
                 engine.apply(
-                    definition("cd_join", join, PlacementMode.AUTO, RefreshMode.DIFFERENTIAL),
+                    definition("cd_outer", outer, PlacementMode.AUTO, RefreshMode.DIFFERENTIAL),
                     OWNER))
         .isInstanceOfSatisfying(
             EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.InvalidSpec))
-        .hasMessageContaining("Citus has no snapshot across nodes");
-    engine.apply(definition("cd_join", join, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
-    db.execute(
-        "UPDATE cd_products SET category = 'moved' WHERE id = 3",
-        "INSERT INTO cd_sales VALUES (5, 9001, 5, 3, 1, 10), (6, 9002, 6, 3, 2, 20)");
-    refreshUntilEqual("cd_join", join);
-    assertThat(lastMode("cd_join")).isEqualTo("FULL");
+        .hasMessageContaining("outer joins");
+    engine.apply(definition("cd_outer", outer, PlacementMode.AUTO, RefreshMode.AUTO), OWNER);
+    db.execute("UPDATE cd_products SET category = 'moved' WHERE id = 3");
+    refreshUntilEqual("cd_outer", outer);
+    assertThat(lastMode("cd_outer")).isEqualTo("FULL");
+    assertThat(lastReason("cd_outer")).contains("outer joins");
   }
 
   /**
@@ -373,6 +444,13 @@ class CitusDifferentialIT {
             + " FROM pg_dist_partition p WHERE p.logicalrelid = 'public."
             + name
             + "'::regclass");
+  }
+
+  private String lastReason(String name) throws Exception {
+    return db.queryString(
+        "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables WHERE st_name = '"
+            + name
+            + "'");
   }
 
   private String lastMode(String name) throws Exception {

@@ -104,7 +104,10 @@ public final class DifferentialRefresh implements RefreshStrategy {
                   || target.rowMatch() == RefreshTarget.RowMatch.GROUP_ID);
       // A change read straight from the buffer made no delta table: 0 rows here.
       long changedRows = deltaRows.values().stream().mapToLong(Long::longValue).sum();
-      boolean inOne = sql.appliesInOne() && changedRows <= IN_ONE_MAX_DELTA_ROWS;
+      boolean inOne =
+          sql.appliesInOne()
+              && changedRows <= IN_ONE_MAX_DELTA_ROWS
+              && !differential.readsAcrossNodes();
       // The settings if not sent yet and the delta tables' indexes and statistics, then the core's
       // change (or the whole apply), in one round trip.
       for (String setting : settings) {

@@ -11,7 +11,7 @@ import java.util.Map;
  * quoted), its columns (quoted, in order: those of its delta table) and the column lists of its
  * B-tree indexes (quoted; a large delta table gets the same, so that probes of a source's old state
  * find both its halves through an index), and its primary key's columns (quoted; empty without
- * one).
+ * one); whether it reads Citus tables besides the change ({@link #readingAcrossNodes}).
  */
 public record DifferentialTarget(
     QueryModel model,
@@ -20,7 +20,8 @@ public record DifferentialTarget(
     Map<StableName, String> changeBuffers,
     Map<StableName, List<String>> sourceColumns,
     Map<StableName, List<List<String>>> sourceIndexes,
-    Map<StableName, List<String>> sourceKeys) {
+    Map<StableName, List<String>> sourceKeys,
+    boolean readsAcrossNodes) {
   public DifferentialTarget {
     queryColumns = List.copyOf(queryColumns);
     sourceTables = Map.copyOf(sourceTables);
@@ -28,5 +29,22 @@ public record DifferentialTarget(
     sourceColumns = Map.copyOf(sourceColumns);
     sourceIndexes = Map.copyOf(sourceIndexes);
     sourceKeys = Map.copyOf(sourceKeys);
+  }
+
+  /**
+   * This target for a refresh that reads Citus distributed or reference tables besides the change
+   * (a join, behind the write barrier): the change is computed into a temp table before it is
+   * applied, as Citus takes no modification whose subquery reads distributed tables.
+   */
+  public DifferentialTarget readingAcrossNodes() {
+    return new DifferentialTarget(
+        model,
+        queryColumns,
+        sourceTables,
+        changeBuffers,
+        sourceColumns,
+        sourceIndexes,
+        sourceKeys,
+        true);
   }
 }
