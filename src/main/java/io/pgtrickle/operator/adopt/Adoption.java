@@ -272,7 +272,7 @@ public final class Adoption {
       boolean detached = detachChangesSchema(connection);
       AdoptionLedger.create(connection, version, detached);
     }
-    parkUpstreamBuffers(connection);
+    UpstreamLayout.moveBuffers(connection, "pgtrickle_changes", PARKED_SCHEMA);
     CatalogMigrator.migrate(new TransactionDataSource(connection));
     ServerMove.recordServerOfNewCatalog(connection);
 
@@ -357,28 +357,6 @@ public final class Adoption {
    * holds ours alone (our migrations treat every {@code changes_*} there as ours), next to the
    * upstream catalog; their triggers are disabled, a release moves them back.
    */
-  private static void parkUpstreamBuffers(Connection connection) throws SQLException {
-    List<String> buffers = new ArrayList<>();
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-                    + " ON n.oid = c.relnamespace WHERE n.nspname = 'pgtrickle_changes'"
-                    + " AND c.relkind IN ('r', 'p') AND c.relname ~ '^changes_(pgt_)?[0-9]{1,10}$'"
-                    + " ORDER BY 1")) {
-      while (rs.next()) {
-        buffers.add(rs.getString(1));
-      }
-    }
-    for (String buffer : buffers) {
-      execute(
-          connection,
-          "ALTER TABLE "
-              + SqlIdentifiers.qualified("pgtrickle_changes", buffer)
-              + " SET SCHEMA "
-              + PARKED_SCHEMA);
-    }
-  }
 
   /** The smallest frontier LSN of the source's readers; empty when one has none (all pending). */
   private static Optional<String> consumedUpTo(UpstreamLayout layout, long oid) {

@@ -192,7 +192,7 @@ public final class Release {
         update.executeUpdate();
       }
     }
-    unparkBuffers(connection);
+    UpstreamLayout.moveBuffers(connection, Adoption.PARKED_SCHEMA, "pgtrickle_changes");
     for (String ledger :
         List.of(Adoption.LEDGER_TABLE, "pgt_adopted_source", "pgt_adopted_stream_table")) {
       execute(connection, "DROP TABLE " + Adoption.PARKED_SCHEMA + "." + ledger);
@@ -314,29 +314,6 @@ public final class Release {
     return triggers;
   }
 
-  private static void unparkBuffers(Connection connection) throws SQLException {
-    List<String> buffers = new ArrayList<>();
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-                    + " ON n.oid = c.relnamespace WHERE n.nspname = '"
-                    + Adoption.PARKED_SCHEMA
-                    + "' AND c.relkind IN ('r', 'p')"
-                    + " AND c.relname ~ '^changes_(pgt_)?[0-9]{1,10}$' ORDER BY 1")) {
-      while (rs.next()) {
-        buffers.add(rs.getString(1));
-      }
-    }
-    for (String buffer : buffers) {
-      execute(
-          connection,
-          "ALTER TABLE "
-              + SqlIdentifiers.qualified(Adoption.PARKED_SCHEMA, buffer)
-              + " SET SCHEMA pgtrickle_changes");
-    }
-  }
-
   /**
    * After the commit: each WAL source's slot back to {@code pgtrickle_<oid>} (copy of ours,
    * advanced to the upstream frontier the release recorded, ours dropped). Idempotent.
@@ -381,17 +358,10 @@ public final class Release {
         }
       }
       if (lsn != null) {
-        try (PreparedStatement advance =
-            connection.prepareStatement(
-                "SELECT pg_catalog.pg_replication_slot_advance(slot_name, ?::pg_lsn)"
-                    + " FROM pg_catalog.pg_replication_slots"
-                    + " WHERE slot_name = ? AND confirmed_flush_lsn < ?::pg_lsn")) {
-          String target = LogSequenceNumber.valueOf(lsn).asString();
-          advance.setString(1, target);
-          advance.setString(2, source.slot());
-          advance.setString(3, target);
-          advance.execute();
-        }
+        // A slot advances no further than the WAL flushed (see SlotHandover).
+        io.pgtrickle.operator.capture.WalCapture.flushWal(connection);
+        io.pgtrickle.operator.cdc.wal.SlotReader.advance(
+            connection, source.slot(), LogSequenceNumber.valueOf(lsn).asLong());
       }
       try (PreparedStatement drop =
           connection.prepareStatement("SELECT pg_catalog.pg_drop_replication_slot(?)")) {

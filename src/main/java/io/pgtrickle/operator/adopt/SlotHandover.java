@@ -60,6 +60,9 @@ final class SlotHandover {
       }
     }
     hook.at(Step.COPIED.name());
+    // A slot advances no further than the WAL flushed; the adoption's commit may not be yet
+    // (synchronous_commit off), and the copy would stay behind the adoption point.
+    io.pgtrickle.operator.capture.WalCapture.flushWal(connection);
     SlotReader.advance(connection, names, LogSequenceNumber.valueOf(adoptionLsn).asLong());
     hook.at(Step.ADVANCED.name());
     if (SourceTakeover.slotExists(connection, old)) {

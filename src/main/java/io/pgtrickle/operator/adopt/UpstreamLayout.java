@@ -118,4 +118,33 @@ record UpstreamLayout(List<StreamTable> streamTables, Map<Long, Source> sources)
   List<StreamTable> readersOf(long oid) {
     return streamTables.stream().filter(t -> t.sources().contains(oid)).toList();
   }
+
+  /**
+   * Moves the upstream change buffers ({@code changes_<oid>}) from one schema to another: parked by
+   * an adoption, put back by a release.
+   */
+  static void moveBuffers(Connection connection, String from, String to) throws SQLException {
+    List<String> buffers = new java.util.ArrayList<>();
+    try (java.sql.PreparedStatement select =
+        connection.prepareStatement(
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind IN ('r', 'p')"
+                + " AND c.relname ~ '^changes_(pgt_)?[0-9]{1,10}$' ORDER BY 1")) {
+      select.setString(1, from);
+      try (java.sql.ResultSet rs = select.executeQuery()) {
+        while (rs.next()) {
+          buffers.add(rs.getString(1));
+        }
+      }
+    }
+    try (java.sql.Statement statement = connection.createStatement()) {
+      for (String buffer : buffers) {
+        statement.execute(
+            "ALTER TABLE "
+                + io.pgtrickle.operator.naming.SqlIdentifiers.qualified(from, buffer)
+                + " SET SCHEMA "
+                + io.pgtrickle.operator.naming.SqlIdentifiers.quote(to));
+      }
+    }
+  }
 }

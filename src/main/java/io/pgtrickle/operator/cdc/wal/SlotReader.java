@@ -244,6 +244,11 @@ public final class SlotReader {
    * another consumer already moved further is left alone (moving a slot back is an error).
    */
   public static void advance(Connection node, ObjectNames names, long lsn) throws SQLException {
+    advance(node, names.replicationSlot(), lsn);
+  }
+
+  /** As above, for a slot by name (no further than the WAL flushed: flush first to go there). */
+  public static void advance(Connection node, String slot, long lsn) throws SQLException {
     try (PreparedStatement advance =
         node.prepareStatement(
             "SELECT pg_catalog.pg_replication_slot_advance(slot_name, ?::pg_lsn)"
@@ -251,7 +256,7 @@ public final class SlotReader {
                 + " WHERE slot_name = ? AND confirmed_flush_lsn < ?::pg_lsn")) {
       String target = LogSequenceNumber.valueOf(lsn).asString();
       advance.setString(1, target);
-      advance.setString(2, names.replicationSlot());
+      advance.setString(2, slot);
       advance.setString(3, target);
       advance.execute();
     }
