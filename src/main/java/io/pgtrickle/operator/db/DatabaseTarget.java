@@ -117,7 +117,76 @@ public final class DatabaseTarget implements AutoCloseable {
   }
 
   public DataSource dataSource() {
-    return pool;
+    return refusals;
+  }
+
+  /** The pool, reporting a refused connection as the server's own refusal. */
+  private final DataSource refusals = new RefusalReporting();
+
+  /**
+   * Hikari reports a database it cannot reach as "Connection is not available, request timed out";
+   * the server's own refusal (connection refused, a wrong password, no such database) is its cause,
+   * and that is what a user needs to read.
+   */
+  private final class RefusalReporting implements DataSource {
+    @Override
+    public java.sql.Connection getConnection() throws java.sql.SQLException {
+      try {
+        return pool.getConnection();
+      } catch (java.sql.SQLException e) {
+        throw refusal(e);
+      }
+    }
+
+    @Override
+    public java.sql.Connection getConnection(String user, String password)
+        throws java.sql.SQLException {
+      try {
+        return pool.getConnection(user, password);
+      } catch (java.sql.SQLException e) {
+        throw refusal(e);
+      }
+    }
+
+    private java.sql.SQLException refusal(java.sql.SQLException e) {
+      return e.getCause() instanceof java.sql.SQLException cause ? cause : e;
+    }
+
+    @Override
+    public java.io.PrintWriter getLogWriter() throws java.sql.SQLException {
+      return pool.getLogWriter();
+    }
+
+    @Override
+    public void setLogWriter(java.io.PrintWriter out) throws java.sql.SQLException {
+      pool.setLogWriter(out);
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) throws java.sql.SQLException {
+      pool.setLoginTimeout(seconds);
+    }
+
+    @Override
+    public int getLoginTimeout() throws java.sql.SQLException {
+      return pool.getLoginTimeout();
+    }
+
+    @Override
+    public java.util.logging.Logger getParentLogger()
+        throws java.sql.SQLFeatureNotSupportedException {
+      return pool.getParentLogger();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> type) throws java.sql.SQLException {
+      return pool.unwrap(type);
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> type) throws java.sql.SQLException {
+      return pool.isWrapperFor(type);
+    }
   }
 
   /**
@@ -140,9 +209,9 @@ public final class DatabaseTarget implements AutoCloseable {
 
   private StreamTableEngine engine(
       Map<String, String> endpoints, Optional<String> queryRole, CitusTopology topology) {
-    NodeConnector nodes = NodeConnector.withProperties(pool, nodeProperties, endpoints);
+    NodeConnector nodes = NodeConnector.withProperties(refusals, nodeProperties, endpoints);
     connectors.add(nodes);
-    return new StreamTableEngine(pool, topology, new FullRefresh(), nodes, queryRole);
+    return new StreamTableEngine(refusals, topology, new FullRefresh(), nodes, queryRole);
   }
 
   public String description() {

@@ -271,6 +271,34 @@ class LocalModeIT {
     assertThat(run.out() + run.err()).doesNotContain("s3cr3t-Pa55");
   }
 
+  /** The server's own refusal is the message, not the connection pool's timeout that wraps it. */
+  @Test
+  void aRefusedConnectionSaysWhyInTheCondition() throws Exception {
+    write(
+        "cluster.yaml",
+        """
+        apiVersion: pgtrickle.io/v1alpha1
+        kind: CitusCluster
+        metadata: {name: local-db}
+        spec:
+          coordinator: {host: 127.0.0.1, port: %d, database: no_such_database, sslMode: disable}
+        """
+            .formatted(db.server().port()),
+        streamTable("st", "st", "SELECT id FROM orders")
+            .replace("spec:", "spec:\n  clusterRef: local-db"));
+
+    CliRun run = CliRun.of("local", "-f", dir.toString(), "--once");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    for (JsonNode document : run.yamlDocuments()) {
+      JsonNode ready = condition(document);
+      assertThat(ready.path("reason").asText()).isEqualTo("ClusterUnavailable");
+      assertThat(ready.path("message").asText())
+          .contains("does not exist") // the role, or the database: the server's own words
+          .doesNotContain("request timed out");
+    }
+  }
+
   @Test
   void aMissingSecretGivesAClearCondition() throws Exception {
     write(
