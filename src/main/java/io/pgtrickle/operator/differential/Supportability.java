@@ -129,8 +129,8 @@ public final class Supportability {
    * refresh reads may be ahead of the changes it applies. On one server a refresh that reads them
    * runs behind the write barrier instead ({@link #readsState}), which makes them exactly what was
    * delivered. Citus has no snapshot across nodes, so there the barrier is held until the refresh
-   * commits: inner joins are exact behind it. Outer joins, sublinks, grouped blocks and min/max
-   * recomputed from the tables are refused there: their differential SQL joins local change tables
+   * commits: inner joins and min/max recomputed from the tables are exact behind it. Outer joins,
+   * sublinks and grouped blocks are refused there: their differential SQL joins local change tables
    * into correlated subqueries over distributed ones, which Citus does not plan.
    */
   private static Optional<String> walBlocker(QueryModel model, boolean citus) {
@@ -143,12 +143,6 @@ public final class Supportability {
               + " distributed or reference tables are refreshed in full (their differential SQL"
               + " is not one Citus plans: it joins local change tables into correlated subqueries"
               + " over distributed ones)");
-    }
-    if (minMaxKept(model)) {
-      return Optional.of(
-          "min/max over a Citus distributed or reference table is refreshed in full (a group"
-              + " whose extreme went is recomputed from the distributed table, which is not done"
-              + " on Citus yet)");
     }
     return Optional.empty();
   }

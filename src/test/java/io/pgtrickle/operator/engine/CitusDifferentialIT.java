@@ -194,10 +194,10 @@ class CitusDifferentialIT {
 
   /**
    * Inner joins (with a reference dimension; with a co-located distributed dimension and a second
-   * reference one; rows and groups, local and distributed storage) run DIFFERENTIAL behind the
-   * write barrier, held until the refresh commits, while both workers' sales and both kinds of
-   * dimension change. An outer join is refused for DIFFERENTIAL and refreshed in full under AUTO,
-   * with why.
+   * reference one; rows and groups, local and distributed storage) and min/max (a group whose
+   * extreme goes recomputed from the tables) run DIFFERENTIAL behind the write barrier, held until
+   * the refresh commits, while both workers' sales and both kinds of dimension change. An outer
+   * join is refused for DIFFERENTIAL and refreshed in full under AUTO, with why.
    */
   @Test
   void innerJoinsRunDifferentialBehindTheBarrierWhileFactsAndDimensionsChange() throws Exception {
@@ -211,6 +211,14 @@ class CitusDifferentialIT {
         "SELECT r.name, count(*) AS n, sum(s.qty) AS q FROM cd_sales s JOIN cd_customers c"
             + " ON c.tenant_id = s.tenant_id AND c.id = s.customer_id JOIN cd_regions r"
             + " ON r.id = c.region_id GROUP BY r.name");
+    queries.put(
+        "cd_extremes",
+        "SELECT p.category, min(s.amount) AS lo, max(s.amount) AS hi FROM cd_sales s"
+            + " JOIN cd_products p ON p.id = s.product_id GROUP BY p.category");
+    queries.put(
+        "cd_product_extremes",
+        "SELECT product_id, min(amount) AS lo, max(qty) AS hi, count(*) AS n FROM cd_sales"
+            + " GROUP BY product_id");
     queries.put(
         "cd_lines",
         "SELECT s.tenant_id, s.id, p.category, s.amount * p.price AS value FROM cd_sales s"
@@ -264,6 +272,15 @@ class CitusDifferentialIT {
           .as(q.getKey() + ": " + lastReason(q.getKey()))
           .isEqualTo("DIFFERENTIAL");
       assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
+    }
+
+    // Each product's and category's current minimum goes: those groups are recomputed.
+    db.execute(
+        "DELETE FROM cd_sales s USING (SELECT product_id, min(amount) AS lo FROM cd_sales"
+            + " GROUP BY product_id) m WHERE s.product_id = m.product_id AND s.amount = m.lo");
+    for (String name : List.of("cd_product_extremes", "cd_extremes")) {
+      refreshUntilEqual(name, queries.get(name));
+      assertThat(lastMode(name)).as(name + ": " + lastReason(name)).isEqualTo("DIFFERENTIAL");
     }
 
     String outer =
