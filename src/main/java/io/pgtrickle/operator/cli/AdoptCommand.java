@@ -37,10 +37,7 @@ final class AdoptCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Map<String, String> environment = System.getenv();
-    try (DatabaseTarget target =
-        DatabaseTarget.connect(
-            jdbcUrl, environment.get("PGUSER"), environment.get("PGPASSWORD"), "--jdbc-url")) {
+    try (DatabaseTarget target = DatabaseTarget.fromCommandLine(jdbcUrl, System.getenv())) {
       AdoptionReport report = new Adoption(target.dataSource(), target.engine(Map.of())).adopt();
       report.lines().forEach(out::println);
       out.flush();

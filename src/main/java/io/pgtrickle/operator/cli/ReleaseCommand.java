@@ -4,7 +4,6 @@ import io.pgtrickle.operator.adopt.AdoptionException;
 import io.pgtrickle.operator.adopt.Release;
 import io.pgtrickle.operator.db.DatabaseTarget;
 import java.io.PrintWriter;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,10 +32,7 @@ final class ReleaseCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Map<String, String> environment = System.getenv();
-    try (DatabaseTarget target =
-        DatabaseTarget.connect(
-            jdbcUrl, environment.get("PGUSER"), environment.get("PGPASSWORD"), "--jdbc-url")) {
+    try (DatabaseTarget target = DatabaseTarget.fromCommandLine(jdbcUrl, System.getenv())) {
       new Release(target.dataSource()).release().forEach(out::println);
       return 0;
     } catch (AdoptionException e) {

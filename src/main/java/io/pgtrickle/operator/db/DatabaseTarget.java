@@ -47,6 +47,14 @@ public final class DatabaseTarget implements AutoCloseable {
     return open(jdbcUrl, user, password, description, Optional.empty());
   }
 
+  /**
+   * A pool on a JDBC URL given on the command line ({@code --jdbc-url}), with {@code PGUSER} and
+   * {@code PGPASSWORD} from {@code environment} where the URL has no credentials.
+   */
+  public static DatabaseTarget fromCommandLine(String jdbcUrl, Map<String, String> environment) {
+    return connect(jdbcUrl, environment.get("PGUSER"), environment.get("PGPASSWORD"), "--jdbc-url");
+  }
+
   /** Starts an embedded PostgreSQL and connects to its {@code postgres} database. */
   public static DatabaseTarget embedded() {
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start();

@@ -100,11 +100,7 @@ public final class TargetResolver implements AutoCloseable {
   }
 
   private DatabaseTarget jdbcTarget(String url) {
-    return open(
-        "jdbc-url",
-        () ->
-            DatabaseTarget.connect(
-                url, environment.get("PGUSER"), environment.get("PGPASSWORD"), "--jdbc-url"));
+    return open("jdbc-url", () -> DatabaseTarget.fromCommandLine(url, environment));
   }
 
   private DatabaseTarget open(String key, Supplier<DatabaseTarget> opener) {

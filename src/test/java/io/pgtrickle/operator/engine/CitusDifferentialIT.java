@@ -112,32 +112,7 @@ class CitusDifferentialIT {
     engine.apply(definition("cd_pairs_local", queries.get("cd_pairs"), PlacementMode.LOCAL), OWNER);
     queries.put("cd_pairs_local", queries.get("cd_pairs"));
 
-    AtomicBoolean stop = new AtomicBoolean();
-    ExecutorService pool = Executors.newFixedThreadPool(2);
-    List<Future<Integer>> writers = new ArrayList<>();
-    for (int w = 0; w < 2; w++) {
-      int writer = w;
-      writers.add(pool.submit(() -> write(writer, stop)));
-    }
-    Map<String, Integer> differential = new java.util.HashMap<>();
-    for (int round = 0; round < 6; round++) {
-      for (String name : queries.keySet()) {
-        if (engine.refresh("public", name).kind() == RefreshOutcome.Kind.APPLIED
-            && "DIFFERENTIAL".equals(lastMode(name))) {
-          differential.merge(name, 1, Integer::sum);
-        }
-      }
-    }
-    stop.set(true);
-    for (Future<Integer> w : writers) {
-      assertThat(w.get()).isPositive();
-    }
-    pool.shutdown();
-    for (Map.Entry<String, String> q : queries.entrySet()) {
-      refreshUntilEqual(q.getKey(), q.getValue());
-      assertThat(lastMode(q.getKey())).as(q.getKey()).isEqualTo("DIFFERENTIAL");
-      assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
-    }
+    staysDifferentialAndExactWhileWriting(queries, 6, null);
   }
 
   /**
@@ -230,49 +205,22 @@ class CitusDifferentialIT {
         definition("cd_by_category_local", queries.get("cd_by_category"), PlacementMode.LOCAL),
         OWNER);
     queries.put("cd_by_category_local", queries.get("cd_by_category"));
-    AtomicBoolean stop = new AtomicBoolean();
-    ExecutorService pool = Executors.newFixedThreadPool(3);
-    List<Future<Integer>> writers = new ArrayList<>();
-    for (int w = 0; w < 2; w++) {
-      int writer = w;
-      writers.add(pool.submit(() -> write(writer, stop)));
-    }
-    writers.add(
-        pool.submit(
-            () -> {
-              int n = 0;
-              while (!stop.get() && n < 60) {
-                db.execute(
-                    "UPDATE cd_products SET category = 'c' || ((id + "
-                        + n
-                        + ") % 5), price = price + 1 WHERE id = "
-                        + (1 + n % 20),
-                    "UPDATE cd_regions SET name = name || 'x' WHERE id = " + (1 + n % 3));
-                n++;
-              }
-              return n;
-            }));
-    Map<String, Integer> differential = new java.util.HashMap<>();
-    for (int round = 0; round < 5; round++) {
-      for (String name : queries.keySet()) {
-        if (engine.refresh("public", name).kind() == RefreshOutcome.Kind.APPLIED
-            && "DIFFERENTIAL".equals(lastMode(name))) {
-          differential.merge(name, 1, Integer::sum);
-        }
-      }
-    }
-    stop.set(true);
-    for (Future<Integer> w : writers) {
-      assertThat(w.get()).isPositive();
-    }
-    pool.shutdown();
-    for (Map.Entry<String, String> q : queries.entrySet()) {
-      refreshUntilEqual(q.getKey(), q.getValue());
-      assertThat(lastMode(q.getKey()))
-          .as(q.getKey() + ": " + lastReason(q.getKey()))
-          .isEqualTo("DIFFERENTIAL");
-      assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
-    }
+    staysDifferentialAndExactWhileWriting(
+        queries,
+        5,
+        stop -> {
+          int n = 0;
+          while (!stop.get() && n < 60) {
+            db.execute(
+                "UPDATE cd_products SET category = 'c' || ((id + "
+                    + n
+                    + ") % 5), price = price + 1 WHERE id = "
+                    + (1 + n % 20),
+                "UPDATE cd_regions SET name = name || 'x' WHERE id = " + (1 + n % 3));
+            n++;
+          }
+          return n;
+        });
 
     // Each product's and category's current minimum goes: those groups are recomputed.
     db.execute(
@@ -407,6 +355,51 @@ class CitusDifferentialIT {
     while (engine.refresh("public", name).kind() != RefreshOutcome.Kind.APPLIED
         && System.nanoTime() < deadline) {
       Thread.sleep(50);
+    }
+  }
+
+  /** Writes until stopped; returns how many rounds it wrote. */
+  private interface Writer {
+    int writeUntil(AtomicBoolean stop) throws Exception;
+  }
+
+  /**
+   * Refreshes each stream table {@code rounds} times while both workers' sales change (and {@code
+   * dimensions}, if not null, writes too); then each must equal its query, have run DIFFERENTIAL
+   * during the writes and end DIFFERENTIAL.
+   */
+  private void staysDifferentialAndExactWhileWriting(
+      Map<String, String> queries, int rounds, Writer dimensions) throws Exception {
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    List<Future<Integer>> writers = new ArrayList<>();
+    for (int w = 0; w < 2; w++) {
+      int writer = w;
+      writers.add(pool.submit(() -> write(writer, stop)));
+    }
+    if (dimensions != null) {
+      writers.add(pool.submit(() -> dimensions.writeUntil(stop)));
+    }
+    Map<String, Integer> differential = new java.util.HashMap<>();
+    for (int round = 0; round < rounds; round++) {
+      for (String name : queries.keySet()) {
+        if (engine.refresh("public", name).kind() == RefreshOutcome.Kind.APPLIED
+            && "DIFFERENTIAL".equals(lastMode(name))) {
+          differential.merge(name, 1, Integer::sum);
+        }
+      }
+    }
+    stop.set(true);
+    for (Future<Integer> w : writers) {
+      assertThat(w.get()).isPositive();
+    }
+    pool.shutdown();
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      refreshUntilEqual(q.getKey(), q.getValue());
+      assertThat(lastMode(q.getKey()))
+          .as(q.getKey() + ": " + lastReason(q.getKey()))
+          .isEqualTo("DIFFERENTIAL");
+      assertThat(differential.getOrDefault(q.getKey(), 0)).as(q.getKey()).isPositive();
     }
   }
 

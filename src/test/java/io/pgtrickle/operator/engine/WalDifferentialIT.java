@@ -63,10 +63,20 @@ class WalDifferentialIT {
         "SELECT k FROM facts WHERE v > 400 UNION SELECT k + 1 FROM facts WHERE v < 50"
       })
   void singleSourceFormsRunDifferentialWhileWritersWrite(String query) throws Exception {
+    staysDifferentialAndExactWhileWriting(query, false);
+  }
+
+  /**
+   * Makes {@code query} a DIFFERENTIAL stream table over WAL and refreshes it 15 times while a
+   * writer changes facts (and, with {@code dimensions}, dims); then it must equal its query, have
+   * run DIFFERENTIAL meanwhile and end DIFFERENTIAL.
+   */
+  private void staysDifferentialAndExactWhileWriting(String query, boolean dimensions)
+      throws Exception {
     engine.apply(StreamTableDefinition.from(wal("st", query, RefreshMode.DIFFERENTIAL)), OWNER);
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService writer = Executors.newSingleThreadExecutor();
-    Future<Integer> writes = writer.submit(() -> writeUntil(stop));
+    Future<Integer> writes = writer.submit(() -> writeUntil(stop, dimensions));
     int differential = 0;
     for (int i = 0; i < 15; i++) {
       if (engine.refresh("public", "st").kind() == RefreshOutcome.Kind.APPLIED
@@ -79,7 +89,9 @@ class WalDifferentialIT {
     writer.shutdown();
     refreshUntilExact(engine, db, "st", query);
     assertThat(differential).as("refreshes that ran DIFFERENTIAL").isPositive();
-    assertThat(lastMode()).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode())
+        .as(db.queryString("SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
+        .isEqualTo("DIFFERENTIAL");
   }
 
   /**
@@ -101,25 +113,7 @@ class WalDifferentialIT {
       })
   void formsReadingTheTablesRunDifferentialBehindTheBarrierWhileWritersWrite(String query)
       throws Exception {
-    engine.apply(StreamTableDefinition.from(wal("st", query, RefreshMode.DIFFERENTIAL)), OWNER);
-    AtomicBoolean stop = new AtomicBoolean();
-    ExecutorService writer = Executors.newSingleThreadExecutor();
-    Future<Integer> writes = writer.submit(() -> writeUntil(stop, true));
-    int differential = 0;
-    for (int i = 0; i < 15; i++) {
-      if (engine.refresh("public", "st").kind() == RefreshOutcome.Kind.APPLIED
-          && "DIFFERENTIAL".equals(lastMode())) {
-        differential++;
-      }
-    }
-    stop.set(true);
-    assertThat(writes.get()).isPositive();
-    writer.shutdown();
-    refreshUntilExact(engine, db, "st", query);
-    assertThat(differential).as("refreshes that ran DIFFERENTIAL").isPositive();
-    assertThat(lastMode())
-        .as(db.queryString("SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
-        .isEqualTo("DIFFERENTIAL");
+    staysDifferentialAndExactWhileWriting(query, true);
   }
 
   /**
@@ -201,12 +195,10 @@ class WalDifferentialIT {
         .isEqualTo("DIFFERENTIAL");
   }
 
-  /** Inserts, key-changing updates and deletes on facts, until stopped (at most 300 rounds). */
-  private int writeUntil(AtomicBoolean stop) throws Exception {
-    return writeUntil(stop, false);
-  }
-
-  /** As above; with {@code dimensions}, every third round renames a dimension as well. */
+  /**
+   * Inserts, key-changing updates and deletes on facts, until stopped (at most 300 rounds); with
+   * {@code dimensions}, every third round renames a dimension as well.
+   */
   private int writeUntil(AtomicBoolean stop, boolean dimensions) throws Exception {
     int n = 0;
     try (Connection connection = db.connect();
