@@ -86,12 +86,8 @@ public final class Supportability {
    * one of them runs FULL.
    */
   static boolean readsChangesAlone(QueryModel model) {
-    return model.branches().stream()
-        .allMatch(
-            branch ->
-                branch.allTables().size() == 1
-                    && branch.blocks().stream()
-                        .allMatch(b -> b.nonLinear().isEmpty() && b.groupedBlocks().isEmpty()));
+    return innerJoinsOnly(model)
+        && model.branches().stream().allMatch(branch -> branch.allTables().size() == 1);
   }
 
   /**

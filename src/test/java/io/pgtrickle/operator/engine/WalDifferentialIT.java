@@ -124,28 +124,17 @@ class WalDifferentialIT {
   @Test
   void aRowCommittedBetweenTheDrainAndAJoinsDifferentialRefreshCountsOnce() throws Exception {
     AtomicBoolean writeAfterDrain = new AtomicBoolean();
+    // Once the drain has delivered the rename, before a refresh applied it.
     StreamTableEngine hooked =
-        EngineTestSupport.engine(
-            db,
-            (step, connection) -> {
-              // Once the drain has delivered the rename, before a refresh applied it.
-              if (step == Refresher.Step.DRAINED
-                  && writeAfterDrain.get()
-                  && db.queryLong("SELECT count(*) FROM " + buffer("dims")) > 0
-                  && db.queryLong("SELECT count(*) FROM h WHERE name = 'three'") == 0) {
-                writeAfterDrain.set(false);
-                db.execute("INSERT INTO facts VALUES (7777, 3, 1000)");
-              }
-            });
+        committingAFactAfterTheDrain(
+            writeAfterDrain,
+            () ->
+                db.queryLong("SELECT count(*) FROM " + buffer("dims")) > 0
+                    && db.queryLong("SELECT count(*) FROM h WHERE name = 'three'") == 0);
     String query = "SELECT d.name, count(*) AS n FROM facts f JOIN dims d ON d.k = f.k GROUP BY 1";
     hooked.apply(StreamTableDefinition.from(wal("h", query, RefreshMode.DIFFERENTIAL)), OWNER);
     db.execute("UPDATE dims SET name = 'three' WHERE k = 3");
-    writeAfterDrain.set(true);
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (writeAfterDrain.get() && System.nanoTime() < deadline) {
-      hooked.refresh("public", "h");
-    }
-    assertThat(writeAfterDrain).isFalse();
+    refreshUntilTheFactIsCommitted(hooked, writeAfterDrain);
     refreshUntilExact(hooked, db, "h", query);
     assertThat(db.queryLong("SELECT n FROM h WHERE name = 'three'"))
         .isEqualTo(db.queryLong("SELECT count(*) FROM facts WHERE k = 3"));
@@ -161,29 +150,16 @@ class WalDifferentialIT {
   @Test
   void aRowCommittedBetweenTheDrainAndAFullRefreshCountsOnce() throws Exception {
     AtomicBoolean writeAfterDrain = new AtomicBoolean();
+    // Once the drain has moved the UPDATE into the buffer (so this refresh applies).
     StreamTableEngine hooked =
-        EngineTestSupport.engine(
-            db,
-            (step, connection) -> {
-              // Once the drain has moved the UPDATE into the buffer (so this refresh applies).
-              if (step == Refresher.Step.DRAINED
-                  && writeAfterDrain.get()
-                  && db.queryLong("SELECT count(*) FROM " + buffer("facts")) > 0) {
-                writeAfterDrain.set(false);
-                db.execute("INSERT INTO facts VALUES (7777, 3, 1000)");
-              }
-            });
+        committingAFactAfterTheDrain(
+            writeAfterDrain, () -> db.queryLong("SELECT count(*) FROM " + buffer("facts")) > 0);
     String query = "SELECT k, count(*) AS n, sum(v) AS total FROM facts GROUP BY k";
     hooked.apply(StreamTableDefinition.from(wal("h", query, RefreshMode.AUTO)), OWNER);
     db.execute("UPDATE facts SET v = v + 1"); // every row: AUTO runs FULL
     refreshUntilExact(hooked, db, "h", query);
     db.execute("UPDATE facts SET v = v + 1");
-    writeAfterDrain.set(true);
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (writeAfterDrain.get() && System.nanoTime() < deadline) {
-      hooked.refresh("public", "h");
-    }
-    assertThat(writeAfterDrain).isFalse();
+    refreshUntilTheFactIsCommitted(hooked, writeAfterDrain);
     assertThat(lastMode()).isEqualTo("FULL");
     assertThat(db.queryLong("SELECT n FROM h WHERE k = 3"))
         .as("the FULL refresh read the row committed after the drain")
@@ -193,6 +169,38 @@ class WalDifferentialIT {
     assertThat(lastMode())
         .as(db.queryString("SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables"))
         .isEqualTo("DIFFERENTIAL");
+  }
+
+  /** A condition the hook asks of the database. */
+  private interface Check {
+    boolean holds() throws java.sql.SQLException;
+  }
+
+  /**
+   * An engine whose refresh, while {@code armed} and once {@code ready} holds after the slots were
+   * drained, commits the fact (7777, 3, 1000) before its snapshot, once (it disarms).
+   */
+  private StreamTableEngine committingAFactAfterTheDrain(AtomicBoolean armed, Check ready)
+      throws EngineException {
+    return EngineTestSupport.engine(
+        db,
+        (step, connection) -> {
+          if (step == Refresher.Step.DRAINED && armed.get() && ready.holds()) {
+            armed.set(false);
+            db.execute("INSERT INTO facts VALUES (7777, 3, 1000)");
+          }
+        });
+  }
+
+  /** Arms the hook and refreshes {@code h} until it has committed the fact, within 10 s. */
+  private static void refreshUntilTheFactIsCommitted(StreamTableEngine hooked, AtomicBoolean armed)
+      throws EngineException {
+    armed.set(true);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (armed.get() && System.nanoTime() < deadline) {
+      hooked.refresh("public", "h");
+    }
+    assertThat(armed).as("the fact was committed between a drain and a snapshot").isFalse();
   }
 
   /**

@@ -1,7 +1,6 @@
 package io.pgtrickle.operator.differential.model;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import net.sf.jsqlparser.expression.Expression;
@@ -169,27 +168,15 @@ final class SetFilterAsExists {
     return replaced(span, named, c -> ALIAS + "." + c.getColumnName());
   }
 
+  /** The text of {@code span} with each of {@code columns} written as {@code by} says. */
   private String replaced(
       Span span, List<Column> columns, java.util.function.Function<Column, String> by)
       throws NotDifferentialException {
-    List<Span> spans = new ArrayList<>();
+    List<TextEdit> edits = new ArrayList<>();
     for (Column column : columns) {
-      spans.add(Span.of(column));
+      edits.add(new TextEdit(Span.of(column), by.apply(column)));
     }
-    List<Integer> order = new ArrayList<>();
-    for (int i = 0; i < spans.size(); i++) {
-      order.add(i);
-    }
-    order.sort(Comparator.comparingInt((Integer i) -> spans.get(i).begin()).reversed());
-    StringBuilder out = new StringBuilder(text.substring(span.begin(), span.end()));
-    for (int i : order) {
-      Span s = spans.get(i);
-      if (!span.contains(s)) {
-        throw new NotDifferentialException("a column it cannot place");
-      }
-      out.replace(s.begin() - span.begin(), s.end() - span.begin(), by.apply(columns.get(i)));
-    }
-    return out.toString();
+    return TextEdit.apply(text, span, edits);
   }
 
   private static List<Column> columns(Expression expression) {

@@ -2,7 +2,6 @@ package io.pgtrickle.operator.differential.model;
 
 import io.pgtrickle.operator.naming.SqlIdentifiers;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,9 +31,7 @@ import net.sf.jsqlparser.statement.select.SetOperationList;
 final class UsingJoins {
   private final String text;
   private final DatabaseFacts facts;
-  private final List<Edit> edits = new ArrayList<>();
-
-  private record Edit(Span span, String text) {}
+  private final List<TextEdit> edits = new ArrayList<>();
 
   /**
    * Which table (by the qualifier the text uses) each column name of a FROM item comes from; or
@@ -98,6 +95,7 @@ final class UsingJoins {
       return text; // the modeler says why it cannot read the query
     }
     UsingJoins joins = new UsingJoins(text, facts);
+    String rewritten;
     try {
       if (!(statement instanceof Select select)) {
         return text;
@@ -108,26 +106,16 @@ final class UsingJoins {
           joins.select(with.getSelect());
         }
       }
+      if (joins.edits.isEmpty()) {
+        return text;
+      }
+      rewritten = TextEdit.apply(text, new Span(0, text.length()), joins.edits);
     } catch (Untraceable | NotDifferentialException e) {
       return text;
     }
-    if (joins.edits.isEmpty()) {
-      return text;
-    }
-    String rewritten = joins.edited();
     // A merged column PostgreSQL had to cast (USING over int and bigint) is printed unqualified,
     // which the ON form makes ambiguous: PostgreSQL itself then refuses the rewritten text.
     return facts.typeOf(rewritten).isPresent() ? rewritten : text;
-  }
-
-  private String edited() {
-    List<Edit> sorted = new ArrayList<>(edits);
-    sorted.sort(Comparator.comparingInt((Edit e) -> e.span().begin()).reversed());
-    StringBuilder out = new StringBuilder(text);
-    for (Edit edit : sorted) {
-      out.replace(edit.span().begin(), edit.span().end(), edit.text());
-    }
-    return out.toString();
   }
 
   private void select(Select select) throws Untraceable, NotDifferentialException {
@@ -175,7 +163,7 @@ final class UsingJoins {
       merged.addAll(left, names);
       merged.addAll(right, names);
       left = merged;
-      edits.add(new Edit(usingClause(using), "ON (" + String.join(" AND ", equal) + ")"));
+      edits.add(new TextEdit(usingClause(using), "ON (" + String.join(" AND ", equal) + ")"));
     }
     return left;
   }
