@@ -126,6 +126,19 @@ class DifferentialRefreshIT {
         "SELECT t.region, t.n, c.vip FROM (SELECT c2.region, count(*) AS n, max(o.amount) AS top"
             + " FROM customers c2 JOIN orders o ON o.customer_id = c2.id GROUP BY c2.region) t"
             + " JOIN customers c ON c.region IS NOT DISTINCT FROM t.region AND c.id < 5",
+        // LEFT JOIN of a grouped subquery: its groups recomputed, the padding they switch
+        "SELECT c.id, c.region, t.total, t.n FROM customers c LEFT JOIN (SELECT customer_id,"
+            + " sum(amount) AS total, count(*) AS n FROM orders GROUP BY customer_id) t"
+            + " ON t.customer_id = c.id",
+        "SELECT c.region, count(*) AS n, sum(t.total) AS total FROM customers c LEFT JOIN"
+            + " (SELECT customer_id, sum(amount) AS total FROM orders WHERE note IS NOT NULL"
+            + " GROUP BY customer_id HAVING count(*) > 8) t ON t.customer_id = c.id"
+            + " WHERE t.customer_id IS NULL OR c.vip GROUP BY c.region",
+        "SELECT o.id, c.region, t.top FROM orders o JOIN customers c ON c.id = o.customer_id"
+            + " LEFT JOIN (SELECT o2.customer_id, max(o2.amount) AS top FROM orders o2"
+            + " GROUP BY o2.customer_id) AS t (cid, top) ON t.cid = c.id AND t.top > o.amount + 20",
+        "SELECT c.id, t.n FROM customers c LEFT JOIN (SELECT region, count(*) AS n"
+            + " FROM customers GROUP BY region) t ON t.region = c.region",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",

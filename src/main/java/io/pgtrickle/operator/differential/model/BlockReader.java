@@ -246,17 +246,30 @@ final class BlockReader {
 
   /**
    * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
-   * condition only. A subquery or a join tree on the right is not supported.
+   * condition only. Or, in the query's own FROM, a LEFT JOIN of a grouped subquery, which changes
+   * as a whole as it does inner-joined. A join tree on the right is not supported.
    */
   private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
     if (!parts.top) {
       throw new NotDifferentialException("an outer join inside a subquery");
     }
+    if (join.getRightItem() instanceof ParenthesedSelect subquery
+        && subquery.getSelect() instanceof PlainSelect grouped
+        && grouped.getGroupBy() != null
+        && parts.mayGroup
+        && subquery.getAlias() != null
+        && join.getOnExpressions() != null
+        && join.getOnExpressions().size() == 1) {
+      Span on = Span.of(join.getOnExpressions().iterator().next());
+      scan.requireNoSubquery(on);
+      return Math.max(groupedBlock(subquery, grouped, parts, Optional.of(on)), on.end());
+    }
     if (!(join.getRightItem() instanceof Table table)
         || join.getOnExpressions() == null
         || join.getOnExpressions().size() != 1) {
       throw new NotDifferentialException(
-          "a LEFT JOIN whose right side is not one table joined ON a condition");
+          "a LEFT JOIN whose right side is not one table or a grouped subquery joined ON a"
+              + " condition");
     }
     TableOccurrence occurrence = occurrence(table);
     Span on = Span.of(join.getOnExpressions().iterator().next());
@@ -708,7 +721,7 @@ final class BlockReader {
       if (subquery.getSelect() instanceof PlainSelect grouped
           && grouped.getGroupBy() != null
           && parts.mayGroup) {
-        return groupedBlock(subquery, grouped, parts);
+        return groupedBlock(subquery, grouped, parts, Optional.empty());
       }
       if (subquery.getAlias().getAliasColumns() != null) {
         throw new NotDifferentialException("a subquery in FROM with column aliases");
@@ -734,7 +747,8 @@ final class BlockReader {
    * {@code (SELECT ... FROM ... WHERE ... GROUP BY k [HAVING ...]) alias [(columns)]} in the
    * query's FROM: its text stays as written; a term recomputes the groups a change touched.
    */
-  private int groupedBlock(ParenthesedSelect subquery, PlainSelect plain, Parts parts)
+  private int groupedBlock(
+      ParenthesedSelect subquery, PlainSelect plain, Parts parts, Optional<Span> nullableOn)
       throws NotDifferentialException {
     requireNoLimits(plain);
     if (plain.getDistinct() != null || plain.getOrderByElements() != null) {
@@ -751,10 +765,18 @@ final class BlockReader {
     Span select = Span.of(plain);
     Branch.Grouped grouped =
         new Branch.Grouped(grouping.keys(), new Span(branch.core().end(), select.end()));
+    Span relation = Span.of(subquery);
     parts.nested.add(
         new Branch.Nested(
-            select, subquery.getAlias().getName(), branch, select, false, Optional.of(grouped)));
-    return Span.of(subquery).end();
+            select,
+            subquery.getAlias().getName(),
+            branch,
+            select,
+            false,
+            Optional.of(grouped),
+            relation,
+            nullableOn));
+    return relation.end();
   }
 
   private TableOccurrence occurrence(Table table) throws NotDifferentialException {

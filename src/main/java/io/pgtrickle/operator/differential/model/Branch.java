@@ -129,6 +129,9 @@ public record Branch(
    *
    * @param replaced the text a rendering replaces
    * @param wrap whether the rendering is wrapped as {@code (...) alias}
+   * @param relation the FROM item that stands for the block ({@code ( SELECT ... ) alias
+   *     [(columns)]}, or the WITH query's reference), holding {@code replaced}
+   * @param nullableOn the ON condition when the block is the right side of a LEFT JOIN
    */
   public record Nested(
       Span select,
@@ -136,13 +139,26 @@ public record Branch(
       Branch branch,
       Span replaced,
       boolean wrap,
-      Optional<Grouped> grouped) {
+      Optional<Grouped> grouped,
+      Span relation,
+      Optional<Span> nullableOn) {
     Nested(Span select, String alias, Branch branch) {
-      this(select, alias, branch, select, false, Optional.empty());
+      this(select, alias, branch, select, false, Optional.empty(), select, Optional.empty());
     }
 
     Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
-      this(select, alias, branch, replaced, wrap, Optional.empty());
+      this(select, alias, branch, replaced, wrap, Optional.empty(), replaced, Optional.empty());
+    }
+
+    /**
+     * The FROM item with {@code select} standing for the block's SELECT: the same alias and column
+     * names, whatever the block is read as.
+     */
+    public String relationWith(String text, String select) {
+      String inner = wrap ? "(" + select + ") " + alias : select;
+      return text.substring(relation.begin(), replaced.begin())
+          + inner
+          + text.substring(replaced.end(), relation.end());
     }
   }
 

@@ -25,6 +25,10 @@ public final class DeltaSql {
   private final CoreList core;
   private final OuterJoinSql outerJoins;
   private final SublinkSql sublinkSql;
+  private final NullableBlockSql nullableBlocks;
+
+  /** Changes of blocks kept once for the terms that read them several times: name, query. */
+  private final Map<String, String> blockChanges = new java.util.LinkedHashMap<>();
 
   public DeltaSql(QueryModel model, ChangedSources sources) {
     this.model = model;
@@ -33,6 +37,7 @@ public final class DeltaSql {
     this.core = new CoreList(model, branches);
     this.outerJoins = new OuterJoinSql(model, sources, branches, core);
     this.sublinkSql = new SublinkSql(model, branches);
+    this.nullableBlocks = new NullableBlockSql(model, branches, core);
   }
 
   /**
@@ -52,6 +57,7 @@ public final class DeltaSql {
         throw new FullRefreshNeeded("a table read by a subquery of an expression changed");
       }
     }
+    blockChanges.clear();
     List<String> terms = new ArrayList<>();
     for (Branch branch : model.branches()) {
       List<Branch.NonLinear> changedJoins =
@@ -173,8 +179,21 @@ public final class DeltaSql {
               terms.size(),
               joined));
     }
+    StringBuilder query = new StringBuilder();
+    blockChanges.forEach(
+        (name, change) ->
+            query
+                .append(query.length() == 0 ? "WITH " : ", ")
+                .append(name)
+                .append(" AS MATERIALIZED (")
+                .append(change)
+                .append(") "));
     return Optional.of(
-        "SELECT * FROM (" + String.join(" UNION ALL ", terms) + ") pgt_terms WHERE pgt__w <> 0");
+        query
+            .append("SELECT * FROM (")
+            .append(String.join(" UNION ALL ", terms))
+            .append(") pgt_terms WHERE pgt__w <> 0")
+            .toString());
   }
 
   /**
@@ -220,6 +239,12 @@ public final class DeltaSql {
               + " a sublink's");
     }
     Branch.Nested grouped = changed.get(0);
+    if (grouped.nullableOn().isPresent()) {
+      // The right side of a LEFT JOIN: its change is read by several terms, so it is kept once.
+      String name = "pgt_block_change_" + (blockChanges.size() + 1);
+      blockChanges.put(name, groupedSql.delta(grouped));
+      return nullableBlocks.terms(branch, grouped, name, linearOld, asNow);
+    }
     Map<Branch, String> overrides = Map.of(grouped.branch(), groupedSql.delta(grouped));
     List<String> terms = new ArrayList<>();
     for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
