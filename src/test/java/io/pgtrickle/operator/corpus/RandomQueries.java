@@ -433,7 +433,13 @@ final class RandomQueries {
       From other = scan();
       String on = equi(refs, other.refs());
       From joined =
-          new From(from.sql() + " JOIN " + other.sql() + " ON " + on, concat(refs, other.refs()));
+          inner == 3 && random.nextBoolean()
+              // A grouped block on the nullable side of a LEFT JOIN.
+              ? new From(
+                  other.sql() + " LEFT JOIN " + from.sql() + " ON " + on,
+                  concat(other.refs(), refs))
+              : new From(
+                  from.sql() + " JOIN " + other.sql() + " ON " + on, concat(refs, other.refs()));
       return prefix + block(joined, 1 + random.nextInt(4), random.nextBoolean()).sql();
     }
     return prefix + block(from, 1 + random.nextInt(3), true).sql();

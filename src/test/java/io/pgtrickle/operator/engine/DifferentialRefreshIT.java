@@ -139,6 +139,15 @@ class DifferentialRefreshIT {
             + " GROUP BY o2.customer_id) AS t (cid, top) ON t.cid = c.id AND t.top > o.amount + 20",
         "SELECT c.id, t.n FROM customers c LEFT JOIN (SELECT region, count(*) AS n"
             + " FROM customers GROUP BY region) t ON t.region = c.region",
+        // grouped WITH queries read once, inner and LEFT joined; WITH column names
+        "WITH t AS (SELECT customer_id, sum(amount) AS total, count(*) AS n FROM orders"
+            + " GROUP BY customer_id) SELECT c.region, t.total, t.n FROM customers c"
+            + " JOIN t ON t.customer_id = c.id",
+        "WITH w (cid, total) AS (SELECT customer_id, sum(amount) FROM orders GROUP BY customer_id"
+            + " HAVING count(*) > 8) SELECT c.id, w.total FROM customers c LEFT JOIN w"
+            + " ON w.cid = c.id",
+        "WITH w (oid, amt) AS (SELECT id, amount FROM orders WHERE amount > 20)"
+            + " SELECT x.oid, x.amt FROM w x WHERE x.amt < 90",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",

@@ -34,6 +34,7 @@ final class BlockReader {
   private final AggregateReader aggregates;
   private final DatabaseFacts types;
   private final Map<String, PlainSelect> withBodies = new java.util.HashMap<>();
+  private final Map<String, Optional<Span>> withColumns = new java.util.HashMap<>();
   private final java.util.Set<String> withUsed = new java.util.HashSet<>();
   private List<WithItem<?>> topWith;
 
@@ -51,8 +52,8 @@ final class BlockReader {
   }
 
   /**
-   * The query's WITH queries, by name: each must be a plain linear block, not recursive, and is
-   * read where it is referenced, once, as a subquery in FROM would be.
+   * The query's WITH queries, by name: each must be a plain linear block, or one with GROUP BY, not
+   * recursive, and is read where it is referenced, once, as a subquery in FROM would be.
    */
   void withQueries(Select select) throws NotDifferentialException {
     topWith = select.getWithItemsList();
@@ -65,15 +66,35 @@ final class BlockReader {
       }
       if (!(with.getSelect().getSelect() instanceof PlainSelect plain)
           || plain.getDistinct() != null
-          || plain.getGroupBy() != null
-          || plain.getHaving() != null) {
+          || (plain.getGroupBy() == null && plain.getHaving() != null)) {
         throw new NotDifferentialException(
-            "a WITH query that is not a plain SELECT ... FROM ... WHERE");
+            "a WITH query that is not a plain SELECT ... FROM ... WHERE [GROUP BY ...]");
       }
       requireNoLimits(plain);
-      aggregates.requireNoAggregates(plain);
-      withBodies.put(unquoted(with.getAliasName()), plain);
+      if (plain.getGroupBy() == null) {
+        aggregates.requireNoAggregates(plain);
+      }
+      String name = unquoted(with.getAliasName());
+      withBodies.put(name, plain);
+      List<SelectItem<?>> columns = with.getWithItemList();
+      withColumns.put(
+          name,
+          columns == null || columns.isEmpty()
+              ? Optional.empty()
+              : Optional.of(
+                  new Span(
+                      Span.of(columns.get(0)).begin(),
+                      Span.of(columns.get(columns.size() - 1)).end())));
     }
+  }
+
+  /** The WITH query a FROM item names, if it names one. */
+  private Optional<String> withName(FromItem item) {
+    return item instanceof Table table
+            && table.getSchemaName() == null
+            && withBodies.containsKey(unquoted(table.getName()))
+        ? Optional.of(unquoted(table.getName()))
+        : Optional.empty();
   }
 
   private static String unquoted(String name) {
@@ -253,16 +274,22 @@ final class BlockReader {
     if (!parts.top) {
       throw new NotDifferentialException("an outer join inside a subquery");
     }
+    boolean oneOn = join.getOnExpressions() != null && join.getOnExpressions().size() == 1;
     if (join.getRightItem() instanceof ParenthesedSelect subquery
         && subquery.getSelect() instanceof PlainSelect grouped
         && grouped.getGroupBy() != null
         && parts.mayGroup
         && subquery.getAlias() != null
-        && join.getOnExpressions() != null
-        && join.getOnExpressions().size() == 1) {
+        && oneOn) {
       Span on = Span.of(join.getOnExpressions().iterator().next());
       scan.requireNoSubquery(on);
       return Math.max(groupedBlock(subquery, grouped, parts, Optional.of(on)), on.end());
+    }
+    Optional<String> with = withName(join.getRightItem());
+    if (with.isPresent() && withBodies.get(with.get()).getGroupBy() != null && oneOn) {
+      Span on = Span.of(join.getOnExpressions().iterator().next());
+      scan.requireNoSubquery(on);
+      return Math.max(withReference((Table) join.getRightItem(), parts, Optional.of(on)), on.end());
     }
     if (!(join.getRightItem() instanceof Table table)
         || join.getOnExpressions() == null
@@ -691,19 +718,8 @@ final class BlockReader {
   }
 
   private int leaf(FromItem item, Parts parts) throws NotDifferentialException {
-    if (item instanceof Table table
-        && table.getSchemaName() == null
-        && withBodies.containsKey(unquoted(table.getName()))) {
-      String name = unquoted(table.getName());
-      if (!withUsed.add(name)) {
-        throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
-      }
-      PlainSelect body = withBodies.get(name);
-      Branch branch = branch(body, Scope.NESTED);
-      String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
-      Span reference = Span.of(table);
-      parts.nested.add(new Branch.Nested(Span.of(body), alias, branch, reference, true));
-      return reference.end();
+    if (withName(item).isPresent()) {
+      return withReference((Table) item, parts, Optional.empty());
     }
     if (item instanceof Table table) {
       TableOccurrence occurrence = occurrence(table);
@@ -744,11 +760,77 @@ final class BlockReader {
   }
 
   /**
+   * A reference to a WITH query, read once: the reference is replaced by the query's text, a plain
+   * block as a subquery in FROM is, a grouped one as a grouped subquery in the query's FROM (also
+   * on the nullable side of a LEFT JOIN, {@code nullableOn}).
+   */
+  private int withReference(Table table, Parts parts, Optional<Span> nullableOn)
+      throws NotDifferentialException {
+    String name = unquoted(table.getName());
+    if (!withUsed.add(name)) {
+      throw new NotDifferentialException("a WITH query read more than once (" + name + ")");
+    }
+    PlainSelect body = withBodies.get(name);
+    String alias = table.getAlias() == null ? table.getName() : table.getAlias().getName();
+    if (table.getAlias() != null && table.getAlias().getAliasColumns() != null) {
+      throw new NotDifferentialException("a WITH query's reference with column names");
+    }
+    Span reference = Span.of(table);
+    if (body.getGroupBy() != null) {
+      if (!parts.mayGroup) {
+        throw new NotDifferentialException(
+            "a grouped WITH query read elsewhere than in the query's own FROM (" + name + ")");
+      }
+      return groupedBlock(
+          body, alias, reference, true, reference, withColumns.get(name), nullableOn, parts);
+    }
+    Branch branch = branch(body, Scope.NESTED);
+    parts.nested.add(
+        new Branch.Nested(
+            Span.of(body),
+            alias,
+            branch,
+            reference,
+            true,
+            Optional.empty(),
+            reference,
+            Optional.empty(),
+            withColumns.get(name)));
+    return reference.end();
+  }
+
+  /**
    * {@code (SELECT ... FROM ... WHERE ... GROUP BY k [HAVING ...]) alias [(columns)]} in the
    * query's FROM: its text stays as written; a term recomputes the groups a change touched.
    */
   private int groupedBlock(
       ParenthesedSelect subquery, PlainSelect plain, Parts parts, Optional<Span> nullableOn)
+      throws NotDifferentialException {
+    Span relation = Span.of(subquery);
+    return groupedBlock(
+        plain,
+        subquery.getAlias().getName(),
+        Span.of(plain),
+        false,
+        relation,
+        Optional.empty(),
+        nullableOn,
+        parts);
+  }
+
+  /**
+   * A grouped block, standing at {@code replaced} in {@code relation} (the FROM item), read as
+   * {@code alias}.
+   */
+  private int groupedBlock(
+      PlainSelect plain,
+      String alias,
+      Span replaced,
+      boolean wrap,
+      Span relation,
+      Optional<Span> columns,
+      Optional<Span> nullableOn,
+      Parts parts)
       throws NotDifferentialException {
     requireNoLimits(plain);
     if (plain.getDistinct() != null || plain.getOrderByElements() != null) {
@@ -765,17 +847,17 @@ final class BlockReader {
     Span select = Span.of(plain);
     Branch.Grouped grouped =
         new Branch.Grouped(grouping.keys(), new Span(branch.core().end(), select.end()));
-    Span relation = Span.of(subquery);
     parts.nested.add(
         new Branch.Nested(
             select,
-            subquery.getAlias().getName(),
+            alias,
             branch,
-            select,
-            false,
+            replaced,
+            wrap,
             Optional.of(grouped),
             relation,
-            nullableOn));
+            nullableOn,
+            columns));
     return relation.end();
   }
 

@@ -125,13 +125,16 @@ public record Branch(
   /**
    * A block in FROM: its SELECT and the alias the outer block uses. For a subquery in FROM the
    * SELECT is replaced where it stands (inside its parentheses); for a WITH query the reference
-   * ({@code name [alias]}) is replaced by {@code ( SELECT ... ) alias}.
+   * ({@code name [alias]}) is replaced by {@code ( SELECT ... ) alias [(columns)]}.
    *
    * @param replaced the text a rendering replaces
-   * @param wrap whether the rendering is wrapped as {@code (...) alias}
+   * @param wrap whether the rendering is wrapped as {@code (...) alias [(columns)]}
+   * @param grouped for a block that groups, its keys and tail
    * @param relation the FROM item that stands for the block ({@code ( SELECT ... ) alias
    *     [(columns)]}, or the WITH query's reference), holding {@code replaced}
    * @param nullableOn the ON condition when the block is the right side of a LEFT JOIN
+   * @param columns a WITH query's column names ({@code WITH w (a, b) AS ...}), which a wrapped
+   *     rendering gives its alias
    */
   public record Nested(
       Span select,
@@ -141,13 +144,30 @@ public record Branch(
       boolean wrap,
       Optional<Grouped> grouped,
       Span relation,
-      Optional<Span> nullableOn) {
+      Optional<Span> nullableOn,
+      Optional<Span> columns) {
     Nested(Span select, String alias, Branch branch) {
-      this(select, alias, branch, select, false, Optional.empty(), select, Optional.empty());
+      this(
+          select,
+          alias,
+          branch,
+          select,
+          false,
+          Optional.empty(),
+          select,
+          Optional.empty(),
+          Optional.empty());
     }
 
-    Nested(Span select, String alias, Branch branch, Span replaced, boolean wrap) {
-      this(select, alias, branch, replaced, wrap, Optional.empty(), replaced, Optional.empty());
+    /** {@code select} standing where {@link #replaced} stands, wrapped if the block is. */
+    public String wrapped(String text, String select) {
+      return wrap
+          ? "("
+              + select
+              + ") "
+              + alias
+              + columns.map(c -> " (" + text.substring(c.begin(), c.end()) + ")").orElse("")
+          : select;
     }
 
     /**
@@ -155,9 +175,8 @@ public record Branch(
      * names, whatever the block is read as.
      */
     public String relationWith(String text, String select) {
-      String inner = wrap ? "(" + select + ") " + alias : select;
       return text.substring(relation.begin(), replaced.begin())
-          + inner
+          + wrapped(text, select)
           + text.substring(replaced.end(), relation.end());
     }
   }

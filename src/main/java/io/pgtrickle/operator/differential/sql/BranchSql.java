@@ -161,17 +161,21 @@ final class BranchSql {
       outer.removeAll(innerEdits);
       String rendered = overrides.get(inner);
       if (rendered == null && nested.grouped().isPresent()) {
-        continue; // a grouped block not changing in this term stays as written
+        // A grouped block not changing in this term stays as written (a WITH query's text
+        // where it is referenced: terms do not carry the WITH clause).
+        if (nested.wrap()) {
+          edits.add(
+              new Edit(
+                  nested.replaced(), nested.wrapped(model.text(), model.slice(nested.select()))));
+        }
+        continue;
       }
       if (rendered == null) {
         String list =
             items(inner) + ", " + weight(inner, states, overrides) + " AS " + ChangedSources.WEIGHT;
         rendered = render(inner, list, states, innerEdits, overrides);
       }
-      edits.add(
-          new Edit(
-              nested.replaced(),
-              nested.wrap() ? "(" + rendered + ") " + nested.alias() : rendered));
+      edits.add(new Edit(nested.replaced(), nested.wrapped(model.text(), rendered)));
     }
     edits.addAll(outer);
     edits.removeIf(e -> !span.contains(e.span()));
