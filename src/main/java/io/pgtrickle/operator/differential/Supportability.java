@@ -92,15 +92,16 @@ public final class Supportability {
 
   /**
    * Whether every branch reads its tables through inner joins and plain subqueries in FROM only: no
-   * outer join, sublink or grouped block. Over Citus sources such joins are differential behind the
-   * write barrier, held until the refresh commits (no snapshot spans the nodes).
+   * outer join, sublink or block that changes as a whole (grouped, or a LEFT JOIN's right side).
+   * Over Citus sources such joins are differential behind the write barrier, held until the refresh
+   * commits (no snapshot spans the nodes).
    */
   static boolean innerJoinsOnly(QueryModel model) {
     return model.branches().stream()
         .allMatch(
             branch ->
                 branch.blocks().stream()
-                    .allMatch(b -> b.nonLinear().isEmpty() && b.groupedBlocks().isEmpty()));
+                    .allMatch(b -> b.nonLinear().isEmpty() && b.wholeBlocks().isEmpty()));
   }
 
   /**

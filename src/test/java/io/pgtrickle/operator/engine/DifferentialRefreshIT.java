@@ -139,6 +139,15 @@ class DifferentialRefreshIT {
             + " GROUP BY o2.customer_id) AS t (cid, top) ON t.cid = c.id AND t.top > o.amount + 20",
         "SELECT c.id, t.n FROM customers c LEFT JOIN (SELECT region, count(*) AS n"
             + " FROM customers GROUP BY region) t ON t.region = c.region",
+        // LEFT JOIN of a plain subquery (one table, a join of a keyless table) or WITH query
+        "SELECT c.id, c.region, s.amount FROM customers c LEFT JOIN (SELECT o.customer_id,"
+            + " o.amount FROM orders o WHERE o.amount > 50) s ON s.customer_id = c.id",
+        "SELECT c.id, s.sku, s.qty FROM customers c LEFT JOIN (SELECT o.customer_id, i.sku, i.qty"
+            + " FROM orders o JOIN items i ON i.order_id = o.id WHERE i.qty > 2) AS s (cid, sku, qty)"
+            + " ON s.cid = c.id AND c.vip",
+        "WITH big AS (SELECT id, customer_id FROM orders WHERE amount > 70)"
+            + " SELECT c.region, count(b.id) AS n FROM customers c LEFT JOIN big b"
+            + " ON b.customer_id = c.id GROUP BY c.region",
         // grouped WITH queries read once, inner and LEFT joined; WITH column names
         "WITH t AS (SELECT customer_id, sum(amount) AS total, count(*) AS n FROM orders"
             + " GROUP BY customer_id) SELECT c.region, t.total, t.n FROM customers c"

@@ -267,8 +267,8 @@ final class BlockReader {
 
   /**
    * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
-   * condition only. Or, in the query's own FROM, a LEFT JOIN of a grouped subquery, which changes
-   * as a whole as it does inner-joined. A join tree on the right is not supported.
+   * condition only. Or a LEFT JOIN of a subquery or WITH query: a block that changes as a whole
+   * (grouped ones only in the query's own FROM). A join tree on the right is not supported.
    */
   private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
     if (!parts.top) {
@@ -285,8 +285,25 @@ final class BlockReader {
       scan.requireNoSubquery(on);
       return Math.max(groupedBlock(subquery, grouped, parts, Optional.of(on)), on.end());
     }
-    Optional<String> with = withName(join.getRightItem());
-    if (with.isPresent() && withBodies.get(with.get()).getGroupBy() != null && oneOn) {
+    if (join.getRightItem() instanceof ParenthesedSelect subquery
+        && subquery.getSelect() instanceof PlainSelect plain
+        && subquery.getAlias() != null
+        && oneOn) {
+      Span on = Span.of(join.getOnExpressions().iterator().next());
+      scan.requireNoSubquery(on);
+      int end =
+          nullableBlock(
+              plain,
+              subquery.getAlias().getName(),
+              Span.of(plain),
+              false,
+              Span.of(subquery),
+              Optional.empty(),
+              on,
+              parts);
+      return Math.max(end, on.end());
+    }
+    if (withName(join.getRightItem()).isPresent() && oneOn) {
       Span on = Span.of(join.getOnExpressions().iterator().next());
       scan.requireNoSubquery(on);
       return Math.max(withReference((Table) join.getRightItem(), parts, Optional.of(on)), on.end());
@@ -295,8 +312,7 @@ final class BlockReader {
         || join.getOnExpressions() == null
         || join.getOnExpressions().size() != 1) {
       throw new NotDifferentialException(
-          "a LEFT JOIN whose right side is not one table or a grouped subquery joined ON a"
-              + " condition");
+          "a LEFT JOIN whose right side is not one table or a subquery joined ON a condition");
     }
     TableOccurrence occurrence = occurrence(table);
     Span on = Span.of(join.getOnExpressions().iterator().next());
@@ -784,6 +800,10 @@ final class BlockReader {
       return groupedBlock(
           body, alias, reference, true, reference, withColumns.get(name), nullableOn, parts);
     }
+    if (nullableOn.isPresent()) {
+      return nullableBlock(
+          body, alias, reference, true, reference, withColumns.get(name), nullableOn.get(), parts);
+    }
     Branch branch = branch(body, Scope.NESTED);
     parts.nested.add(
         new Branch.Nested(
@@ -797,6 +817,44 @@ final class BlockReader {
             Optional.empty(),
             withColumns.get(name)));
     return reference.end();
+  }
+
+  /**
+   * A plain block (inner joins, filters, projections; no sublinks) on the right side of a LEFT
+   * JOIN: it changes as a whole, its change the telescoping sum over its own tables.
+   */
+  private int nullableBlock(
+      PlainSelect plain,
+      String alias,
+      Span replaced,
+      boolean wrap,
+      Span relation,
+      Optional<Span> columns,
+      Span on,
+      Parts parts)
+      throws NotDifferentialException {
+    if (plain.getDistinct() != null || plain.getHaving() != null) {
+      throw new NotDifferentialException(
+          "a LEFT JOIN of a subquery that is not a plain SELECT ... FROM ... WHERE [GROUP BY ...]");
+    }
+    requireNoLimits(plain);
+    aggregates.requireNoAggregates(plain);
+    Branch branch = branch(plain, Scope.NESTED);
+    if (!branch.blocks().stream().allMatch(b -> b.nonLinear().isEmpty())) {
+      throw new NotDifferentialException("a LEFT JOIN of a subquery with sublinks in its WHERE");
+    }
+    parts.nested.add(
+        new Branch.Nested(
+            Span.of(plain),
+            alias,
+            branch,
+            replaced,
+            wrap,
+            Optional.empty(),
+            relation,
+            Optional.of(on),
+            columns));
+    return relation.end();
   }
 
   /**

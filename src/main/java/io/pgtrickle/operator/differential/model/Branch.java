@@ -159,6 +159,14 @@ public record Branch(
           Optional.empty());
     }
 
+    /**
+     * Whether the block changes as a whole, not linearly in its tables: it groups, or it is the
+     * nullable side of a LEFT JOIN. Its change is computed apart and read in its place.
+     */
+    public boolean changesWhole() {
+      return grouped.isPresent() || nullableOn.isPresent();
+    }
+
     /** {@code select} standing where {@link #replaced} stands, wrapped if the block is. */
     public String wrapped(String text, String select) {
       return wrap
@@ -195,9 +203,9 @@ public record Branch(
     }
   }
 
-  /** The grouped blocks in this block's FROM. */
-  public List<Nested> groupedBlocks() {
-    return nested.stream().filter(n -> n.grouped().isPresent()).toList();
+  /** The blocks in this block's FROM that change as a whole ({@link Nested#changesWhole}). */
+  public List<Nested> wholeBlocks() {
+    return nested.stream().filter(Nested::changesWhole).toList();
   }
 
   /** This block and the blocks nested in its FROM, recursively, outer blocks first. */
@@ -214,14 +222,12 @@ public record Branch(
   }
 
   /**
-   * Every linear table occurrence, nested ones included (not those of grouped blocks), in text
-   * order: the order of delta terms.
+   * Every linear table occurrence, nested ones included (not those of blocks that change as a
+   * whole), in text order: the order of delta terms.
    */
   public List<TableOccurrence> allTables() {
     List<TableOccurrence> all = new java.util.ArrayList<>(tables);
-    nested.stream()
-        .filter(n -> n.grouped().isEmpty())
-        .forEach(n -> all.addAll(n.branch().allTables()));
+    nested.stream().filter(n -> !n.changesWhole()).forEach(n -> all.addAll(n.branch().allTables()));
     all.sort(java.util.Comparator.comparingInt(t -> t.span().begin()));
     return all;
   }

@@ -35,7 +35,7 @@ public record QueryModel(
   public List<TableOccurrence> everyTable() {
     List<TableOccurrence> all = new java.util.ArrayList<>(allTables());
     branches.forEach(b -> b.blocks().forEach(block -> all.addAll(block.nonLinearTables())));
-    branches.forEach(b -> b.groupedBlocks().forEach(g -> all.addAll(g.branch().allTables())));
+    branches.forEach(b -> b.wholeBlocks().forEach(g -> all.addAll(g.branch().allTables())));
     return all;
   }
 }

@@ -160,9 +160,9 @@ final class BranchSql {
           extra.stream().filter(e -> nested.select().contains(e.span())).toList();
       outer.removeAll(innerEdits);
       String rendered = overrides.get(inner);
-      if (rendered == null && nested.grouped().isPresent()) {
-        // A grouped block not changing in this term stays as written (a WITH query's text
-        // where it is referenced: terms do not carry the WITH clause).
+      if (rendered == null && nested.changesWhole()) {
+        // A block that changes as a whole and not in this term stays as written (a WITH
+        // query's text where it is referenced: terms do not carry the WITH clause).
         if (nested.wrap()) {
           edits.add(
               new Edit(

@@ -132,7 +132,7 @@ public final class DeltaSql {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts, asNow));
         }
       }
-      terms.addAll(groupedTerms(branch, linearOld, asNow, changedJoins, sites));
+      terms.addAll(wholeBlockTerms(branch, linearOld, asNow, changedJoins, sites));
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
           continue;
@@ -213,39 +213,40 @@ public final class DeltaSql {
   }
 
   /**
-   * The change of a grouped block in the query's FROM whose tables changed: first in the
-   * telescoping order, so its term reads the query's other tables as they were (and every other
-   * term reads it as written). Its change is the groups the change touched, recomputed as they are
-   * now (+1) and as they were (-1, the changed tables read as true bags): exact for any aggregate
-   * and HAVING, and as large as those groups.
+   * The change of a block in the query's FROM that changes as a whole (grouped, or the nullable
+   * side of a LEFT JOIN) whose tables changed: first in the telescoping order, so its terms read
+   * the query's other tables as they were (and every other term reads it as written). A grouped
+   * block's change is the groups the change touched, recomputed as they are now (+1) and as they
+   * were (-1, the changed tables read as true bags): exact for any aggregate and HAVING, and as
+   * large as those groups.
    *
-   * @throws FullRefreshNeeded when two grouped blocks changed, or one changed with an outer join's
-   *     or a sublink's table, or one of its changed tables has no primary key
+   * @throws FullRefreshNeeded when two such blocks changed, or one changed with an outer join's or
+   *     a sublink's table, or one of a grouped block's changed tables has no primary key
    */
-  private List<String> groupedTerms(
+  private List<String> wholeBlockTerms(
       Branch branch,
       Map<TableOccurrence, TermState> linearOld,
       List<BranchSql.Edit> asNow,
       List<Branch.NonLinear> changedJoins,
       List<Site> sites) {
-    GroupedBlockSql groupedSql = new GroupedBlockSql(model, sources, branches);
-    List<Branch.Nested> changed = groupedSql.changed(branch);
+    WholeBlockSql blocks = new WholeBlockSql(model, sources, branches);
+    List<Branch.Nested> changed = blocks.changed(branch);
     if (changed.isEmpty()) {
       return List.of();
     }
     if (changed.size() > 1 || !changedJoins.isEmpty() || !sites.isEmpty()) {
       throw new FullRefreshNeeded(
-          "a grouped subquery's tables changed with another grouped subquery's, an outer join's or"
-              + " a sublink's");
+          "the tables of a grouped subquery, or of a LEFT JOIN's subquery, changed with those of"
+              + " another such subquery, of an outer join or of a sublink");
     }
     Branch.Nested grouped = changed.get(0);
     if (grouped.nullableOn().isPresent()) {
       // The right side of a LEFT JOIN: its change is read by several terms, so it is kept once.
       String name = "pgt_block_change_" + (blockChanges.size() + 1);
-      blockChanges.put(name, groupedSql.delta(grouped));
+      blockChanges.put(name, blocks.delta(grouped));
       return nullableBlocks.terms(branch, grouped, name, linearOld, asNow);
     }
-    Map<Branch, String> overrides = Map.of(grouped.branch(), groupedSql.delta(grouped));
+    Map<Branch, String> overrides = Map.of(grouped.branch(), blocks.delta(grouped));
     List<String> terms = new ArrayList<>();
     for (Map<TableOccurrence, TermState> split : splitOld(linearOld)) {
       terms.add(

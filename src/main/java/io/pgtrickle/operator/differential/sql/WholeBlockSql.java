@@ -11,26 +11,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The change of a grouped block in the query's FROM ({@code (SELECT ... GROUP BY k ...) alias}):
- * not linear in its tables, so it is the groups the change touched, recomputed as they are now and
- * as they were. {@link DeltaSql} puts it in the block's place in its term.
+ * The change of a block in the query's FROM that changes as a whole ({@link
+ * Branch.Nested#changesWhole}). A grouped block ({@code (SELECT ... GROUP BY k ...) alias}) is not
+ * linear in its tables: its change is the groups the change touched, recomputed as they are now and
+ * as they were. A plain block on the nullable side of a LEFT JOIN is linear in its own tables: its
+ * change is their telescoping sum. {@link DeltaSql} puts it in the block's place in its terms.
  */
-final class GroupedBlockSql {
+final class WholeBlockSql {
   private final QueryModel model;
   private final ChangedSources sources;
   private final BranchSql branches;
 
-  GroupedBlockSql(QueryModel model, ChangedSources sources, BranchSql branches) {
+  WholeBlockSql(QueryModel model, ChangedSources sources, BranchSql branches) {
     this.model = model;
     this.sources = sources;
     this.branches = branches;
   }
 
-  /** The grouped blocks in {@code branch}'s FROM whose tables changed. */
+  /** The blocks in {@code branch}'s FROM that change as a whole and whose tables changed. */
   List<Branch.Nested> changed(Branch branch) {
-    return branch.groupedBlocks().stream()
-        .filter(g -> !changedTables(g.branch()).isEmpty())
-        .toList();
+    return branch.wholeBlocks().stream().filter(g -> !changedTables(g.branch()).isEmpty()).toList();
   }
 
   /** The occurrences of a grouped block whose tables changed, linear or not. */
@@ -40,12 +40,48 @@ final class GroupedBlockSql {
     return all.stream().filter(t -> sources.changed(t.source())).toList();
   }
 
+  /** The block's change as a query of its items and {@code pgt__w}. */
+  String delta(Branch.Nested block) {
+    return block.grouped().isPresent() ? groupedDelta(block) : linearDelta(block.branch());
+  }
+
+  /**
+   * A plain block's change: one term per occurrence whose table changed, reading that table's
+   * change, the changed tables before it as they are now and those after it as they were.
+   */
+  private String linearDelta(Branch block) {
+    List<TableOccurrence> tables = block.allTables();
+    List<String> terms = new ArrayList<>();
+    for (int i = 0; i < tables.size(); i++) {
+      if (!sources.changed(tables.get(i).source())) {
+        continue;
+      }
+      Map<TableOccurrence, TermState> states = new HashMap<>();
+      states.put(tables.get(i), TermState.DELTA);
+      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
+        if (sources.changed(later.source())) {
+          states.put(later, TermState.OLD);
+        }
+      }
+      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
+        String list =
+            branches.items(block)
+                + ", "
+                + branches.weight(block, split)
+                + " AS "
+                + ChangedSources.WEIGHT;
+        terms.add(branches.render(block, list, split));
+      }
+    }
+    return String.join(" UNION ALL ", terms);
+  }
+
   /**
    * A grouped block's change as a SELECT of its items and {@code pgt__w}: the keys a change touched
    * ({@code pgt_touched}: the block's rows with one changed table read as its change, the others as
    * they were or are), and those groups as they are now and as they were.
    */
-  String delta(Branch.Nested grouped) {
+  private String groupedDelta(Branch.Nested grouped) {
     Branch block = grouped.branch();
     List<Span> keys = grouped.grouped().orElseThrow().keys();
     String tail = model.slice(grouped.grouped().orElseThrow().tail());
