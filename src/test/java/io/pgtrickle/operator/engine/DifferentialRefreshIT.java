@@ -145,6 +145,9 @@ class DifferentialRefreshIT {
         "SELECT c.id, s.sku, s.qty FROM customers c LEFT JOIN (SELECT o.customer_id, i.sku, i.qty"
             + " FROM orders o JOIN items i ON i.order_id = o.id WHERE i.qty > 2) AS s (cid, sku, qty)"
             + " ON s.cid = c.id AND c.vip",
+        // both tables of the block change in one refresh (order 1001 and its items)
+        "SELECT c.id, s.sku FROM customers c LEFT JOIN (SELECT o.customer_id, i.sku FROM orders o"
+            + " JOIN items i ON i.order_id = o.id) s ON s.customer_id = c.id",
         "WITH big AS (SELECT id, customer_id FROM orders WHERE amount > 70)"
             + " SELECT c.region, count(b.id) AS n FROM customers c LEFT JOIN big b"
             + " ON b.customer_id = c.id GROUP BY c.region",
