@@ -26,10 +26,12 @@ import java.util.OptionalLong;
  */
 record RefreshChoice(boolean differential, Optional<String> reason, OptionalLong changes) {
   /**
-   * AUTO refreshes in full when more buffer rows changed than this share of the sources' rows plus
-   * {@link #AUTO_STREAM_TABLE_FRACTION} of the stream table's: a FULL refresh costs about a scan of
-   * the sources plus work per result row, a differential one work per changed row
-   * (docs/benchmarks.md, "Where DIFFERENTIAL stops winning").
+   * AUTO refreshes in full when more buffer rows changed than this share of the sources' rows,
+   * divided by the number of tables the query reads, plus {@link #AUTO_STREAM_TABLE_FRACTION} of
+   * the stream table's: a FULL refresh costs about a scan of the sources plus work per result row,
+   * a differential one work per changed row, which is joined with each other table the query reads
+   * (docs/benchmarks.md, "Where DIFFERENTIAL stops winning": TPC-H's multi-way joins lose already
+   * at 1% of the orders changed, a one-table filter wins up to ~16%).
    */
   static final double AUTO_SOURCE_FRACTION = 0.04;
 
@@ -44,12 +46,12 @@ record RefreshChoice(boolean differential, Optional<String> reason, OptionalLong
   }
 
   /**
-   * The most changed buffer rows AUTO still applies differentially, for the sources' and the stream
-   * table's estimated rows.
+   * The most changed buffer rows AUTO still applies differentially, for the sources' estimated rows
+   * (of {@code tables} tables) and the stream table's.
    */
-  static long autoLimit(long sourceRows, long streamTableRows) {
+  static long autoLimit(long sourceRows, int tables, long streamTableRows) {
     double limit =
-        AUTO_SOURCE_FRACTION * Math.max(sourceRows, 0)
+        AUTO_SOURCE_FRACTION * Math.max(sourceRows, 0) / Math.max(tables, 1)
             + AUTO_STREAM_TABLE_FRACTION * Math.max(streamTableRows, 0);
     return Math.max((long) Math.ceil(limit), AUTO_DIFFERENTIAL_FLOOR);
   }
@@ -111,7 +113,7 @@ record RefreshChoice(boolean differential, Optional<String> reason, OptionalLong
         streamTableRows = rs.getLong(2);
       }
     }
-    long limit = autoLimit(sourceRows, streamTableRows);
+    long limit = autoLimit(sourceRows, sources.size(), streamTableRows);
     AutoHistory history = record.autoHistory();
     long bound = Math.min(limit, history.limit().orElse(limit));
     long changes = changesUpTo(connection, pending, window.consumedSnapshots(), bound + 1);
@@ -122,11 +124,12 @@ record RefreshChoice(boolean differential, Optional<String> reason, OptionalLong
       return full(
           String.format(
               Locale.ROOT,
-              "more than %d changed rows against about %d source rows and %d stream-table rows"
-                  + " (AUTO refreshes in full past %.0f%% of the sources' rows plus %.0f%% of"
-                  + " the stream table's)",
+              "more than %d changed rows against about %d source rows in %d tables and %d"
+                  + " stream-table rows (AUTO refreshes in full past %.0f%% of the sources' rows"
+                  + " divided by their number of tables, plus %.0f%% of the stream table's)",
               limit,
               sourceRows,
+              sources.size(),
               streamTableRows,
               AUTO_SOURCE_FRACTION * 100,
               AUTO_STREAM_TABLE_FRACTION * 100));
