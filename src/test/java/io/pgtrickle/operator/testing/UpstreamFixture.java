@@ -50,6 +50,8 @@ public final class UpstreamFixture {
         status TEXT NOT NULL DEFAULT 'INITIALIZING',
         is_populated BOOLEAN NOT NULL DEFAULT FALSE, data_timestamp TIMESTAMPTZ,
         frontier JSONB, last_refresh_at TIMESTAMPTZ,
+        consecutive_errors INT NOT NULL DEFAULT 0,
+        needs_reinit BOOLEAN NOT NULL DEFAULT FALSE,
         requested_cdc_mode TEXT,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
