@@ -9,7 +9,6 @@ import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -26,12 +25,14 @@ import org.postgresql.replication.LogSequenceNumber;
  *
  * <ul>
  *   <li>refuses, changing nothing, when our catalog holds stream tables the adoption did not
- *       register (they would be lost), or an upstream storage table has columns other than its
- *       query's (its hidden columns could not be refilled);
+ *       register (they would be lost), or an upstream storage table cannot be refilled ({@link
+ *       UpstreamStorage#check});
  *   <li>drops our storage of each adopted stream table, puts the parked upstream one back under its
- *       name and refills it with the query's current result; sets its frontier to this
- *       transaction's WAL position (so the upstream applies only what comes after: what came while
- *       adopted is in the refill, nothing twice);
+ *       name and refills its query's columns with the query's current result; its hidden columns
+ *       stay empty and the stream table is marked {@code needs_reinit}, so that the upstream
+ *       rebuilds it in full on its next cycle; sets its frontier to this transaction's WAL position
+ *       (so the upstream applies only what comes after: what came while adopted is in the refill,
+ *       nothing twice);
  *   <li>drops our capture of each source, re-enables the upstream triggers, moves the upstream
  *       buffers back to {@code pgtrickle_changes};
  *   <li>drops our catalog and the ledger, renames {@code pgtrickle_upstream} back to {@code
@@ -113,14 +114,20 @@ public final class Release {
     }
     String releaseLsn = queryString(connection, "SELECT pg_catalog.pg_current_wal_insert_lsn()");
 
+    Map<Long, UpstreamStorage> storages = new TreeMap<>();
     for (AdoptionLedger.AdoptedStreamTable table : tables) {
       if (table.parkedStorage() != null) {
-        requireSameColumns(
-            connection,
-            byId.get(table.upstreamId()),
-            "storage_" + table.upstreamId(),
-            SqlIdentifiers.qualified(table.schema(), table.name()));
+        storages.put(
+            table.upstreamId(),
+            UpstreamStorage.check(
+                connection,
+                SqlIdentifiers.qualified(Adoption.PARKED_SCHEMA, "storage_" + table.upstreamId()),
+                byId.get(table.upstreamId()).query(),
+                SqlIdentifiers.qualified(table.schema(), table.name())));
       }
+    }
+    if (!storages.isEmpty()) {
+      requireReinitFlag(connection);
     }
     boolean detached =
         queryString(
@@ -153,10 +160,8 @@ public final class Release {
                 + SqlIdentifiers.qualified(Adoption.PARKED_SCHEMA, table.name())
                 + " SET SCHEMA "
                 + SqlIdentifiers.quote(table.schema()));
-        execute(connection, "TRUNCATE " + qualified);
-        // The defining query is the stream table's own SQL, run as its storage is filled.
-        execute(
-            connection, "INSERT INTO " + qualified + " SELECT * FROM (" + upstream.query() + ") q");
+        storages.get(table.upstreamId()).refill(connection, qualified, upstream.query());
+        markForRebuild(connection, upstream.id());
         refilled.add(qualified);
       }
       recordUpstreamFrontier(connection, upstream, releaseLsn);
@@ -207,7 +212,12 @@ public final class Release {
             + sources.stream().filter(s -> s.stableName().isPresent()).count()
             + " source(s) to the upstream extension; refilled "
             + (refilled.isEmpty() ? "no storage table" : String.join(", ", refilled))
-            + " with its query's result; frontiers at "
+            + " with its query's result"
+            + (refilled.isEmpty()
+                ? ""
+                : ", marked needs_reinit (the upstream rebuilds its hidden columns on its next"
+                    + " cycle)")
+            + "; frontiers at "
             + releaseLsn);
     return lines;
   }
@@ -237,40 +247,37 @@ public final class Release {
     }
   }
 
-  /** The parked storage holds exactly the query's columns, in order (no hidden upstream ones). */
-  private static void requireSameColumns(
-      Connection connection, UpstreamLayout.StreamTable upstream, String parked, String qualified)
+  /**
+   * Every upstream catalog up to 0.31 has {@code needs_reinit}; without it the upstream could not
+   * be told to rebuild the hidden columns a release leaves empty.
+   */
+  private static void requireReinitFlag(Connection connection)
       throws SQLException, AdoptionException {
-    List<String> query = new ArrayList<>();
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery("SELECT * FROM (" + upstream.query() + ") q LIMIT 0")) {
-      ResultSetMetaData meta = rs.getMetaData();
-      for (int i = 1; i <= meta.getColumnCount(); i++) {
-        query.add(meta.getColumnName(i));
-      }
-    }
-    List<String> storage = new ArrayList<>();
-    try (PreparedStatement select =
-        connection.prepareStatement(
-            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = ?::regclass"
-                + " AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
-      select.setString(1, SqlIdentifiers.qualified(Adoption.PARKED_SCHEMA, parked));
-      try (ResultSet rs = select.executeQuery()) {
-        while (rs.next()) {
-          storage.add(rs.getString(1));
-        }
-      }
-    }
-    if (!storage.equals(query)) {
+    if (queryString(
+            connection,
+            "SELECT 'yes' FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass('"
+                + Adoption.PARKED_SCHEMA
+                + ".pgt_stream_tables') AND attname = 'needs_reinit' AND NOT attisdropped")
+        == null) {
       throw new AdoptionException(
-          "nothing was released: the upstream storage of "
-              + qualified
-              + " has the columns "
-              + storage
-              + ", its query "
-              + query
-              + "; refilling the upstream's own columns is not supported");
+          "nothing was released: the upstream catalog has no needs_reinit column, so the"
+              + " upstream could not be told to rebuild its storage tables' hidden columns");
+    }
+  }
+
+  /**
+   * The upstream's scheduler rebuilds a stream table marked {@code needs_reinit} in full on its
+   * next cycle, hidden columns included, then clears the mark.
+   */
+  private static void markForRebuild(Connection connection, long upstreamId) throws SQLException {
+    try (PreparedStatement update =
+        connection.prepareStatement(
+            "UPDATE "
+                + Adoption.PARKED_SCHEMA
+                + ".pgt_stream_tables SET needs_reinit = true, updated_at = now()"
+                + " WHERE pgt_id = ?")) {
+      update.setLong(1, upstreamId);
+      update.executeUpdate();
     }
   }
 

@@ -16,9 +16,10 @@ import picocli.CommandLine.Option;
     description = {
       "Undoes adopt: the upstream pg_trickle extension's catalog, buffers, triggers, storage"
           + " tables and slots are back under their OID names, its stream tables refilled with"
-          + " their query's result and their frontiers at the release; our catalog and capture"
+          + " their query's result, their frontiers at the release and marked needs_reinit (the"
+          + " upstream rebuilds its hidden columns on its next cycle); our catalog and capture"
           + " are dropped. Refused, changing nothing, while stream tables made after the"
-          + " adoption exist. See docs/upgrade.md.",
+          + " adoption exist or a storage table cannot be refilled. See docs/upgrade.md.",
       "Without credentials in the URL, PGUSER and PGPASSWORD are used. Exit code 0 on success,"
           + " 1 otherwise (the reason on stderr)."
     })

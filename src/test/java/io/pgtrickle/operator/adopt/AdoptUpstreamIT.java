@@ -188,7 +188,27 @@ class AdoptUpstreamIT {
             db.queryLong(
                 "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'pgtrickle_pub_%'"))
         .isZero();
-    // Its storage holds the query's result as of the release, its frontier is the release.
+    // Its storage holds the query's result as of the release, its frontier is the release; the
+    // hidden columns only the upstream computes are empty, and each stream table is marked for
+    // the upstream's full rebuild, which gives them their values.
+    assertTablesEqualQueries();
+    for (String table : List.of("orders_total", "event_count")) {
+      assertThat(
+              db.queryString(
+                  "SELECT string_agg(__pgt_row_id IS NULL || ' ' || __pgt_count, ',') FROM public."
+                      + table))
+          .as(table)
+          .isEqualTo("true 0");
+    }
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables WHERE needs_reinit"))
+        .isEqualTo(2);
+    assertThat(fixture.reinitializeLikeTheUpstream())
+        .containsExactlyInAnyOrder("orders_total", "event_count");
+    for (String table : List.of("orders_total", "event_count")) {
+      assertThat(rows("SELECT * FROM public." + table))
+          .as(table)
+          .isEqualTo(rows(fixture.storageContent(table)));
+    }
     assertTablesEqualQueries();
     String frontier =
         db.queryString(
@@ -318,6 +338,12 @@ class AdoptUpstreamIT {
                     + upstreamOid
                     + " AND s.confirmed_flush_lsn >= a.adoption_lsn AND a.slot_handed_over"))
         .isEqualTo(1);
+  }
+
+  /** The rows of a query, hidden columns included, as text. */
+  private String rows(String query) throws SQLException {
+    return db.queryString(
+        "SELECT coalesce(string_agg(r::text, ',' ORDER BY r::text), '') FROM (" + query + ") r");
   }
 
   private void assertTablesEqualQueries() throws SQLException {

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code adopt} command: exit 1 with {@code error: ...} when there is nothing to adopt; exit 0
  * after adopting the upstream layout, again (nothing left) on a second run; and local mode, which
- * refused the database before, then runs on it and claims the adopted stream tables.
+ * refused the database before, then runs on it and claims the adopted stream tables. The {@code
+ * release} command: exit 1 with {@code error: ...} and nothing changed when a storage cannot be
+ * refilled, exit 0 once it can (stream tables marked for the upstream's rebuild), and on a re-run.
  */
 class AdoptCommandIT {
   @TempDir Path dir;
@@ -84,5 +86,36 @@ class AdoptCommandIT {
     // The declarations claimed the adopted stream tables (registered without an owner).
     assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables WHERE owner IS NULL"))
         .isZero();
+  }
+
+  @Test
+  void releaseRefusesAStorageItCannotRefillThenReleasesForTheUpstreamsRebuild() throws Exception {
+    db = TestPostgres.freshDatabase();
+    UpstreamFixture.build(db);
+    String url = db.jdbcUrl() + "?user=postgres";
+    assertThat(CliRun.of("adopt", "--jdbc-url", url).exitCode()).isZero();
+    // A column added to the parked storage is neither the query's nor the upstream's.
+    db.execute("ALTER TABLE pgtrickle_upstream.storage_1 ADD COLUMN note text");
+
+    CliRun refused = CliRun.of("release", "--jdbc-url", url);
+
+    assertThat(refused.exitCode()).isEqualTo(1);
+    assertThat(refused.err())
+        .startsWith(
+            "error: nothing was released: the upstream storage of \"public\".\"orders_total\"")
+        .contains("[note]");
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle_upstream.pgt_adoption")).isEqualTo(1);
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables")).isEqualTo(2);
+    db.execute("ALTER TABLE pgtrickle_upstream.storage_1 DROP COLUMN note");
+
+    CliRun release = CliRun.of("release", "--jdbc-url", url);
+
+    assertThat(release.exitCode()).as(release.err()).isZero();
+    assertThat(release.out()).contains("marked needs_reinit").contains("handed 1 slot(s) back");
+    assertThat(db.queryLong("SELECT count(*) FROM pgtrickle.pgt_stream_tables WHERE needs_reinit"))
+        .isEqualTo(2);
+    CliRun again = CliRun.of("release", "--jdbc-url", url);
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    assertThat(again.out()).contains("released earlier");
   }
 }

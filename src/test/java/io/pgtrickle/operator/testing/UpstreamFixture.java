@@ -7,8 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * A database laid out as the upstream pg_trickle extension up to 0.31 leaves it, built from the
@@ -29,7 +32,15 @@ import java.util.Locale;
  *   <li>per WAL-captured source: the publication {@code pgtrickle_cdc_<o>} and the pgoutput slot
  *       {@code pgtrickle_<o>};
  *   <li>a stream table row whose frontier is keyed by the OID string: {@code {"sources": {"<o>":
- *       {"lsn", "snapshot_ts"}}, "data_timestamp"}}.
+ *       {"lsn", "snapshot_ts"}}, "data_timestamp"}}, and {@code needs_reinit} (its scheduler's next
+ *       cycle rebuilds a marked one in full: {@link #reinitializeLikeTheUpstream});
+ *   <li>its storage table as the upstream creates it: the hidden row id {@code __pgt_row_id BIGINT}
+ *       first (a hash of the row's key; of a fixed sentinel for a scalar aggregate: {@code
+ *       pgtrickle.pg_trickle_hash}, here an SQL stand-in for its C function), the query's columns,
+ *       then for an aggregate the hidden group count {@code __pgt_count BIGINT NOT NULL DEFAULT 0};
+ *       a unique index on the row id, and the guard triggers {@code pgt_dml_guard} and {@code
+ *       pgt_truncate_guard} that refuse writes unless {@code pg_trickle.internal_refresh} is {@code
+ *       true}.
  * </ul>
  *
  * Changes written after {@link #build} wait in the buffer and the slot, as pending changes do.
@@ -50,6 +61,8 @@ public final class UpstreamFixture {
         status TEXT NOT NULL DEFAULT 'INITIALIZING',
         is_populated BOOLEAN NOT NULL DEFAULT FALSE, data_timestamp TIMESTAMPTZ,
         frontier JSONB, last_refresh_at TIMESTAMPTZ,
+        consecutive_errors INT NOT NULL DEFAULT 0,
+        needs_reinit BOOLEAN NOT NULL DEFAULT FALSE,
         requested_cdc_mode TEXT,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
@@ -68,6 +81,10 @@ public final class UpstreamFixture {
         description TEXT);
       INSERT INTO pgtrickle.pgt_schema_version (version, description)
         VALUES ('0.19.0', 'Initial schema version tracking');
+      -- Stand-in for its C row-id hash (xxh64 with a fixed seed): same name and signature.
+      CREATE FUNCTION pgtrickle.pg_trickle_hash(input TEXT) RETURNS BIGINT
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT pg_catalog.hashtextextended(coalesce(input, 'NULL'), 5871781006564002453) $$;
       SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
       SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_dependencies', '');
       """;
@@ -75,6 +92,7 @@ public final class UpstreamFixture {
   private final TestDatabase db;
   private final List<Long> triggerSources = new ArrayList<>();
   private final List<Long> walSources = new ArrayList<>();
+  private final Map<String, String> storageFills = new LinkedHashMap<>();
 
   private UpstreamFixture(TestDatabase db) {
     this.db = db;
@@ -97,9 +115,20 @@ public final class UpstreamFixture {
     long events = db.queryLong("SELECT 'public.events'::regclass::oid");
     fixture.captureByTriggers(orders);
     fixture.captureByWal(events);
-    fixture.streamTable(
-        1, "orders_total", "SELECT sum(amount) AS total FROM public.orders", orders);
-    fixture.streamTable(2, "event_count", "SELECT count(*) AS n FROM public.events", events);
+    fixture.aggregateStreamTable(
+        1,
+        "orders_total",
+        "total",
+        "SELECT sum(amount) AS total FROM public.orders",
+        "SELECT sum(amount) AS total, count(*) AS __pgt_count FROM public.orders",
+        orders);
+    fixture.aggregateStreamTable(
+        2,
+        "event_count",
+        "n",
+        "SELECT count(*) AS n FROM public.events",
+        "SELECT count(*) AS n, count(*) AS __pgt_count FROM public.events",
+        events);
     db.execute(
         "INSERT INTO public.orders VALUES (6, 60)", "INSERT INTO public.events VALUES (4, 'k4')");
     return fixture;
@@ -278,19 +307,58 @@ public final class UpstreamFixture {
     walSources.add(oid);
   }
 
-  private void streamTable(long id, String name, String query, long source) throws SQLException {
+  /**
+   * A stream table over one source, as the upstream creates a scalar aggregate's: its storage holds
+   * the hidden row id (first), the query's columns, and the hidden group count {@code __pgt_count};
+   * a unique index on the row id, and its guard triggers against direct writes.
+   */
+  private void aggregateStreamTable(
+      long id, String name, String column, String query, String countedQuery, long source)
+      throws SQLException {
+    String storage = "public." + name;
+    // A scalar aggregate's row id is the hash of one sentinel (its single group).
+    String fill =
+        "SELECT pgtrickle.pg_trickle_hash('__singleton_group') AS __pgt_row_id, sub.* FROM ("
+            + countedQuery
+            + ") sub";
+    storageFills.put(name, fill);
     String frontier =
         "jsonb_build_object('sources', jsonb_build_object('"
             + source
             + "', jsonb_build_object('lsn', pg_current_wal_insert_lsn()::text, 'snapshot_ts',"
             + " now()::text)), 'data_timestamp', now()::text)";
     db.execute(
-        "CREATE TABLE public." + name + " AS " + query,
+        "CREATE TABLE " + storage + " AS " + fill + " WITH NO DATA",
+        "ALTER TABLE "
+            + storage
+            + " ALTER __pgt_count SET DEFAULT 0, ALTER __pgt_count SET NOT NULL",
+        // Its row-id index covers the query's columns when they are few (its default).
+        "CREATE UNIQUE INDEX ON " + storage + " (__pgt_row_id) INCLUDE (" + column + ")",
+        "CREATE FUNCTION public._pgt_guard_"
+            + name
+            + "() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+            + " IF current_setting('pg_trickle.internal_refresh', true) IS DISTINCT FROM 'true'"
+            + " THEN RAISE EXCEPTION 'Direct DML on stream table % is not allowed', TG_TABLE_NAME;"
+            + " END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; ELSE RETURN NEW; END IF; END $f$",
+        "CREATE TRIGGER pgt_dml_guard BEFORE INSERT OR UPDATE OR DELETE ON "
+            + storage
+            + " FOR EACH ROW EXECUTE FUNCTION public._pgt_guard_"
+            + name
+            + "()",
+        "CREATE TRIGGER pgt_truncate_guard BEFORE TRUNCATE ON "
+            + storage
+            + " FOR EACH STATEMENT EXECUTE FUNCTION public._pgt_guard_"
+            + name
+            + "()",
+        "BEGIN",
+        "SET LOCAL pg_trickle.internal_refresh = 'true'",
+        "INSERT INTO " + storage + " " + fill,
+        "COMMIT",
         "INSERT INTO pgtrickle.pgt_stream_tables (pgt_id, pgt_relid, pgt_name, pgt_schema,"
             + " defining_query, schedule, status, is_populated, frontier) VALUES ("
             + id
-            + ", 'public."
-            + name
+            + ", '"
+            + storage
             + "'::regclass, '"
             + name
             + "', 'public', '"
@@ -312,5 +380,43 @@ public final class UpstreamFixture {
             + id
             + "::bigint] WHERE source_relid = "
             + source);
+  }
+
+  /**
+   * What the upstream writes into the storage of {@code name} on a full refresh, hidden columns
+   * included: a storage equal to it is as the upstream would leave it.
+   */
+  public String storageContent(String name) {
+    return Objects.requireNonNull(storageFills.get(name), name);
+  }
+
+  /**
+   * Does what the upstream's scheduler does on its next cycle for each stream table marked {@code
+   * needs_reinit}: a full refresh (truncate, refill with its hidden columns), then clears the mark.
+   * Returns the names it rebuilt.
+   */
+  public List<String> reinitializeLikeTheUpstream() throws SQLException {
+    List<String> rebuilt = new ArrayList<>();
+    for (Map.Entry<String, String> storage : storageFills.entrySet()) {
+      String name = storage.getKey();
+      if (db.queryLong(
+              "SELECT count(*) FROM pgtrickle.pgt_stream_tables WHERE pgt_name = '"
+                  + name
+                  + "' AND needs_reinit")
+          == 0) {
+        continue;
+      }
+      db.execute(
+          "BEGIN",
+          "SET LOCAL pg_trickle.internal_refresh = 'true'",
+          "TRUNCATE public." + name,
+          "INSERT INTO public." + name + " " + storage.getValue(),
+          "UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false WHERE pgt_name = '"
+              + name
+              + "'",
+          "COMMIT");
+      rebuilt.add(name);
+    }
+    return rebuilt;
   }
 }
