@@ -160,6 +160,14 @@ class DifferentialRefreshIT {
             + " ON w.cid = c.id",
         "WITH w (oid, amt) AS (SELECT id, amount FROM orders WHERE amount > 20)"
             + " SELECT x.oid, x.amt FROM w x WHERE x.amt < 90",
+        // sublinks over a join, both of whose tables change (EXISTS, NOT IN, a scalar subquery)
+        "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
+            + " JOIN items i ON i.order_id = o.id WHERE o.customer_id = c.id AND i.qty > 3)",
+        "SELECT o.id, o.amount FROM orders o WHERE o.customer_id NOT IN (SELECT c.id"
+            + " FROM customers c, orders o2 WHERE o2.customer_id = c.id AND o2.amount > 90"
+            + " AND c.region IS NOT NULL)",
+        "SELECT c.id FROM customers c WHERE 150 < (SELECT sum(o.amount) + count(i.qty)"
+            + " FROM orders o JOIN items i ON i.order_id = o.id WHERE o.customer_id = c.id)",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",

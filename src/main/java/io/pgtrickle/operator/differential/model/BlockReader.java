@@ -446,7 +446,7 @@ final class BlockReader {
     if (keyword < 0 || !text.substring(keyword + 6, parenthesized.begin()).isBlank()) {
       return Optional.empty();
     }
-    return oneTable(subquery, false)
+    return plainSubquery(subquery, false)
         .map(
             branch ->
                 sublink(
@@ -463,7 +463,7 @@ final class BlockReader {
     if (parts.isEmpty()) {
       return Optional.empty();
     }
-    Optional<Branch> branch = oneTable((ParenthesedSelect) in.getRightExpression(), false);
+    Optional<Branch> branch = plainSubquery((ParenthesedSelect) in.getRightExpression(), false);
     if (branch.isEmpty() || branch.get().itemExpressions().size() != 1) {
       return Optional.empty();
     }
@@ -544,7 +544,7 @@ final class BlockReader {
     if (plain.getHaving() != null) {
       having = Optional.of(havingSpan(parenthesized));
       calls = aggregates.scalarAggregates(plain.getHaving());
-      if (!exactSums(calls, branch.tables().get(0)) || !onlyInside(plain.getHaving(), calls)) {
+      if (!exactSums(calls, branch.tables()) || !onlyInside(plain.getHaving(), calls)) {
         return Optional.empty();
       }
     }
@@ -629,7 +629,11 @@ final class BlockReader {
    * Whether every sum and avg among {@code calls} is over an exact type, and all are counts and
    * sums.
    */
-  private boolean exactSums(List<Aggregate> calls, TableOccurrence table) {
+  private boolean exactSums(List<Aggregate> calls, List<TableOccurrence> tables) {
+    List<String> from = new ArrayList<>();
+    for (TableOccurrence table : tables) {
+      from.add(text.substring(table.span().begin(), table.span().end()));
+    }
     for (Aggregate call : calls) {
       switch (call.kind()) {
         case COUNT_STAR, COUNT -> {}
@@ -639,7 +643,7 @@ final class BlockReader {
                   + text.substring(
                       call.argument().orElseThrow().begin(), call.argument().get().end())
                   + ") FROM "
-                  + text.substring(table.span().begin(), table.span().end());
+                  + String.join(", ", from);
           if (!EXACT_SUM_TYPES.contains(types.typeOf(query).orElse(""))) {
             return false;
           }
@@ -663,7 +667,7 @@ final class BlockReader {
         || plain.getSelectItems().size() != 1) {
       return Optional.empty();
     }
-    Optional<Branch> branch = oneTable(subquery, true);
+    Optional<Branch> branch = plainSubquery(subquery, true);
     if (branch.isEmpty()) {
       return Optional.empty();
     }
@@ -672,7 +676,7 @@ final class BlockReader {
     if (calls.isEmpty()) {
       return Optional.empty();
     }
-    if (!exactSums(calls, branch.get().tables().get(0))) {
+    if (!exactSums(calls, branch.get().tables())) {
       return Optional.empty();
     }
     return Optional.of(
@@ -689,10 +693,10 @@ final class BlockReader {
       java.util.Set.of("int2", "int4", "int8", "numeric");
 
   /**
-   * The subquery of a sublink as a branch over one table, without DISTINCT, grouping or limits;
-   * aggregates only where {@code aggregated}.
+   * The subquery of a sublink as a branch over its tables, inner joined (no subqueries in its
+   * FROM), without DISTINCT, grouping or limits; aggregates only where {@code aggregated}.
    */
-  private Optional<Branch> oneTable(ParenthesedSelect subquery, boolean aggregated)
+  private Optional<Branch> plainSubquery(ParenthesedSelect subquery, boolean aggregated)
       throws NotDifferentialException {
     if (!(subquery.getSelect() instanceof PlainSelect plain)
         || plain.getDistinct() != null
@@ -710,7 +714,7 @@ final class BlockReader {
       return Optional.empty();
     }
     Branch branch = branch(plain, Scope.SUBLINK);
-    if (branch.tables().size() != 1 || !branch.nested().isEmpty()) {
+    if (branch.tables().isEmpty() || !branch.nested().isEmpty()) {
       return Optional.empty();
     }
     return Optional.of(branch);

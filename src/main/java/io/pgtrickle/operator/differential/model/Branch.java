@@ -59,12 +59,12 @@ public record Branch(
    * LEFT JOIN, the matched rows themselves.
    *
    * @param kind LEFT JOIN, or the kind of sublink
-   * @param table the occurrence (its span: the table in FROM, or in the subquery)
+   * @param table the occurrence (its span: the table in FROM, or the first table of the subquery)
    * @param condition the ON condition, or the subquery's WHERE condition (may be absent for a
    *     sublink)
    * @param sublink for a sublink: its text ({@code EXISTS ( SELECT ... )}, {@code x IN ( SELECT ...
    *     )}, {@code ( SELECT agg(...) ... )}), replaced by its value before the change
-   * @param subquery for a sublink: the subquery as a branch (one table, no grouping)
+   * @param subquery for a sublink: the subquery as a branch (its tables inner joined, no grouping)
    * @param operand for IN: the left side ({@code x})
    * @param aggregates for a scalar subquery: the aggregate calls of its one item; for an IN over
    *     groups, those of its HAVING; each kept by counts and sums (count, sum, avg over integers or
@@ -119,6 +119,11 @@ public record Branch(
 
     public boolean isSublink() {
       return kind != Kind.LEFT_JOIN && kind != Kind.FULL_JOIN;
+    }
+
+    /** The tables it reads: the joined table, or the tables of the sublink's subquery. */
+    public List<TableOccurrence> tables() {
+      return subquery.map(Branch::tables).orElse(List.of(table));
     }
   }
 
@@ -218,7 +223,7 @@ public record Branch(
 
   /** Every non-linear table of this block (not of blocks nested in FROM). */
   public List<TableOccurrence> nonLinearTables() {
-    return nonLinear.stream().map(NonLinear::table).toList();
+    return nonLinear.stream().flatMap(n -> n.tables().stream()).toList();
   }
 
   /**

@@ -4,27 +4,33 @@ import io.pgtrickle.operator.differential.model.Aggregate;
 import io.pgtrickle.operator.differential.model.Branch;
 import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.Span;
+import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.TermState;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * A sublink over one table ({@code EXISTS}, {@code IN}, a scalar subquery of counts and sums) as a
- * delta term needs it: its value before the change, computed from its value now and the change's
- * weights (never from a snapshot), and the conditions on the outer row under which that value can
- * differ. Every piece is the subquery's own text with its select list swapped, run against the
- * table now or against its change.
+ * A sublink ({@code EXISTS}, {@code IN}, a scalar subquery of counts and sums) over its tables,
+ * inner joined, as a delta term needs it: its value before the change, computed from its value now
+ * and the change's weights (never from a snapshot), and the conditions on the outer row under which
+ * that value can differ. Every piece is the subquery's own text with its select list swapped, run
+ * against the tables now or against the change of the subquery's rows (the telescoping sum over its
+ * changed tables, each row with its weight).
  */
 final class SublinkSql {
   private static final String S = "pgt__s";
 
   private final QueryModel model;
+  private final ChangedSources sources;
   private final BranchSql branches;
 
-  SublinkSql(QueryModel model, BranchSql branches) {
+  SublinkSql(QueryModel model, ChangedSources sources, BranchSql branches) {
     this.model = model;
+    this.sources = sources;
     this.branches = branches;
   }
 
@@ -58,9 +64,9 @@ final class SublinkSql {
   List<String> candidates(Branch.NonLinear sublink) {
     if (sublink.kind() == Branch.NonLinear.Kind.GROUPED_IN) {
       return List.of(
-          "EXISTS (SELECT 1 FROM ("
+          "EXISTS (SELECT 1 FROM "
               + changeOf(sublink, item(sublink) + " AS pgt__y")
-              + ") "
+              + " "
               + S
               + " WHERE "
               + operand(sublink)
@@ -69,10 +75,10 @@ final class SublinkSql {
               + ".pgt__y)");
     }
     if (sublink.kind() != Branch.NonLinear.Kind.IN) {
-      return List.of("EXISTS (" + changeOf(sublink, "1") + ")");
+      return List.of("EXISTS (SELECT 1 FROM " + changeOf(sublink, "") + " " + S + ")");
     }
     String operand = operand(sublink);
-    String change = "SELECT 1 FROM (" + changeOf(sublink, item(sublink) + " AS pgt__y") + ") " + S;
+    String change = "SELECT 1 FROM " + changeOf(sublink, item(sublink) + " AS pgt__y") + " " + S;
     return List.of(
         "EXISTS (" + change + " WHERE " + operand + " = " + S + ".pgt__y)",
         "EXISTS (" + change + " WHERE " + S + ".pgt__y IS NULL)",
@@ -84,14 +90,34 @@ final class SublinkSql {
     return branches.render(sublink.subquery().orElseThrow(), list, Map.of());
   }
 
-  /** The subquery over its table's change, selecting {@code list}. */
+  /**
+   * The change of the subquery's rows, parenthesized for a FROM: {@code list} (may be empty) and
+   * each row's weight as {@code pgt__w}. One term per changed table, reading its change, the
+   * changed tables before it as they are now and those after it as they were (the subquery is
+   * linear in each of its tables).
+   */
   private String changeOf(Branch.NonLinear sublink, String list) {
-    return branches.render(
-        sublink.subquery().orElseThrow(), list, Map.of(sublink.table(), TermState.DELTA));
-  }
-
-  private String weight(Branch.NonLinear sublink) {
-    return sublink.table().refName() + "." + ChangedSources.WEIGHT;
+    Branch subquery = sublink.subquery().orElseThrow();
+    List<TableOccurrence> tables = subquery.tables();
+    String prefix = list.isEmpty() ? "" : list + ", ";
+    List<String> terms = new ArrayList<>();
+    for (int i = 0; i < tables.size(); i++) {
+      if (!sources.changed(tables.get(i).source())) {
+        continue;
+      }
+      Map<TableOccurrence, TermState> states = new HashMap<>();
+      states.put(tables.get(i), TermState.DELTA);
+      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
+        if (sources.changed(later.source())) {
+          states.put(later, TermState.OLD);
+        }
+      }
+      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
+        String weight = branches.weight(subquery, split) + " AS " + ChangedSources.WEIGHT;
+        terms.add(branches.render(subquery, prefix + weight, split));
+      }
+    }
+    return "(" + String.join(" UNION ALL ", terms) + ")";
   }
 
   /**
@@ -99,11 +125,16 @@ final class SublinkSql {
    * {@code filter} for ({@code ""}: all): the count now less the change's weight.
    */
   private String count(Branch.NonLinear sublink, String filter) {
+    String w = S + "." + ChangedSources.WEIGHT;
     if (sublink.kind() == Branch.NonLinear.Kind.EXISTS) {
       return "("
           + now(sublink, "count(*)")
-          + ") - ("
-          + changeOf(sublink, sum(weight(sublink)))
+          + ") - (SELECT "
+          + sum(w)
+          + " FROM "
+          + changeOf(sublink, "")
+          + " "
+          + S
           + ")";
     }
     String y = item(sublink) + " AS pgt__y";
@@ -114,10 +145,10 @@ final class SublinkSql {
         + S
         + where
         + ") - (SELECT "
-        + sum(S + "." + ChangedSources.WEIGHT)
-        + " FROM ("
-        + changeOf(sublink, y + ", " + weight(sublink) + " AS " + ChangedSources.WEIGHT)
-        + ") "
+        + sum(w)
+        + " FROM "
+        + changeOf(sublink, y)
+        + " "
         + S
         + where
         + ")";
@@ -152,18 +183,30 @@ final class SublinkSql {
    */
   private String scalarBefore(Branch.NonLinear sublink) {
     List<Aggregate> calls = sublink.aggregates();
+    // Now: the calls' own arguments over the subquery; the change: each argument selected as a
+    // column of the change's rows (pgt__a<i>), summed outside with the rows' weights.
     List<String> arguments = new ArrayList<>();
-    for (Aggregate call : calls) {
-      arguments.add(call.argument().map(model::slice).orElse(""));
+    List<String> columns = new ArrayList<>();
+    List<String> changedArguments = new ArrayList<>();
+    for (int i = 0; i < calls.size(); i++) {
+      Optional<Span> argument = calls.get(i).argument();
+      arguments.add(argument.map(model::slice).orElse(""));
+      argument.ifPresent(a -> columns.add(model.slice(a) + " AS pgt__a" + columns.size()));
+      changedArguments.add(argument.isPresent() ? S + ".pgt__a" + (columns.size() - 1) : "");
     }
-    Kept kept = kept(calls, arguments, weight(sublink));
+    Kept now = kept(calls, arguments, "");
+    Kept change = kept(calls, changedArguments, S + "." + ChangedSources.WEIGHT);
     Span item = sublink.subquery().orElseThrow().itemExpressions().get(0);
     return "(SELECT "
-        + withCalls(item, calls, kept.before())
+        + withCalls(item, calls, now.before())
         + " FROM ("
-        + now(sublink, String.join(", ", kept.now()))
-        + ") pgt__n, ("
-        + changeOf(sublink, String.join(", ", kept.change()))
+        + now(sublink, String.join(", ", now.now()))
+        + ") pgt__n, (SELECT "
+        + String.join(", ", change.change())
+        + " FROM "
+        + changeOf(sublink, String.join(", ", columns))
+        + " "
+        + S
         + ") pgt__c)";
   }
 
@@ -223,9 +266,9 @@ final class SublinkSql {
       from +=
           ", (SELECT "
               + String.join(", ", changeList)
-              + " FROM ("
-              + changeOf(sublink, inner + ", " + weight(sublink) + " AS " + ChangedSources.WEIGHT)
-              + ") "
+              + " FROM "
+              + changeOf(sublink, inner.toString())
+              + " "
               + S
               + match
               + ") pgt__c";
