@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
  */
 class PgUpgradeIT {
   private static final String SERVER = "SELECT server FROM pgtrickle.pgt_server";
+  private static final String ORDERS_OID = "SELECT 'public.orders'::regclass::oid";
 
   @Test
   void aMajorUpgradeByPgUpgradeKeepsStableNamesAndResyncsOnceWithTheSlotMadeAgain()
@@ -41,6 +42,7 @@ class PgUpgradeIT {
       makeStreamTables(before, engine(before));
       String stableNames = before.queryString(STABLE_NAMES);
       String oldServer = before.queryString(SERVER);
+      long ordersOid = before.queryLong(ORDERS_OID);
       // Pending at shutdown: in the trigger buffer, and in the slot (left in place).
       write(
           before,
@@ -61,6 +63,9 @@ class PgUpgradeIT {
           .isZero();
       assertThat(upgrade.output()).doesNotContainIgnoringCase("slot");
       assertThat(after.queryString(STABLE_NAMES)).isEqualTo(stableNames);
+      assertThat(after.queryLong(ORDERS_OID))
+          .as("pg_upgrade keeps tables' OIDs")
+          .isEqualTo(ordersOid);
       assertThat(after.queryString("SELECT " + ServerMove.CURRENT))
           .as("a new cluster: another system identifier")
           .isNotEqualTo(oldServer);
