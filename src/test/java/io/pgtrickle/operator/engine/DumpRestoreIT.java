@@ -1,19 +1,21 @@
 package io.pgtrickle.operator.engine;
 
+import static io.pgtrickle.operator.engine.TwoStreamTables.EVENTS;
+import static io.pgtrickle.operator.engine.TwoStreamTables.ORDERS;
+import static io.pgtrickle.operator.engine.TwoStreamTables.STABLE_NAMES;
+import static io.pgtrickle.operator.engine.TwoStreamTables.engine;
+import static io.pgtrickle.operator.engine.TwoStreamTables.makeStreamTables;
+import static io.pgtrickle.operator.engine.TwoStreamTables.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.pgtrickle.operator.api.CdcModeSpec;
-import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.testing.PgTools;
 import io.pgtrickle.operator.testing.StreamTableAssertions;
 import io.pgtrickle.operator.testing.TestDatabase;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -31,13 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DumpRestoreIT {
   private static final AtomicInteger DATABASES = new AtomicInteger();
-  private static final String ORDERS = "SELECT region, sum(amount) AS total FROM orders GROUP BY 1";
-  private static final String EVENTS = "SELECT kind, count(*) AS n FROM events GROUP BY 1";
-
-  private static final String STABLE_NAMES =
-      "SELECT string_agg(source_stable_name || ' ' || source_table, ',' ORDER BY 1)"
-          + " FROM pgtrickle.pgt_change_tracking";
-
   private static PgTools tools;
   private static PostgresServer source;
   private static PostgresServer target;
@@ -63,13 +58,14 @@ class DumpRestoreIT {
 
   @Test
   void restoredOnAServerWithAFarLowerXidCounterNothingIsSkippedOrAppliedTwice() throws Exception {
-    restoreOnto(target);
+    restoreOnto(target, tools);
   }
 
   /**
    * PostgreSQL 15 to 17 (or whatever the tools' and the embedded binaries' majors are): dumped from
    * a server of the tools' installation, restored into a fresh embedded server of a newer major.
-   * The dump is made by the older pg_dump, as no newer one is at hand (docs/testing.md).
+   * The dump is made by the older pg_dump, which needs no newer installation; the next test uses
+   * the newer one's, as PostgreSQL recommends.
    */
   @Test
   void aMajorUpgradeByDumpAndRestoreKeepsStableNamesAndResyncsOnce() throws Exception {
@@ -83,12 +79,29 @@ class DumpRestoreIT {
               + "); they are "
               + to
               + " (-Dpg.binaries.version)");
-      restoreOnto(newer);
+      restoreOnto(newer, tools);
     }
   }
 
-  /** The whole dump, restore and re-sync story, restored into {@code into}. */
-  private void restoreOnto(PostgresServer into) throws Exception {
+  /**
+   * PostgreSQL 15 to 17 as PostgreSQL recommends it: the new version's pg_dump against the old
+   * server, its pg_restore into a server of the new version (PGTRICKLE_TEST_PG_NEW_BINDIR).
+   */
+  @Test
+  void aMajorUpgradeByTheNewVersionsDumpAndRestoreKeepsStableNamesAndResyncsOnce()
+      throws Exception {
+    PgTools newTools = PgTools.requireNewerThan(tools);
+    try (PostgresServer newer = newTools.startServer()) {
+      assertThat(major(newer)).isEqualTo(newTools.major()).isGreaterThan(major(source));
+      restoreOnto(newer, newTools);
+    }
+  }
+
+  /**
+   * The whole dump, restore and re-sync story, restored into {@code into}, dumped and restored with
+   * {@code with}'s pg_dump and pg_restore.
+   */
+  private void restoreOnto(PostgresServer into, PgTools with) throws Exception {
     TestDatabase original = database(source);
     StreamTableEngine before = engine(original);
     makeStreamTables(original, before);
@@ -116,11 +129,11 @@ class DumpRestoreIT {
         "INSERT INTO orders VALUES (100, 'north', 7)",
         "INSERT INTO events VALUES (100, 'b')");
     Path dump = dir.resolve("db.dump");
-    tools.dump(original, dump);
+    with.dump(original, dump);
 
     TestDatabase restored = new TestDatabase(into, original.name());
     into.createDatabase(restored.name());
-    tools.restore(dump, restored);
+    with.restore(dump, restored);
     assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(original.queryString(STABLE_NAMES));
     assertThat(restored.queryLong("SELECT pg_current_xact_id()::text::bigint"))
         .as("the new server's xid counter is far below the old one's")
@@ -313,7 +326,9 @@ class DumpRestoreIT {
     return restored;
   }
 
-  /** The stable names in a {@link #STABLE_NAMES} answer ("name table,name table"). */
+  /**
+   * The stable names in a {@link TwoStreamTables#STABLE_NAMES} answer ("name table,name table").
+   */
   private static List<String> stableNames(String answer) {
     return java.util.Arrays.stream(answer.split(",", -1)).map(n -> n.substring(0, 16)).toList();
   }
@@ -331,38 +346,5 @@ class DumpRestoreIT {
     TestDatabase db = new TestDatabase(server, "restore_" + DATABASES.incrementAndGet());
     server.createDatabase(db.name());
     return db;
-  }
-
-  private static StreamTableEngine engine(TestDatabase db) throws EngineException {
-    StreamTableEngine engine = new StreamTableEngine(db.dataSource());
-    engine.migrateCatalog();
-    return engine;
-  }
-
-  private static void makeStreamTables(TestDatabase db, StreamTableEngine engine) throws Exception {
-    db.execute(
-        "CREATE TABLE orders (id int PRIMARY KEY, region text, amount int)",
-        "INSERT INTO orders SELECT g, 'r' || (g % 4), g FROM generate_series(1, 40) g",
-        "CREATE TABLE events (id int PRIMARY KEY, kind text)",
-        "ALTER TABLE events REPLICA IDENTITY FULL",
-        "INSERT INTO events SELECT g, 'k' || (g % 3) FROM generate_series(1, 30) g");
-    engine.apply(EngineTestSupport.definition("orders_by_region", ORDERS), EngineTestSupport.OWNER);
-    StreamTableSpec wal = EngineTestSupport.spec("events_by_kind", EVENTS);
-    wal.setCdcMode(CdcModeSpec.WAL);
-    engine.apply(StreamTableDefinition.from(wal), EngineTestSupport.OWNER);
-    write(db, "INSERT INTO orders VALUES (41, 'r1', 5)", "INSERT INTO events VALUES (31, 'a')");
-    engine.refresh("public", "orders_by_region");
-    EngineTestSupport.refreshUntilExact(engine, db, "events_by_kind", EVENTS);
-  }
-
-  /** Each statement its own transaction, committed durably so WAL capture sees it at once. */
-  private static void write(TestDatabase db, String... statements) throws SQLException {
-    try (Connection connection = db.connect();
-        Statement statement = connection.createStatement()) {
-      statement.execute("SET synchronous_commit = on");
-      for (String sql : statements) {
-        statement.execute(sql);
-      }
-    }
   }
 }

@@ -33,6 +33,13 @@ final class InstalledPostgresServer implements PostgresServer {
   }
 
   static InstalledPostgresServer start(Path binDir, Map<String, String> settings) {
+    InstalledPostgresServer server = initialize(binDir, settings);
+    server.startAgain();
+    return server;
+  }
+
+  /** A new cluster (initdb) with {@code settings}, not started. */
+  static InstalledPostgresServer initialize(Path binDir, Map<String, String> settings) {
     try {
       Path dataDir = Files.createTempDirectory("pgtrickle-pg-");
       int port = freePort();
@@ -48,20 +55,37 @@ final class InstalledPostgresServer implements PostgresServer {
           conf.toString(),
           StandardCharsets.UTF_8,
           StandardOpenOption.APPEND);
-      server.run(
-          "pg_ctl",
-          "-D",
-          dataDir.toString(),
-          "-l",
-          dataDir.resolve("server.log").toString(),
-          "-w",
-          "-t",
-          "60",
-          "start");
       return server;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** Starts the cluster (again), on its data directory and port. */
+  void startAgain() {
+    run(
+        "pg_ctl",
+        "-D",
+        dataDir.toString(),
+        "-l",
+        dataDir.resolve("server.log").toString(),
+        "-w",
+        "-t",
+        "60",
+        "start");
+  }
+
+  /** A clean shutdown that keeps the data, as before a pg_upgrade. */
+  void stop() {
+    run("pg_ctl", "-D", dataDir.toString(), "-m", "fast", "-w", "stop");
+  }
+
+  Path binDir() {
+    return binDir;
+  }
+
+  Path dataDir() {
+    return dataDir;
   }
 
   @Override
@@ -72,7 +96,9 @@ final class InstalledPostgresServer implements PostgresServer {
   @Override
   public void close() {
     try {
-      run("pg_ctl", "-D", dataDir.toString(), "-m", "immediate", "-w", "stop");
+      if (Files.exists(dataDir.resolve("postmaster.pid"))) {
+        run("pg_ctl", "-D", dataDir.toString(), "-m", "immediate", "-w", "stop");
+      }
     } finally {
       deleteRecursively(dataDir);
     }
@@ -80,21 +106,35 @@ final class InstalledPostgresServer implements PostgresServer {
 
   private void run(String program, String... args) {
     List<String> command = new ArrayList<>();
+    command.add(binDir.resolve(program).toString());
+    command.addAll(List.of(args));
+    runAsServerUser(command, dataDir.getParent());
+  }
+
+  /**
+   * Runs a server program; as root under {@code unshare -U}, as PostgreSQL's programs refuse root.
+   * The locale is fixed, as pg_upgrade wants the same one for both clusters.
+   */
+  static String runAsServerUser(List<String> program, Path workingDirectory) {
+    List<String> command = new ArrayList<>();
     if ("root".equals(System.getProperty("user.name"))) {
       command.add("unshare");
       command.add("-U");
     }
-    command.add(binDir.resolve(program).toString());
-    command.addAll(List.of(args));
+    command.addAll(program);
     try {
-      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .directory(workingDirectory.toFile())
+              .redirectErrorStream(true);
       builder.environment().put("LC_ALL", "C.UTF-8");
       Process process = builder.start();
       String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
+      if (!process.waitFor(300, TimeUnit.SECONDS) || process.exitValue() != 0) {
         throw new IllegalStateException(
             String.format(Locale.ROOT, "%s failed:%n%s", command, output));
       }
+      return output;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {
@@ -109,7 +149,7 @@ final class InstalledPostgresServer implements PostgresServer {
     }
   }
 
-  private static void deleteRecursively(Path root) {
+  static void deleteRecursively(Path root) {
     try (Stream<Path> paths = Files.walk(root)) {
       for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(path);
