@@ -475,7 +475,8 @@ final class RandomQueries {
 
   private String exists() {
     From outer = scan();
-    From inner = scan();
+    // A third of the subqueries join two tables.
+    From inner = random.nextInt(3) == 0 ? join2(false) : scan();
     String correlation = equi(inner.refs(), outer.refs());
     if (random.nextBoolean()) {
       correlation += " AND " + bool(inner.refs(), 1);
@@ -492,7 +493,7 @@ final class RandomQueries {
 
   private String inSubquery() {
     From outer = scan();
-    From inner = scan();
+    From inner = random.nextInt(3) == 0 ? join2(false) : scan();
     Ref[] pair = comparablePair(outer.refs(), inner.refs());
     // A NULL in the subquery makes NOT IN true for no row: half the time there is none.
     List<String> conditions = new ArrayList<>();
