@@ -8,6 +8,7 @@ import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.TermState;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -54,6 +55,35 @@ final class BranchSql {
         + selectList
         + from(branch, states, edits, overrides)
         + where.map(w -> " WHERE " + w).orElse("");
+  }
+
+  /**
+   * The change of a linear block's rows (inner joins, filters): one query per occurrence whose
+   * table changed, selecting {@code list} (may be empty) and the row's weight as {@code pgt__w},
+   * reading that table's change, the changed tables before it as they are now and those after it as
+   * they were; their UNION ALL is the change.
+   */
+  List<String> changeTerms(Branch block, String list) {
+    List<TableOccurrence> tables = block.allTables();
+    String prefix = list.isEmpty() ? "" : list + ", ";
+    List<String> terms = new ArrayList<>();
+    for (int i = 0; i < tables.size(); i++) {
+      if (!sources.changed(tables.get(i).source())) {
+        continue;
+      }
+      Map<TableOccurrence, TermState> states = new HashMap<>();
+      states.put(tables.get(i), TermState.DELTA);
+      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
+        if (sources.changed(later.source())) {
+          states.put(later, TermState.OLD);
+        }
+      }
+      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
+        String weight = weight(block, split) + " AS " + ChangedSources.WEIGHT;
+        terms.add(render(block, prefix + weight, split));
+      }
+    }
+    return terms;
   }
 
   /** The branch as written (every occurrence as it is now). */

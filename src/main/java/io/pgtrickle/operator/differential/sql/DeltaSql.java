@@ -36,7 +36,7 @@ public final class DeltaSql {
     this.branches = new BranchSql(model, sources);
     this.core = new CoreList(model, branches);
     this.outerJoins = new OuterJoinSql(model, sources, branches, core);
-    this.sublinkSql = new SublinkSql(model, sources, branches);
+    this.sublinkSql = new SublinkSql(model, branches);
     this.nullableBlocks = new NullableBlockSql(model, branches, core);
   }
 
@@ -69,7 +69,9 @@ public final class DeltaSql {
         List<Branch.NonLinear> changed =
             block.nonLinear().stream()
                 .filter(
-                    n -> n.isSublink() && n.tables().stream().anyMatch(t -> changed(t.source())))
+                    n ->
+                        n.isSublink()
+                            && n.tables().stream().anyMatch(t -> sources.changed(t.source())))
                 .toList();
         if (!changed.isEmpty()) {
           Map<Span, String> before = new HashMap<>();
@@ -259,10 +261,6 @@ public final class DeltaSql {
               overrides));
     }
     return terms;
-  }
-
-  private boolean changed(io.pgtrickle.operator.naming.StableName source) {
-    return sources.changed(source);
   }
 
   /** The most old states a term is split over ({@link #splitOld}: 2^k terms for k). */

@@ -4,11 +4,8 @@ import io.pgtrickle.operator.differential.model.Aggregate;
 import io.pgtrickle.operator.differential.model.Branch;
 import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.Span;
-import io.pgtrickle.operator.differential.model.TableOccurrence;
-import io.pgtrickle.operator.differential.plan.TermState;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,12 +22,10 @@ final class SublinkSql {
   private static final String S = "pgt__s";
 
   private final QueryModel model;
-  private final ChangedSources sources;
   private final BranchSql branches;
 
-  SublinkSql(QueryModel model, ChangedSources sources, BranchSql branches) {
+  SublinkSql(QueryModel model, BranchSql branches) {
     this.model = model;
-    this.sources = sources;
     this.branches = branches;
   }
 
@@ -91,33 +86,14 @@ final class SublinkSql {
   }
 
   /**
-   * The change of the subquery's rows, parenthesized for a FROM: {@code list} (may be empty) and
-   * each row's weight as {@code pgt__w}. One term per changed table, reading its change, the
-   * changed tables before it as they are now and those after it as they were (the subquery is
-   * linear in each of its tables).
+   * The change of the subquery's rows ({@link BranchSql#changeTerms}: the subquery is linear in
+   * each of its tables), parenthesized for a FROM: {@code list} (may be empty) and each row's
+   * weight as {@code pgt__w}.
    */
   private String changeOf(Branch.NonLinear sublink, String list) {
-    Branch subquery = sublink.subquery().orElseThrow();
-    List<TableOccurrence> tables = subquery.tables();
-    String prefix = list.isEmpty() ? "" : list + ", ";
-    List<String> terms = new ArrayList<>();
-    for (int i = 0; i < tables.size(); i++) {
-      if (!sources.changed(tables.get(i).source())) {
-        continue;
-      }
-      Map<TableOccurrence, TermState> states = new HashMap<>();
-      states.put(tables.get(i), TermState.DELTA);
-      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
-        if (sources.changed(later.source())) {
-          states.put(later, TermState.OLD);
-        }
-      }
-      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
-        String weight = branches.weight(subquery, split) + " AS " + ChangedSources.WEIGHT;
-        terms.add(branches.render(subquery, prefix + weight, split));
-      }
-    }
-    return "(" + String.join(" UNION ALL ", terms) + ")";
+    return "("
+        + String.join(" UNION ALL ", branches.changeTerms(sublink.subquery().orElseThrow(), list))
+        + ")";
   }
 
   /**

@@ -42,38 +42,10 @@ final class WholeBlockSql {
 
   /** The block's change as a query of its items and {@code pgt__w}. */
   String delta(Branch.Nested block) {
-    return block.grouped().isPresent() ? groupedDelta(block) : linearDelta(block.branch());
-  }
-
-  /**
-   * A plain block's change: one term per occurrence whose table changed, reading that table's
-   * change, the changed tables before it as they are now and those after it as they were.
-   */
-  private String linearDelta(Branch block) {
-    List<TableOccurrence> tables = block.allTables();
-    List<String> terms = new ArrayList<>();
-    for (int i = 0; i < tables.size(); i++) {
-      if (!sources.changed(tables.get(i).source())) {
-        continue;
-      }
-      Map<TableOccurrence, TermState> states = new HashMap<>();
-      states.put(tables.get(i), TermState.DELTA);
-      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
-        if (sources.changed(later.source())) {
-          states.put(later, TermState.OLD);
-        }
-      }
-      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
-        String list =
-            branches.items(block)
-                + ", "
-                + branches.weight(block, split)
-                + " AS "
-                + ChangedSources.WEIGHT;
-        terms.add(branches.render(block, list, split));
-      }
-    }
-    return String.join(" UNION ALL ", terms);
+    return block.grouped().isPresent()
+        ? groupedDelta(block)
+        : String.join(
+            " UNION ALL ", branches.changeTerms(block.branch(), branches.items(block.branch())));
   }
 
   /**
