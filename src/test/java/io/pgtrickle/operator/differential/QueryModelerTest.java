@@ -168,13 +168,27 @@ class QueryModelerTest {
         .containsExactly(Branch.NonLinear.Kind.IN);
     assertThat(floats.frozen()).containsExactly(ORDERS);
 
-    // An EXISTS over two tables is not modelled: its tables are frozen instead.
+    // An EXISTS over two tables is one sublink reading both (its change summed over them).
     QueryModel twoTables =
         model(
             " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
                 + " public.customers c, public.orders x\n          WHERE (c.id = o.customer_id)))");
-    assertThat(twoTables.branches().get(0).nonLinear()).isEmpty();
-    assertThat(twoTables.frozen()).containsExactlyInAnyOrder(CUSTOMERS, ORDERS);
+    List<Branch.NonLinear> overTwo = twoTables.branches().get(0).nonLinear();
+    assertThat(overTwo)
+        .extracting(Branch.NonLinear::kind)
+        .containsExactly(Branch.NonLinear.Kind.EXISTS);
+    assertThat(overTwo.get(0).tables().stream().map(t -> t.source()).toList())
+        .containsExactly(CUSTOMERS, ORDERS);
+    assertThat(twoTables.frozen()).isEmpty();
+
+    // One over an outer join is not modelled: its tables are frozen instead.
+    QueryModel outer =
+        model(
+            " SELECT o.id\n   FROM public.orders o\n  WHERE (EXISTS ( SELECT 1\n           FROM"
+                + " (public.customers c\n             LEFT JOIN public.orders x ON ((x.id = c.id)))"
+                + "\n          WHERE (c.id = o.customer_id)))");
+    assertThat(outer.branches().get(0).nonLinear()).isEmpty();
+    assertThat(outer.frozen()).containsExactlyInAnyOrder(CUSTOMERS, ORDERS);
   }
 
   @Test
