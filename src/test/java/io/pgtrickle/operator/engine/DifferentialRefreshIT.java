@@ -348,8 +348,38 @@ class DifferentialRefreshIT {
     assertThat(lastMode("few_groups")).isEqualTo("FULL");
     assertThat(lastReason("few_groups"))
         .contains("more than 403 changed rows")
-        .contains("4% of the sources' rows plus 30% of the stream table's");
+        .contains("in 1 tables")
+        .contains("4% of the sources' rows divided by their number of tables, plus 30%");
     assertThat(lastMode("every_row")).isEqualTo("DIFFERENTIAL");
+  }
+
+  @Test
+  void autoDividesTheSourcesShareAmongTheTablesTheQueryReads() throws Exception {
+    // The same change: under the threshold of a query over the fact table alone, past that of
+    // a join with a dimension, each changed row of which is joined.
+    db.execute(
+        "CREATE TABLE facts (id int PRIMARY KEY, k int, v int)",
+        "INSERT INTO facts SELECT g, g % 10, g FROM generate_series(1, 10000) g",
+        "CREATE TABLE dims (k int PRIMARY KEY, name text)",
+        "INSERT INTO dims SELECT g, 'd' || g FROM generate_series(0, 9) g");
+    String alone = "SELECT k, count(*) AS n, sum(v) AS total FROM facts GROUP BY k";
+    String joined =
+        "SELECT d.name, count(*) AS n, sum(f.v) AS total FROM facts f JOIN dims d ON d.k = f.k"
+            + " GROUP BY d.name";
+    engine.apply(EngineTestSupport.definition("alone", alone), OWNER);
+    engine.apply(EngineTestSupport.definition("joined", joined), OWNER);
+    db.execute("ANALYZE facts", "ANALYZE dims", "ANALYZE alone", "ANALYZE joined");
+    // 150 rows updated: 300 buffer rows. Thresholds: 0.04 * 10000 + 0.3 * 10 = 403 alone,
+    // 0.04 * 10010 / 2 + 0.3 * 10 = 204 joined.
+    db.execute("UPDATE facts SET v = v + 1 WHERE id <= 150");
+    engine.refresh("public", "alone");
+    engine.refresh("public", "joined");
+    assertMatchesQuery(db, "alone", alone);
+    assertMatchesQuery(db, "joined", joined);
+    assertThat(lastMode("alone")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode("joined")).isEqualTo("FULL");
+    assertThat(lastReason("joined"))
+        .contains("more than 204 changed rows against about 10010 source rows in 2 tables");
   }
 
   @Test
