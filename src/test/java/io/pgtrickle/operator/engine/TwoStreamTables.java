@@ -44,6 +44,13 @@ final class TwoStreamTables {
     EngineTestSupport.refreshUntilExact(engine, db, "events_by_kind", EVENTS);
   }
 
+  /** Catalog rows whose recorded OID is not the one its source table has on this server. */
+  static final String FOREIGN_OIDS =
+      "SELECT count(*) FROM pgtrickle.pgt_dependencies d JOIN"
+          + " pgtrickle.pgt_change_tracking t USING (source_stable_name)"
+          + " WHERE d.source_relid <> to_regclass(t.source_table)::oid"
+          + " OR t.source_relid <> to_regclass(t.source_table)::oid";
+
   /** Each statement its own transaction, committed durably so WAL capture sees it at once. */
   static void write(TestDatabase db, String... statements) throws SQLException {
     try (Connection connection = db.connect();

@@ -78,14 +78,7 @@ final class NullableBlockSql {
               edits,
               asChange));
       // Preserved rows padded: +1 where the last match went, -1 where a first one came.
-      String weight =
-          "("
-              + branches.weight(branch, split)
-              + ") * ((CASE WHEN "
-              + now
-              + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
-              + before
-              + " = 0 THEN 1 ELSE 0 END))";
+      String weight = OuterJoinSql.paddingSwitch(branches.weight(branch, split), now, before);
       Optional<String> where = branches.where(branch, split, edits);
       terms.add(
           "SELECT "

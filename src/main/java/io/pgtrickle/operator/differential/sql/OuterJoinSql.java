@@ -132,14 +132,7 @@ final class OuterJoinSql {
     if (join.kind() == Branch.NonLinear.Kind.FULL_JOIN) {
       edits.add(new BranchSql.Edit(join.operand().orElseThrow(), keyword));
     }
-    String weight =
-        "("
-            + branches.weight(branch, padded)
-            + ") * ((CASE WHEN "
-            + now
-            + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
-            + before
-            + " = 0 THEN 1 ELSE 0 END))";
+    String weight = paddingSwitch(branches.weight(branch, padded), now, before);
     String candidates =
         "EXISTS (SELECT 1 FROM "
             + sources.delta(changing.source())
@@ -155,6 +148,21 @@ final class OuterJoinSql {
         + " WHERE "
         + where.map(w -> "(" + w + ") AND ").orElse("")
         + candidates;
+  }
+
+  /**
+   * The weight of a padded row: {@code rowWeight} where the matches ({@code now}, {@code before}:
+   * counts) went to none, its negation where the first came, else 0 ({@code [n = 0] - [n - d =
+   * 0]}).
+   */
+  static String paddingSwitch(String rowWeight, String now, String before) {
+    return "("
+        + rowWeight
+        + ") * ((CASE WHEN "
+        + now
+        + " = 0 THEN 1 ELSE 0 END) - (CASE WHEN "
+        + before
+        + " = 0 THEN 1 ELSE 0 END))";
   }
 
   /**
