@@ -5,6 +5,7 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.engine.TwoStreamTables.STABLE_NAMES;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.naming.ObjectNames;
@@ -50,66 +51,21 @@ class CitusDumpRestoreIT {
   @TempDir Path dir;
 
   @Test
-  void aRestoredCoordinatorDumpIsResyncedOnceAndRefreshesExactly() throws Exception {
+  void restoredWithItsTablesDistributedAgainItIsResyncedOnceAndRefreshesExactly() throws Exception {
     PgTools tools = PgTools.require();
     try (CitusTestCluster old = CitusTestCluster.startNew();
         CitusTestCluster fresh = CitusTestCluster.startNew()) {
-      TestDatabase original = coordinatorDatabase(old);
-      old.onCoordinator(
-          "CREATE TABLE cdr_regions (id int PRIMARY KEY, name text)",
-          "SELECT create_reference_table('cdr_regions')",
-          "CREATE TABLE cdr_orders (tenant int, id int, region int, amount int,"
-              + " PRIMARY KEY (tenant, id))",
-          "SELECT create_distributed_table('cdr_orders', 'tenant', shard_count := 4)",
-          "ALTER TABLE cdr_orders REPLICA IDENTITY FULL",
-          "ALTER TABLE cdr_regions REPLICA IDENTITY FULL",
-          "INSERT INTO cdr_regions VALUES (1, 'emea'), (2, 'amer')",
-          "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 60) g");
-      StreamTableEngine before = EngineTestSupport.citusEngine(original);
-      for (Map.Entry<String, String> st : STREAM_TABLES.entrySet()) {
-        before.apply(StreamTableDefinition.from(spec(st.getKey(), st.getValue())), OWNER);
-      }
-      // Far more xids on the old coordinator than the new one will have used.
-      original.execute(
-          "DO $$ BEGIN FOR i IN 1..30000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END"
-              + " $$");
-      original.execute(
-          "UPDATE cdr_orders SET amount = amount + 1 WHERE tenant % 5 = 0",
-          "UPDATE cdr_regions SET name = 'europe' WHERE id = 1");
-      refreshAllUntilExact(before, original);
-      long oldXid = original.queryLong("SELECT pg_current_xact_id()::text::bigint");
-      // Pending at dump time, in the nodes' slots, which no dump carries.
-      original.execute(
-          "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(100, 120) g",
-          "DELETE FROM cdr_orders WHERE tenant < 5");
-      Path dump = dir.resolve("coordinator.dump");
-      tools.dump(original, dump);
-      dropSlotsOnEveryNode(old);
-
+      Dumped dumped = dumpStreamTables(old, tools);
       TestDatabase restored = coordinatorDatabase(fresh);
-      tools.restore(dump, restored, "--section=pre-data");
+      tools.restore(dumped.file(), restored, "--section=pre-data");
       fresh.onCoordinator(DISTRIBUTE_AGAIN);
-      tools.restore(dump, restored, "--section=data", "--section=post-data");
-      assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(original.queryString(STABLE_NAMES));
-      assertThat(restored.queryLong("SELECT pg_current_xact_id()::text::bigint"))
-          .as("the new coordinator's xid counter is far below the old one's")
-          .isLessThan(oldXid - 20_000);
-      // Written right after the restore, before the operator is back: no slot on any node yet.
-      restored.execute(
-          "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(200, 210) g",
-          "UPDATE cdr_orders SET amount = amount * 2 WHERE tenant % 7 = 0",
-          "UPDATE cdr_regions SET name = 'americas' WHERE id = 2");
+      tools.restore(dumped.file(), restored, "--section=data", "--section=post-data");
+      assertThat(
+              restored.queryLong(
+                  "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'cdr_%'"))
+          .isEqualTo(DISTRIBUTE_AGAIN.length);
 
-      StreamTableEngine after = EngineTestSupport.citusEngine(restored);
-      // Written between connecting and the re-sync.
-      restored.execute("INSERT INTO cdr_orders VALUES (300, 1, 1, 30), (301, 1, 2, 31)");
-      for (String name : STREAM_TABLES.keySet()) {
-        after.refresh("public", name);
-        assertThat(after.report("public", name).lastRefresh().orElseThrow().reason())
-            .as(name + " re-synced for the move")
-            .hasValueSatisfying(r -> assertThat(r).contains("another server"));
-      }
-      refreshAllUntilExact(after, restored);
+      StreamTableEngine after = resyncsOnce(dumped, restored);
       ObjectNames orders = names("cdr_orders");
       for (PostgresServer worker : fresh.workers()) {
         assertThat(slots(new TestDatabase(worker, CitusTestCluster.DATABASE), orders))
@@ -119,25 +75,133 @@ class CitusDumpRestoreIT {
       assertThat(slots(restored, names("cdr_regions")))
           .as("the reference source's slot, made again on the coordinator")
           .isEqualTo(1);
+      refreshesExactlyFromNowOn(after, restored);
+      dropSlotsOnEveryNode(fresh);
+    }
+  }
 
-      // From here on, incremental and exact, with writes on both workers at low xids.
-      for (int round = 0; round < 3; round++) {
-        restored.execute(
-            "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series("
-                + (400 + 10 * round)
-                + ", "
-                + (409 + 10 * round)
-                + ") g",
-            "UPDATE cdr_orders SET amount = amount + 3 WHERE tenant % 4 = " + round,
-            "DELETE FROM cdr_orders WHERE tenant = " + (10 + round));
-        refreshAllUntilExact(after, restored);
-        for (String name : STREAM_TABLES.keySet()) {
-          assertThat(after.report("public", name).lastRefresh().orElseThrow().reason())
-              .as(name + " refreshed without a re-sync")
-              .isEmpty();
-        }
+  /**
+   * A DBA who restores the dump in one go gets plain tables on the coordinator (Citus does not
+   * distribute them by itself). The catalog still records their capture as WAL of a distributed and
+   * a reference table; under cdcMode auto the re-sync wants triggers for a plain table and is
+   * refused. A known limitation (docs/upgrade.md): distribute the tables again as above. (Switching
+   * the stream tables to cdcMode: wal was tried: the re-sync then passes, but later writes to the
+   * plain cdr_orders were not applied, its coordinator slot being taken for a distributed table's
+   * TRUNCATE-only one.)
+   */
+  @Test
+  void restoredInOneGoItsSourcesArePlainTablesAndTheResyncIsRefused() throws Exception {
+    PgTools tools = PgTools.require();
+    try (CitusTestCluster old = CitusTestCluster.startNew();
+        CitusTestCluster fresh = CitusTestCluster.startNew()) {
+      Dumped dumped = dumpStreamTables(old, tools);
+      TestDatabase restored = coordinatorDatabase(fresh);
+      tools.restore(dumped.file(), restored);
+      assertThat(restored.queryLong("SELECT count(*) FROM pg_dist_partition")).isZero();
+      assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(dumped.stableNames());
+
+      StreamTableEngine after = EngineTestSupport.citusEngine(restored);
+      for (String name : STREAM_TABLES.keySet()) {
+        assertThatThrownBy(() -> after.refresh("public", name))
+            .isInstanceOfSatisfying(
+                EngineException.class,
+                e -> {
+                  assertThat(e.reason()).isEqualTo(Reason.InvalidSpec);
+                  assertThat(e.getMessage()).contains("already captured by WAL");
+                });
       }
       dropSlotsOnEveryNode(fresh);
+    }
+  }
+
+  /** The dump of the old cluster's coordinator and what it was taken at. */
+  private record Dumped(Path file, long xid, String stableNames) {}
+
+  /**
+   * Stream tables over a distributed and a reference source on {@code old}, refreshed at high xids,
+   * with changes pending in the nodes' slots, dumped; then the old nodes' slots are dropped.
+   */
+  private Dumped dumpStreamTables(CitusTestCluster old, PgTools tools) throws Exception {
+    TestDatabase original = coordinatorDatabase(old);
+    old.onCoordinator(
+        "CREATE TABLE cdr_regions (id int PRIMARY KEY, name text)",
+        "SELECT create_reference_table('cdr_regions')",
+        "CREATE TABLE cdr_orders (tenant int, id int, region int, amount int,"
+            + " PRIMARY KEY (tenant, id))",
+        "SELECT create_distributed_table('cdr_orders', 'tenant', shard_count := 4)",
+        "ALTER TABLE cdr_orders REPLICA IDENTITY FULL",
+        "ALTER TABLE cdr_regions REPLICA IDENTITY FULL",
+        "INSERT INTO cdr_regions VALUES (1, 'emea'), (2, 'amer')",
+        "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 60) g");
+    StreamTableEngine before = EngineTestSupport.citusEngine(original);
+    for (Map.Entry<String, String> st : STREAM_TABLES.entrySet()) {
+      before.apply(StreamTableDefinition.from(spec(st.getKey(), st.getValue())), OWNER);
+    }
+    // Far more xids on the old coordinator than the new one will have used.
+    original.execute(
+        "DO $$ BEGIN FOR i IN 1..30000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END"
+            + " $$");
+    original.execute(
+        "UPDATE cdr_orders SET amount = amount + 1 WHERE tenant % 5 = 0",
+        "UPDATE cdr_regions SET name = 'europe' WHERE id = 1");
+    refreshAllUntilExact(before, original);
+    long xid = original.queryLong("SELECT pg_current_xact_id()::text::bigint");
+    // Pending at dump time, in the nodes' slots, which no dump carries.
+    original.execute(
+        "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(100, 120) g",
+        "DELETE FROM cdr_orders WHERE tenant < 5");
+    Path file = dir.resolve("coordinator.dump");
+    tools.dump(original, file);
+    dropSlotsOnEveryNode(old);
+    return new Dumped(file, xid, original.queryString(STABLE_NAMES));
+  }
+
+  /**
+   * Checks the restored catalog, writes before and after the engine connects, and asserts that each
+   * stream table's first refresh is the re-sync for the move, with its reason; returns the engine.
+   */
+  private static StreamTableEngine resyncsOnce(Dumped dumped, TestDatabase restored)
+      throws Exception {
+    assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(dumped.stableNames());
+    assertThat(restored.queryLong("SELECT pg_current_xact_id()::text::bigint"))
+        .as("the new coordinator's xid counter is far below the old one's")
+        .isLessThan(dumped.xid() - 20_000);
+    // Written right after the restore, before the operator is back: no slot on any node yet.
+    restored.execute(
+        "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(200, 210) g",
+        "UPDATE cdr_orders SET amount = amount * 2 WHERE tenant % 7 = 0",
+        "UPDATE cdr_regions SET name = 'americas' WHERE id = 2");
+    StreamTableEngine after = EngineTestSupport.citusEngine(restored);
+    // Written between connecting and the re-sync.
+    restored.execute("INSERT INTO cdr_orders VALUES (300, 1, 1, 30), (301, 1, 2, 31)");
+    for (String name : STREAM_TABLES.keySet()) {
+      after.refresh("public", name);
+      assertThat(after.report("public", name).lastRefresh().orElseThrow().reason())
+          .as(name + " re-synced for the move")
+          .hasValueSatisfying(r -> assertThat(r).contains("another server"));
+      assertMatchesQuery(restored, name, STREAM_TABLES.get(name));
+    }
+    return after;
+  }
+
+  /** Writes on both workers at low xids: every refresh incremental (no reason) and exact. */
+  private static void refreshesExactlyFromNowOn(StreamTableEngine engine, TestDatabase db)
+      throws Exception {
+    for (int round = 0; round < 3; round++) {
+      db.execute(
+          "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series("
+              + (400 + 10 * round)
+              + ", "
+              + (409 + 10 * round)
+              + ") g",
+          "UPDATE cdr_orders SET amount = amount + 3 WHERE tenant % 4 = " + round,
+          "DELETE FROM cdr_orders WHERE tenant = " + (10 + round));
+      refreshAllUntilExact(engine, db);
+      for (String name : STREAM_TABLES.keySet()) {
+        assertThat(engine.report("public", name).lastRefresh().orElseThrow().reason())
+            .as(name + " refreshed without a re-sync")
+            .isEmpty();
+      }
     }
   }
 
