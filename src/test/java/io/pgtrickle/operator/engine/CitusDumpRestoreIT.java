@@ -15,17 +15,19 @@ import io.pgtrickle.operator.testing.PgTools;
 import io.pgtrickle.operator.testing.RequiresCitus;
 import io.pgtrickle.operator.testing.TestDatabase;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Item 1 of issue 12 over Citus sources: a coordinator database with stream tables over a
- * distributed and a reference source (WAL capture, a slot per node), dumped with pg_dump and
- * restored with pg_restore into a fresh cluster (new coordinator and workers). pg_dump of a
- * coordinator carries no Citus metadata: its tables come back plain, so the DBA restores the
- * schema, distributes the tables again, then restores the data. The engine then notices the new
- * server, re-syncs each stream table once, and refreshes exactly again.
+ * distributed and a reference source (WAL capture, a slot per node) and over a plain table
+ * (triggers), dumped with pg_dump and restored with pg_restore into a fresh cluster (new
+ * coordinator and workers). pg_dump of a coordinator carries no Citus metadata: its tables come
+ * back plain, so the DBA restores the schema, distributes the tables again, then restores the data.
+ * The engine then notices the new server, re-syncs each stream table once, and refreshes exactly
+ * again.
  */
 @RequiresCitus
 class CitusDumpRestoreIT {
@@ -38,8 +40,14 @@ class CitusDumpRestoreIT {
       "SELECT r.name, count(*) AS n, sum(o.amount) AS total FROM cdr_orders o"
           + " JOIN cdr_regions r ON r.id = o.region GROUP BY r.name";
 
+  /**
+   * A plain table on the coordinator, captured by triggers: its frontier is an MVCC snapshot, the
+   * one that would skip the writes made at the new server's low xids if the move went unnoticed.
+   */
+  private static final String NOTES = "SELECT kind, count(*) AS n FROM cdr_notes GROUP BY kind";
+
   private static final Map<String, String> STREAM_TABLES =
-      Map.of("cdr_totals", TOTALS, "cdr_named", NAMED);
+      Map.of("cdr_totals", TOTALS, "cdr_named", NAMED, "cdr_kinds", NOTES);
 
   /** What the DBA runs between the schema and the data: the dump made the tables plain. */
   private static final String[] DISTRIBUTE_AGAIN = {
@@ -101,7 +109,7 @@ class CitusDumpRestoreIT {
       assertThat(restored.queryString(STABLE_NAMES)).isEqualTo(dumped.stableNames());
 
       StreamTableEngine after = EngineTestSupport.citusEngine(restored);
-      for (String name : STREAM_TABLES.keySet()) {
+      for (String name : List.of("cdr_totals", "cdr_named")) {
         assertThatThrownBy(() -> after.refresh("public", name))
             .isInstanceOfSatisfying(
                 EngineException.class,
@@ -132,7 +140,9 @@ class CitusDumpRestoreIT {
         "ALTER TABLE cdr_orders REPLICA IDENTITY FULL",
         "ALTER TABLE cdr_regions REPLICA IDENTITY FULL",
         "INSERT INTO cdr_regions VALUES (1, 'emea'), (2, 'amer')",
-        "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 60) g");
+        "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(1, 60) g",
+        "CREATE TABLE cdr_notes (id int PRIMARY KEY, kind text)",
+        "INSERT INTO cdr_notes SELECT g, 'k' || g % 3 FROM generate_series(1, 30) g");
     StreamTableEngine before = EngineTestSupport.citusEngine(original);
     for (Map.Entry<String, String> st : STREAM_TABLES.entrySet()) {
       before.apply(StreamTableDefinition.from(spec(st.getKey(), st.getValue())), OWNER);
@@ -143,13 +153,14 @@ class CitusDumpRestoreIT {
             + " $$");
     original.execute(
         "UPDATE cdr_orders SET amount = amount + 1 WHERE tenant % 5 = 0",
-        "UPDATE cdr_regions SET name = 'europe' WHERE id = 1");
+        "UPDATE cdr_regions SET name = 'europe' WHERE id = 1",
+        "UPDATE cdr_notes SET kind = 'k9' WHERE id = 1");
     refreshAllUntilExact(before, original);
     long xid = original.queryLong("SELECT pg_current_xact_id()::text::bigint");
-    // Pending at dump time, in the nodes' slots, which no dump carries.
+    // Pending at dump time: in the nodes' slots, which no dump carries, and in a trigger buffer.
     original.execute(
         "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(100, 120) g",
-        "DELETE FROM cdr_orders WHERE tenant < 5");
+        "DELETE FROM cdr_orders WHERE tenant < 5", "INSERT INTO cdr_notes VALUES (100, 'k1')");
     Path file = dir.resolve("coordinator.dump");
     tools.dump(original, file);
     dropSlotsOnEveryNode(old);
@@ -170,10 +181,14 @@ class CitusDumpRestoreIT {
     restored.execute(
         "INSERT INTO cdr_orders SELECT g, g, 1 + g % 2, g FROM generate_series(200, 210) g",
         "UPDATE cdr_orders SET amount = amount * 2 WHERE tenant % 7 = 0",
-        "UPDATE cdr_regions SET name = 'americas' WHERE id = 2");
+        "UPDATE cdr_regions SET name = 'americas' WHERE id = 2",
+        "INSERT INTO cdr_notes VALUES (200, 'k2')",
+        "DELETE FROM cdr_notes WHERE id = 2");
     StreamTableEngine after = EngineTestSupport.citusEngine(restored);
     // Written between connecting and the re-sync.
-    restored.execute("INSERT INTO cdr_orders VALUES (300, 1, 1, 30), (301, 1, 2, 31)");
+    restored.execute(
+        "INSERT INTO cdr_orders VALUES (300, 1, 1, 30), (301, 1, 2, 31)",
+        "INSERT INTO cdr_notes VALUES (300, 'k0')");
     for (String name : STREAM_TABLES.keySet()) {
       after.refresh("public", name);
       assertThat(after.report("public", name).lastRefresh().orElseThrow().reason())
@@ -195,7 +210,9 @@ class CitusDumpRestoreIT {
               + (409 + 10 * round)
               + ") g",
           "UPDATE cdr_orders SET amount = amount + 3 WHERE tenant % 4 = " + round,
-          "DELETE FROM cdr_orders WHERE tenant = " + (10 + round));
+          "DELETE FROM cdr_orders WHERE tenant = " + (10 + round),
+          "INSERT INTO cdr_notes VALUES (" + (400 + round) + ", 'k" + round + "')",
+          "UPDATE cdr_notes SET kind = 'k5' WHERE id = " + (3 + round));
       refreshAllUntilExact(engine, db);
       for (String name : STREAM_TABLES.keySet()) {
         assertThat(engine.report("public", name).lastRefresh().orElseThrow().reason())
