@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * named by {@code PGTRICKLE_TEST_CITUS_BINDIR}. Tests marked {@link RequiresCitus} are reported as
  * skipped, with the reason, when the variable is unset or names no Citus-enabled installation.
  */
-public final class CitusTestCluster {
+public final class CitusTestCluster implements AutoCloseable {
   public static final String BINDIR_VARIABLE = "PGTRICKLE_TEST_CITUS_BINDIR";
   public static final String DATABASE = "postgres";
 
@@ -73,8 +73,29 @@ public final class CitusTestCluster {
             });
     if (shared == null) {
       shared = start(Path.of(System.getenv(BINDIR_VARIABLE)));
+      Runtime.getRuntime().addShutdownHook(new Thread(shared::close, "stop-citus-cluster"));
     }
     return shared;
+  }
+
+  /**
+   * A cluster of its own, not the shared one, for a test that needs fresh nodes (a restore target);
+   * the caller closes it. Call only from tests marked {@link RequiresCitus}.
+   */
+  public static CitusTestCluster startNew() {
+    unavailableReason()
+        .ifPresent(
+            reason -> {
+              throw new IllegalStateException(reason);
+            });
+    return start(Path.of(System.getenv(BINDIR_VARIABLE)));
+  }
+
+  /** Stops every node and deletes its data directory. */
+  @Override
+  public void close() {
+    workers.forEach(PostgresServer::close);
+    coordinator.close();
   }
 
   public PostgresServer coordinator() {
@@ -118,14 +139,6 @@ public final class CitusTestCluster {
             InstalledPostgresServer.start(binDir, SETTINGS),
             InstalledPostgresServer.start(binDir, SETTINGS));
     CitusTestCluster cluster = new CitusTestCluster(coordinator, workers);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  workers.forEach(PostgresServer::close);
-                  coordinator.close();
-                },
-                "stop-citus-cluster"));
     try {
       for (PostgresServer server : cluster.allServers()) {
         try (Connection connection = server.dataSource(DATABASE).getConnection();
@@ -139,6 +152,7 @@ public final class CitusTestCluster {
         cluster.onCoordinator("SELECT citus_add_node('127.0.0.1', " + worker.port() + ")");
       }
     } catch (SQLException e) {
+      cluster.close();
       throw new IllegalStateException("could not form the Citus test cluster", e);
     }
     return cluster;
