@@ -243,6 +243,17 @@ public final class WalCapture {
     try (Connection coordinator = dataSource.getConnection()) {
       for (TrackedSource source : sources) {
         CaptureTopology now = CapturePlan.topologyOf(coordinator, topology, source);
+        if (source.placement() == Placement.DISTRIBUTED && now.shards().isEmpty()) {
+          // Its changes now go to the coordinator's slot, which is read for TRUNCATE alone: they
+          // would be lost without a word.
+          throw new EngineException(
+              Reason.NotSupported,
+              "source "
+                  + source.table().name().sqlName()
+                  + " was captured as a distributed Citus table and has no shards now (a dump"
+                  + " restored without distributing its tables again, or the table undistributed);"
+                  + " distribute it again, or delete and re-create the stream tables that read it");
+        }
         if (source.placement() != Placement.LOCAL) {
           try (SlotLock lock = SlotLock.hold(coordinator, source.stableName())) {
             follower.follow(coordinator, source, now);
