@@ -171,6 +171,14 @@ class DifferentialRefreshIT {
         // order 1001 (note 'x') and its items come in one refresh: counted once, not twice
         "SELECT c.id FROM customers c WHERE (SELECT count(*) FROM orders o JOIN items i"
             + " ON i.order_id = o.id WHERE o.customer_id = c.id AND o.note = 'x') = 0",
+        // a grouped block whose tables change with a sublink's (inner and LEFT joined)
+        "WITH t AS (SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id)"
+            + " SELECT c.id, t.total FROM customers c JOIN t ON t.customer_id = c.id WHERE EXISTS"
+            + " (SELECT 1 FROM items i JOIN orders o ON o.id = i.order_id WHERE o.customer_id = c.id"
+            + " AND i.qty > 2)",
+        "SELECT c.id, t.n FROM customers c LEFT JOIN (SELECT customer_id, count(*) AS n FROM orders"
+            + " GROUP BY customer_id) t ON t.customer_id = c.id WHERE NOT EXISTS (SELECT 1"
+            + " FROM orders o2 WHERE o2.customer_id = c.id AND o2.amount > 95)",
         // outer joins and sublinks whose tables change in the same refresh
         "SELECT o.id, c.region FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
             + " WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1)",

@@ -135,7 +135,7 @@ public final class DeltaSql {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts, asNow));
         }
       }
-      terms.addAll(wholeBlockTerms(branch, linearOld, asNow, changedJoins, sites));
+      terms.addAll(wholeBlockTerms(branch, linearOld, nowTexts, changedJoins, sites));
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
           continue;
@@ -217,19 +217,20 @@ public final class DeltaSql {
 
   /**
    * The change of a block in the query's FROM that changes as a whole (grouped, or the nullable
-   * side of a LEFT JOIN) whose tables changed: first in the telescoping order, so its terms read
-   * the query's other tables as they were (and every other term reads it as written). A grouped
-   * block's change is the groups the change touched, recomputed as they are now (+1) and as they
-   * were (-1, the changed tables read as true bags): exact for any aggregate and HAVING, and as
-   * large as those groups.
+   * side of a LEFT JOIN) whose tables changed: before the sublinks and the linear tables in the
+   * telescoping order, so its terms read the changed sublinks as they were (their values before the
+   * change) and the query's other tables as they were (and every other term reads it as written). A
+   * grouped block's change is the groups the change touched, recomputed as they are now (+1) and as
+   * they were (-1, the changed tables read as true bags): exact for any aggregate and HAVING, and
+   * as large as those groups.
    *
-   * @throws FullRefreshNeeded when two such blocks changed, or one changed with an outer join's or
-   *     a sublink's table, or one of a grouped block's changed tables has no primary key
+   * @throws FullRefreshNeeded when two such blocks changed, or one changed with an outer join's
+   *     table, or one of a grouped block's changed tables has no primary key
    */
   private List<String> wholeBlockTerms(
       Branch branch,
       Map<TableOccurrence, TermState> linearOld,
-      List<BranchSql.Edit> asNow,
+      Map<Span, String> nowTexts,
       List<Branch.NonLinear> changedJoins,
       List<Site> sites) {
     WholeBlockSql blocks = new WholeBlockSql(model, sources, branches);
@@ -237,17 +238,20 @@ public final class DeltaSql {
     if (changed.isEmpty()) {
       return List.of();
     }
-    if (changed.size() > 1 || !changedJoins.isEmpty() || !sites.isEmpty()) {
+    if (changed.size() > 1 || !changedJoins.isEmpty()) {
       throw new FullRefreshNeeded(
           "the tables of a grouped subquery, or of a LEFT JOIN's subquery, changed with those of"
-              + " another such subquery, of an outer join or of a sublink");
+              + " another such subquery or of an outer join");
     }
+    Map<Span, String> laterTexts = new java.util.LinkedHashMap<>(nowTexts);
+    sites.forEach(site -> laterTexts.putAll(site.before()));
+    List<BranchSql.Edit> sublinksBefore = edits(laterTexts);
     Branch.Nested grouped = changed.get(0);
     if (grouped.nullableOn().isPresent()) {
       // The right side of a LEFT JOIN: its change is read by several terms, so it is kept once.
       String name = "pgt_block_change_" + (blockChanges.size() + 1);
       blockChanges.put(name, blocks.delta(grouped));
-      return nullableBlocks.terms(branch, grouped, name, linearOld, asNow);
+      return nullableBlocks.terms(branch, grouped, name, linearOld, sublinksBefore);
     }
     Map<Branch, String> overrides = Map.of(grouped.branch(), blocks.delta(grouped));
     List<String> terms = new ArrayList<>();
@@ -257,7 +261,7 @@ public final class DeltaSql {
               branch,
               core.of(branch, branches.weight(branch, split, overrides)),
               split,
-              asNow,
+              sublinksBefore,
               overrides));
     }
     return terms;
