@@ -4,6 +4,7 @@ import io.pgtrickle.operator.catalog.CdcMode;
 import io.pgtrickle.operator.catalog.ChangeTrackingRegistry;
 import io.pgtrickle.operator.catalog.SourceRegistration;
 import io.pgtrickle.operator.catalog.StableNameCollisionException;
+import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.cdc.ChangeBuffer;
 import io.pgtrickle.operator.cdc.TriggerCapture;
 import io.pgtrickle.operator.engine.EngineException;
@@ -62,7 +63,24 @@ public final class CaptureSetup {
       } catch (StableNameCollisionException e) {
         throw new EngineException(Reason.Conflict, e.getMessage(), e);
       }
-      CdcMode tracked = registry.find(connection, stableName).orElseThrow().cdcMode();
+      TrackedSource registered = registry.find(connection, stableName).orElseThrow();
+      if (registered.placement() != plan.placement()) {
+        // Its capture was made for where its data lived then (triggers, or slots on the nodes of
+        // that placement), and cannot follow it to another kind of table.
+        throw new EngineException(
+            Reason.NotSupported,
+            "source "
+                + source.qualifiedName()
+                + " was captured as a "
+                + registered.placement().catalogValue()
+                + " table and is a "
+                + plan.placement().catalogValue()
+                + " table now (a Citus dump restored without distributing its tables again, or"
+                + " the table distributed or undistributed since); make it a "
+                + registered.placement().catalogValue()
+                + " table again, or delete and re-create the stream tables that read it");
+      }
+      CdcMode tracked = registered.cdcMode();
       if (tracked != mode) {
         throw new EngineException(
             Reason.InvalidSpec,

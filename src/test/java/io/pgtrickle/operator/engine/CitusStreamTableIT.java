@@ -265,6 +265,47 @@ class CitusStreamTableIT {
   }
 
   @Test
+  void aDistributedSourceUndistributedUnderCaptureFailsTheRefreshInsteadOfLosingWrites()
+      throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cst_undist, cst_undist_totals CASCADE",
+        "CREATE TABLE cst_undist (id int PRIMARY KEY, amount int)",
+        "SELECT create_distributed_table('cst_undist', 'id', shard_count := 4)",
+        "ALTER TABLE cst_undist REPLICA IDENTITY FULL",
+        "INSERT INTO cst_undist SELECT g, g FROM generate_series(1, 100) g");
+    String query = "SELECT id % 5 AS k, sum(amount) AS total FROM cst_undist GROUP BY 1";
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
+    engine.apply(StreamTableDefinition.from(spec("cst_undist_totals", query)), OWNER);
+    try {
+      // Its changes now reach only the coordinator's slot, read for a distributed table's
+      // TRUNCATEs alone: applying nothing would be a silent loss.
+      cluster.onCoordinator("SELECT undistribute_table('cst_undist')");
+      db.execute("UPDATE cst_undist SET amount = amount * 2 WHERE id <= 50");
+      assertThatThrownBy(() -> engine.refresh("public", "cst_undist_totals"))
+          .isInstanceOfSatisfying(
+              EngineException.class,
+              e -> {
+                assertThat(e.reason()).isEqualTo(Reason.NotSupported);
+                assertThat(e.getMessage()).contains("was captured as a distributed");
+              });
+    } finally {
+      engine.drop("public", "cst_undist_totals", OWNER);
+      // The drop finds the table plain: the workers' slots are left to the test to remove.
+      String slot = names("cst_undist").replicationSlot();
+      for (PostgresServer worker : cluster.workers()) {
+        new TestDatabase(worker, CitusTestCluster.DATABASE)
+            .execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                    + " WHERE slot_name = '"
+                    + slot
+                    + "'");
+      }
+    }
+  }
+
+  @Test
   void storageIsPlacedAsAskedAndKeptEqualByRowId() throws Exception {
     CitusTestCluster cluster = CitusTestCluster.shared();
     TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
