@@ -3,6 +3,8 @@ package io.pgtrickle.operator.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.engine.TwoStreamTables.STABLE_NAMES;
+import static io.pgtrickle.operator.testing.CitusTestCluster.slots;
+import static io.pgtrickle.operator.testing.CitusTestCluster.sourceNames;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -11,7 +13,6 @@ import io.pgtrickle.operator.api.CdcModeSpec;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.naming.ObjectNames;
-import io.pgtrickle.operator.naming.QualifiedTable;
 import io.pgtrickle.operator.testing.CitusTestCluster;
 import io.pgtrickle.operator.testing.PgTools;
 import io.pgtrickle.operator.testing.RequiresCitus;
@@ -76,13 +77,13 @@ class CitusDumpRestoreIT {
           .isEqualTo(DISTRIBUTE_AGAIN.length);
 
       StreamTableEngine after = resyncsOnce(dumped, restored);
-      ObjectNames orders = names("cdr_orders");
+      ObjectNames orders = sourceNames("cdr_orders");
       for (PostgresServer worker : fresh.workers()) {
         assertThat(slots(new TestDatabase(worker, CitusTestCluster.DATABASE), orders))
             .as("the distributed source's slot, made again on each worker")
             .isEqualTo(1);
       }
-      assertThat(slots(restored, names("cdr_regions")))
+      assertThat(slots(restored, sourceNames("cdr_regions")))
           .as("the reference source's slot, made again on the coordinator")
           .isEqualTo(1);
       refreshesExactlyFromNowOn(after, restored);
@@ -261,16 +262,5 @@ class CitusDumpRestoreIT {
     for (PostgresServer worker : cluster.workers()) {
       new TestDatabase(worker, CitusTestCluster.DATABASE).dropReplicationSlots();
     }
-  }
-
-  private static ObjectNames names(String table) {
-    return ObjectNames.of(new QualifiedTable(CitusTestCluster.DATABASE, "public", table));
-  }
-
-  private static long slots(TestDatabase node, ObjectNames names) throws Exception {
-    return node.queryLong(
-        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
-            + names.replicationSlot()
-            + "'");
   }
 }

@@ -2,6 +2,8 @@ package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
+import static io.pgtrickle.operator.testing.CitusTestCluster.slots;
+import static io.pgtrickle.operator.testing.CitusTestCluster.sourceNames;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -10,7 +12,6 @@ import io.pgtrickle.operator.api.PlacementMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.embedded.PostgresServer;
 import io.pgtrickle.operator.naming.ObjectNames;
-import io.pgtrickle.operator.naming.QualifiedTable;
 import io.pgtrickle.operator.testing.CitusTestCluster;
 import io.pgtrickle.operator.testing.RequiresCitus;
 import io.pgtrickle.operator.testing.StreamTableAssertions;
@@ -58,8 +59,8 @@ class CitusStreamTableIT {
     engine.apply(StreamTableDefinition.from(spec("cst_summary", QUERY)), OWNER);
     assertMatchesQuery(db, "cst_summary", QUERY);
 
-    ObjectNames orders = names("cst_orders");
-    ObjectNames regions = names("cst_regions");
+    ObjectNames orders = sourceNames("cst_orders");
+    ObjectNames regions = sourceNames("cst_regions");
     for (PostgresServer worker : cluster.workers()) {
       TestDatabase node = new TestDatabase(worker, CitusTestCluster.DATABASE);
       assertThat(slots(node, orders)).as("distributed source slot on worker").isEqualTo(1);
@@ -162,7 +163,7 @@ class CitusStreamTableIT {
             + " JOIN cst_trunc_kinds k ON k.id = t.kind GROUP BY k.name";
     Map<String, String> streamTables = Map.of("cst_trunc_totals", totals, "cst_trunc_named", named);
     StreamTableEngine engine = EngineTestSupport.citusEngine(db);
-    ObjectNames source = names("cst_trunc");
+    ObjectNames source = sourceNames("cst_trunc");
     try {
       for (Map.Entry<String, String> st : streamTables.entrySet()) {
         engine.apply(StreamTableDefinition.from(spec(st.getKey(), st.getValue())), OWNER);
@@ -293,7 +294,7 @@ class CitusStreamTableIT {
     } finally {
       engine.drop("public", "cst_undist_totals", OWNER);
       // The drop finds the table plain: the workers' slots are left to the test to remove.
-      String slot = names("cst_undist").replicationSlot();
+      String slot = sourceNames("cst_undist").replicationSlot();
       for (PostgresServer worker : cluster.workers()) {
         new TestDatabase(worker, CitusTestCluster.DATABASE)
             .execute(
@@ -421,16 +422,5 @@ class CitusStreamTableIT {
           .isLessThan(deadline);
       Thread.sleep(100);
     }
-  }
-
-  private static ObjectNames names(String table) {
-    return ObjectNames.of(new QualifiedTable(CitusTestCluster.DATABASE, "public", table));
-  }
-
-  private static long slots(TestDatabase node, ObjectNames names) throws Exception {
-    return node.queryLong(
-        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
-            + names.replicationSlot()
-            + "'");
   }
 }

@@ -1,6 +1,8 @@
 package io.pgtrickle.operator.testing;
 
 import io.pgtrickle.operator.embedded.PostgresServer;
+import io.pgtrickle.operator.naming.ObjectNames;
+import io.pgtrickle.operator.naming.QualifiedTable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -41,6 +43,19 @@ public final class CitusTestCluster implements AutoCloseable {
   private CitusTestCluster(PostgresServer coordinator, List<PostgresServer> workers) {
     this.coordinator = coordinator;
     this.workers = workers;
+  }
+
+  /** The object names of a source table in the public schema of the test database. */
+  public static ObjectNames sourceNames(String table) {
+    return ObjectNames.of(new QualifiedTable(DATABASE, "public", table));
+  }
+
+  /** How many of a source's replication slots {@code node} holds (0 or 1). */
+  public static long slots(TestDatabase node, ObjectNames names) throws SQLException {
+    return node.queryLong(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '"
+            + names.replicationSlot()
+            + "'");
   }
 
   /** Why Citus tests cannot run here, or empty when they can. */
