@@ -197,6 +197,9 @@ public final class DifferentialRefresh implements RefreshStrategy {
   private static final List<String> SETTINGS =
       List.of(
           DeparsedQuery.PIN_SEARCH_PATH,
+          // The caller asked for generic plans for its catalog statement; the change's statements
+          // are planned with their values, as the server's default does.
+          "SET LOCAL plan_cache_mode = auto",
           "SET LOCAL jit = off",
           // A refresh reads few rows of tables that are mostly cached: index probes are cheap, and
           // at the default 4.0 the planner scans a whole table where a few probes would do (TPC-H
