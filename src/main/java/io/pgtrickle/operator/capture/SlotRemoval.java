@@ -58,6 +58,16 @@ public final class SlotRemoval {
     release(streamTableId, Set.of(), "deletion");
   }
 
+  /**
+   * Before an update of stream table {@code streamTableId} whose query reads only {@code kept}: as
+   * {@link #releaseBeforeDrop}, for the WAL sources it stops reading, so the update waits for a
+   * node that cannot be reached rather than leave its slot behind.
+   */
+  public void releaseAllBut(long streamTableId, Set<StableName> kept)
+      throws SQLException, EngineException {
+    release(streamTableId, kept, "the query change");
+  }
+
   @SuppressWarnings("try") // the slot lock is held by the try block itself
   private void release(long streamTableId, Set<StableName> kept, String waiting)
       throws SQLException, EngineException {

@@ -14,10 +14,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A worker's slot is removed, or the deletion waits for the worker, when the source's current
- * topology no longer names that worker: the source undistributed (its data back on the coordinator)
- * after the recorded topology was forgotten by a server move. On plain PostgreSQL with a scripted
- * topology and a worker that is really stopped.
+ * A worker's slot is removed, or the change waits for the worker, when a stream table stops reading
+ * a source whose current topology no longer names that worker: the source undistributed (its data
+ * back on the coordinator) after the recorded topology was forgotten by a server move, or a query
+ * change taking the source out. On plain PostgreSQL with a scripted topology and a worker that is
+ * really stopped.
  */
 class SlotRemovalIT {
   private static final String TOTALS = "SELECT count(*) AS n, sum(amount) AS total FROM orders";
@@ -67,6 +68,31 @@ class SlotRemovalIT {
 
     worker.startAgain();
     assertThat(engine.drop("public", "order_totals", OWNER)).isTrue();
+    assertThat(cluster.slots(cluster.workers.get(0))).isZero();
+    assertThat(cluster.slots(cluster.coordinator)).isZero();
+  }
+
+  @Test
+  void aQueryThatNoLongerReadsTheSourceWaitsForItsWorker() throws Exception {
+    StreamTableEngine engine = cluster.engine;
+    StreamTableSpec notes =
+        EngineTestSupport.spec("order_totals", "SELECT count(*) AS n FROM notes");
+    notes.setPlacement(PlacementMode.LOCAL);
+    worker.stop();
+
+    assertThatThrownBy(() -> engine.apply(StreamTableDefinition.from(notes), OWNER))
+        .isInstanceOfSatisfying(
+            EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.ClusterUnavailable))
+        .hasMessageContaining("node localhost:" + worker.port() + " (id 1)")
+        .hasMessageContaining("drop replication slot " + cluster.orders.replicationSlot());
+    assertThat(
+            cluster.coordinator.queryString(
+                "SELECT defining_query FROM pgtrickle.pgt_stream_tables WHERE st_name = 'order_totals'"))
+        .as("the query is not changed while the worker is down")
+        .contains("orders");
+
+    worker.startAgain();
+    engine.apply(StreamTableDefinition.from(notes), OWNER);
     assertThat(cluster.slots(cluster.workers.get(0))).isZero();
     assertThat(cluster.slots(cluster.coordinator)).isZero();
   }
