@@ -15,18 +15,17 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.Set;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Removes WAL capture slots and publications: before a stream table that is a source's last reader
- * is dropped (waiting for nodes that cannot be reached), after that drop commits, and after a
- * creation that failed. A slot left behind holds back its node's WAL for good, so every failure is
- * either refused or logged with the slot's name.
+ * is dropped or stops reading it (waiting for nodes that cannot be reached), after that commits,
+ * and after a creation that failed. A slot left behind holds back its node's WAL for good, so every
+ * failure is either refused or logged with the slot's name.
  */
 public final class SlotRemoval {
   private static final Logger LOG = LoggerFactory.getLogger(SlotRemoval.class);
@@ -49,60 +48,81 @@ public final class SlotRemoval {
 
   /**
    * Before stream table {@code streamTableId} is dropped: drops the slots of the WAL sources it is
-   * the last consumer of, on every node that holds or held their data. A node that cannot be
-   * reached fails the deletion with ClusterUnavailable and nothing else is dropped: a slot left
-   * behind would pin that node's WAL for good, so deletion waits (the finalizer stays) and is
-   * retried. Should the drop itself fail afterwards, the sources are still tracked, and the next
-   * refresh makes their slots again and re-syncs in full.
+   * the last consumer of, on every node that holds or held their data ({@link SlotHolders}). A node
+   * that cannot be reached fails the deletion with ClusterUnavailable and nothing else is dropped:
+   * a slot left behind would pin that node's WAL for good, so deletion waits (the finalizer stays)
+   * and is retried. Should the drop itself fail afterwards, the sources are still tracked, and the
+   * next refresh makes their slots again and re-syncs in full.
    */
-  @SuppressWarnings("try") // the slot lock is held by the try block itself
   public void releaseBeforeDrop(long streamTableId) throws SQLException, EngineException {
+    release(streamTableId, Set.of(), "deletion");
+  }
+
+  /**
+   * Before an update of stream table {@code streamTableId} whose query reads only {@code kept}: as
+   * {@link #releaseBeforeDrop}, for the WAL sources it stops reading, so the update waits for a
+   * node that cannot be reached rather than leave its slot behind.
+   */
+  public void releaseAllBut(long streamTableId, Set<StableName> kept)
+      throws SQLException, EngineException {
+    release(streamTableId, kept, "the query change");
+  }
+
+  @SuppressWarnings("try") // the slot lock is held by the try block itself
+  private void release(long streamTableId, Set<StableName> kept, String waiting)
+      throws SQLException, EngineException {
     try (Connection coordinator = dataSource.getConnection()) {
       for (StableName stableName : StreamTableCatalog.dependencies(coordinator, streamTableId)) {
         Optional<TrackedSource> tracked = registry.find(coordinator, stableName);
-        if (tracked.isEmpty()
+        if (kept.contains(stableName)
+            || tracked.isEmpty()
             || tracked.get().cdcMode() != CdcMode.WAL
             || !tracked.get().consumers().equals(List.of(streamTableId))) {
           continue;
         }
-        Map<Integer, CaptureNode> holders =
-            new TreeMap<>(CapturePlan.topologyOf(coordinator, topology, tracked.get()).nodes());
-        TopologyFollower.recorded(coordinator, stableName)
-            .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
-        ObjectNames names = new ObjectNames(stableName);
+        List<CaptureNode> holders = SlotHolders.of(coordinator, topology, tracked.get());
         try (SlotLock lock = SlotLock.hold(coordinator, stableName)) {
-          // Every node reached before any slot goes, so an unreachable one leaves all in place.
-          List<Connection> open = new ArrayList<>();
-          try {
-            for (CaptureNode node : holders.values()) {
-              try {
-                open.add(nodes.open(node));
-              } catch (SQLException e) {
-                throw node.unavailable(
-                    "cannot be reached to drop replication slot "
-                        + names.replicationSlot()
-                        + " (deletion waits for it, as the slot would hold back its WAL)",
-                    e);
-              }
-            }
-            int i = 0;
-            for (CaptureNode node : holders.values()) {
-              try {
-                SlotReader.dropSlot(open.get(i++), names);
-              } catch (SQLException e) {
-                throw node.unavailable(
-                    "failed to drop replication slot "
-                        + names.replicationSlot()
-                        + " (deletion waits for it, as the slot would hold back its WAL)",
-                    e);
-              }
-            }
-          } finally {
-            for (Connection connection : open) {
-              connection.close();
-            }
-          }
+          dropOnEvery(holders, new ObjectNames(stableName), waiting);
         }
+      }
+    }
+  }
+
+  /** Every node reached before any slot goes, so an unreachable one leaves all in place. */
+  private void dropOnEvery(List<CaptureNode> holders, ObjectNames names, String waiting)
+      throws SQLException, EngineException {
+    List<Connection> open = new ArrayList<>();
+    try {
+      for (CaptureNode node : holders) {
+        try {
+          open.add(nodes.open(node));
+        } catch (SQLException e) {
+          throw node.unavailable(
+              "cannot be reached to drop replication slot "
+                  + names.replicationSlot()
+                  + " ("
+                  + waiting
+                  + " waits for it, as the slot would hold back its WAL)",
+              e);
+        }
+      }
+      int i = 0;
+      for (CaptureNode node : holders) {
+        try {
+          SlotReader.dropSlot(open.get(i++), names);
+        } catch (SQLException e) {
+          throw node.unavailable(
+              "failed to drop replication slot "
+                  + names.replicationSlot()
+                  + " ("
+                  + waiting
+                  + " waits for it, as the slot would hold back its WAL)",
+              e);
+        }
+      }
+    } finally {
+      for (Connection connection : open) {
+        connection.close();
       }
     }
   }

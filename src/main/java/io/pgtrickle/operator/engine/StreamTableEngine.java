@@ -165,6 +165,11 @@ public final class StreamTableEngine {
         } catch (EngineException e) {
           throw sourcesGone(definition, e);
         }
+        if (slotsFor.get().isPresent()) {
+          // Sources the new query stops reading: their slots go first, waiting for every node
+          // (after the commit an unreachable node could only be logged, its slot left behind).
+          slots.releaseAllBut(slotsFor.get().get(), stableNames(plans));
+        }
         newSlots = wal.prepare(plans, definition.immutablePk(), slotsFor.get(), warnings);
       }
       ApplyResult result =
@@ -225,6 +230,12 @@ public final class StreamTableEngine {
       }
       return Optional.of(existing.map(StreamTableRecord::id));
     }
+  }
+
+  private static Set<StableName> stableNames(List<CapturePlan> plans) {
+    Set<StableName> names = new HashSet<>();
+    plans.forEach(p -> names.add(p.source().table().stableName()));
+    return names;
   }
 
   /** How the query's sources would be captured, from a transaction that is rolled back. */

@@ -293,16 +293,72 @@ class CitusStreamTableIT {
               });
     } finally {
       engine.drop("public", "cst_undist_totals", OWNER);
-      // The drop finds the table plain: the workers' slots are left to the test to remove.
-      String slot = sourceNames("cst_undist").replicationSlot();
-      for (PostgresServer worker : cluster.workers()) {
-        new TestDatabase(worker, CitusTestCluster.DATABASE)
-            .execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-                    + " WHERE slot_name = '"
-                    + slot
-                    + "'");
-      }
+    }
+    assertNoCaptureLeft(cluster, sourceNames("cst_undist"));
+  }
+
+  /**
+   * The workers that held an undistributed source's slots are named nowhere but in pg_dist_node
+   * once a failover (a new timeline) has made the engine forget the recorded topology: every
+   * refresh of the source fails before it is recorded again. Deletion must still wait for them.
+   */
+  @Test
+  void deletingAStreamTableOverAnUndistributedSourceWaitsForItsWorkersAndLeavesNoSlot()
+      throws Exception {
+    CitusTestCluster cluster = CitusTestCluster.shared();
+    TestDatabase db = new TestDatabase(cluster.coordinator(), CitusTestCluster.DATABASE);
+    cluster.onCoordinator(
+        "DROP TABLE IF EXISTS cst_undrop, cst_undrop_totals CASCADE",
+        "CREATE TABLE cst_undrop (id int PRIMARY KEY, amount int)",
+        "SELECT create_distributed_table('cst_undrop', 'id', shard_count := 4)",
+        "ALTER TABLE cst_undrop REPLICA IDENTITY FULL",
+        "INSERT INTO cst_undrop SELECT g, g FROM generate_series(1, 100) g");
+    String query = "SELECT id % 5 AS k, sum(amount) AS total FROM cst_undrop GROUP BY 1";
+    StreamTableEngine engine = EngineTestSupport.citusEngine(db);
+    engine.apply(StreamTableDefinition.from(spec("cst_undrop_totals", query)), OWNER);
+    ObjectNames names = sourceNames("cst_undrop");
+    TestDatabase firstWorker =
+        new TestDatabase(cluster.workers().get(0), CitusTestCluster.DATABASE);
+    try {
+      cluster.onCoordinator("SELECT undistribute_table('cst_undrop')");
+      db.execute("UPDATE pgtrickle.pgt_server SET server = 'another/1'");
+      assertThatThrownBy(() -> engine.refresh("public", "cst_undrop_totals"))
+          .isInstanceOfSatisfying(
+              EngineException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NotSupported));
+
+      // The first worker out of the engine's reach: its endpoint overridden by a closed port.
+      String workerName = "127.0.0.1:" + cluster.workers().get(0).port();
+      StreamTableEngine cutOff =
+          EngineTestSupport.citusEngine(db, Map.of(workerName, "127.0.0.1:1"));
+      assertThatThrownBy(() -> cutOff.drop("public", "cst_undrop_totals", OWNER))
+          .isInstanceOfSatisfying(
+              EngineException.class,
+              e -> assertThat(e.reason()).isEqualTo(Reason.ClusterUnavailable))
+          .hasMessageContaining(workerName)
+          .hasMessageContaining("drop replication slot " + names.replicationSlot());
+      assertThat(slots(firstWorker, names)).as("nothing dropped while it is out of reach").isOne();
+      assertThat(engine.list()).extracting(StreamTableRecord::name).contains("cst_undrop_totals");
+    } finally {
+      engine.drop("public", "cst_undrop_totals", OWNER);
+    }
+    assertNoCaptureLeft(cluster, names);
+  }
+
+  /** No slot or publication of the source on the coordinator or either worker. */
+  private static void assertNoCaptureLeft(CitusTestCluster cluster, ObjectNames names)
+      throws Exception {
+    List<PostgresServer> nodes = new ArrayList<>(List.of(cluster.coordinator()));
+    nodes.addAll(cluster.workers());
+    for (PostgresServer server : nodes) {
+      TestDatabase node = new TestDatabase(server, CitusTestCluster.DATABASE);
+      assertThat(slots(node, names)).as("slot left on port %d", server.port()).isZero();
+      assertThat(
+              node.queryLong(
+                  "SELECT count(*) FROM pg_publication WHERE pubname = '"
+                      + names.publication()
+                      + "'"))
+          .as("publication left on port %d", server.port())
+          .isZero();
     }
   }
 

@@ -33,6 +33,18 @@ final class EngineTestSupport {
   /** As above, with a hook at each step of a refresh. */
   static StreamTableEngine citusEngine(TestDatabase db, Refresher.StepHook hook)
       throws EngineException {
+    return citusEngine(db, hook, java.util.Map.of());
+  }
+
+  /** As above, nodes named "host:port" in pg_dist_node reached at {@code endpoints}' addresses. */
+  static StreamTableEngine citusEngine(TestDatabase db, java.util.Map<String, String> endpoints)
+      throws EngineException {
+    return citusEngine(db, Refresher.StepHook.NONE, endpoints);
+  }
+
+  private static StreamTableEngine citusEngine(
+      TestDatabase db, Refresher.StepHook hook, java.util.Map<String, String> endpoints)
+      throws EngineException {
     StreamTableEngine engine =
         new StreamTableEngine(
             db.dataSource(),
@@ -42,7 +54,7 @@ final class EngineTestSupport {
                 db.dataSource(),
                 io.pgtrickle.operator.embedded.PostgresServer.SUPERUSER,
                 null,
-                java.util.Map.of()),
+                endpoints),
             hook,
             java.util.Optional.empty());
     engine.migrateCatalog();

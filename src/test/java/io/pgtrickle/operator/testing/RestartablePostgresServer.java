@@ -49,6 +49,10 @@ public final class RestartablePostgresServer implements PostgresServer {
     }
   }
 
+  public synchronized boolean isRunning() {
+    return running != null;
+  }
+
   /** Starts it again on the same port and data directory. */
   public synchronized void startAgain() {
     EmbeddedPostgres.Builder builder =

@@ -22,6 +22,7 @@ public final class ScriptedTopology extends CitusTopology {
   private final List<PostgresServer> workers;
   private final String distributedTable;
   private final Map<Long, Integer> shards = new ConcurrentHashMap<>();
+  private volatile boolean undistributed;
 
   public ScriptedTopology(List<PostgresServer> workers, String distributedTable) {
     this.workers = List.copyOf(workers);
@@ -33,6 +34,11 @@ public final class ScriptedTopology extends CitusTopology {
     shards.put(shardId, nodeId);
   }
 
+  /** The table made plain again, as undistribute_table does: no shards, placement local. */
+  public void undistribute() {
+    undistributed = true;
+  }
+
   @Override
   public boolean isCitusLoaded(Connection connection) {
     return true;
@@ -40,7 +46,7 @@ public final class ScriptedTopology extends CitusTopology {
 
   @Override
   public TablePlacement placement(Connection connection, String schema, String table) {
-    return table.equals(distributedTable)
+    return table.equals(distributedTable) && !undistributed
         ? TablePlacement.distributed(java.util.Optional.of("id"))
         : TablePlacement.local();
   }
@@ -57,7 +63,7 @@ public final class ScriptedTopology extends CitusTopology {
 
   @Override
   public List<ShardPlacement> shardPlacements(Connection connection, String schema, String table) {
-    if (!table.equals(distributedTable)) {
+    if (!table.equals(distributedTable) || undistributed) {
       return List.of();
     }
     Map<Integer, List<Long>> byNode = new TreeMap<>();
