@@ -1,5 +1,6 @@
 package io.pgtrickle.operator.capture;
 
+import io.pgtrickle.operator.catalog.Placement;
 import io.pgtrickle.operator.catalog.TrackedSource;
 import io.pgtrickle.operator.citus.CitusNode;
 import io.pgtrickle.operator.citus.CitusTopology;
@@ -29,8 +30,13 @@ final class SlotHolders {
         new TreeMap<>(CapturePlan.topologyOf(coordinator, topology, source).nodes());
     TopologyFollower.recorded(coordinator, source.stableName())
         .ifPresent(t -> t.nodes().forEach(holders::putIfAbsent));
-    for (CitusNode worker : topology.workerNodes(coordinator)) {
-      holders.putIfAbsent(worker.nodeId(), CaptureNode.of(worker));
+    // A source captured as a local table never had a worker's slot (a source whose kind of table
+    // changed is refused before any slot is made), so a worker out of reach does not hold up its
+    // removal.
+    if (source.placement() != Placement.LOCAL) {
+      for (CitusNode worker : topology.workerNodes(coordinator)) {
+        holders.putIfAbsent(worker.nodeId(), CaptureNode.of(worker));
+      }
     }
     List<CaptureNode> nodes = new ArrayList<>();
     boolean local = false;

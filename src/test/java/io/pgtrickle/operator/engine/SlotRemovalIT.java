@@ -96,4 +96,25 @@ class SlotRemovalIT {
     assertThat(cluster.slots(cluster.workers.get(0))).isZero();
     assertThat(cluster.slots(cluster.coordinator)).isZero();
   }
+
+  @Test
+  void aLocalSourcesDeletionDoesNotWaitForAWorker() throws Exception {
+    StreamTableEngine engine = cluster.engine;
+    StreamTableSpec notes = EngineTestSupport.spec("note_count", "SELECT count(*) AS n FROM notes");
+    notes.setPlacement(PlacementMode.LOCAL);
+    notes.setCdcMode(io.pgtrickle.operator.api.CdcModeSpec.WAL);
+    cluster.coordinator.execute("ALTER TABLE notes REPLICA IDENTITY FULL");
+    engine.apply(StreamTableDefinition.from(notes), OWNER);
+    String notesSlots =
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgtrickle%' AND slot_name"
+            + " <> '"
+            + cluster.orders.replicationSlot()
+            + "'";
+    assertThat(cluster.coordinator.queryLong(notesSlots)).as("notes' slot").isEqualTo(1);
+    worker.stop();
+
+    // A table captured as local never had a slot on a worker: the worker is not waited for.
+    assertThat(engine.drop("public", "note_count", OWNER)).isTrue();
+    assertThat(cluster.coordinator.queryLong(notesSlots)).isZero();
+  }
 }
