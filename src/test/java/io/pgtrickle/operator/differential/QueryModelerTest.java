@@ -339,6 +339,84 @@ class QueryModelerTest {
   }
 
   @Test
+  void aJoinTreeOnTheNullableSideOfAnOuterJoinIsABlockThatChangesAsAWhole() throws Exception {
+    // As pg_get_viewdef prints a LEFT JOIN (b JOIN c ON p) ON q, and a RIGHT JOIN of a join tree.
+    for (String text :
+        List.of(
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM (public.customers c
+                 LEFT JOIN (public.orders o
+                 JOIN public.orders o2 ON ((o2.customer_id = o.customer_id))) ON ((o.customer_id = c.id)))
+              WHERE (c.id > 3)""",
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM ((public.orders o
+                 JOIN public.orders o2 ON ((o2.customer_id = o.customer_id)))
+                 RIGHT JOIN public.customers c ON ((o.customer_id = c.id)))
+              WHERE (c.id > 3)""")) {
+      QueryModel model = model(text);
+      Branch branch = model.branches().get(0);
+      assertThat(branch.allTables())
+          .extracting(t -> model.slice(t.span()))
+          .containsExactly("public.customers c");
+      assertThat(branch.nonLinear()).isEmpty();
+      Branch.Nested tree = branch.wholeBlocks().get(0);
+      assertThat(branch.wholeBlocks()).hasSize(1);
+      assertThat(tree.tree()).isTrue();
+      assertThat(model.slice(tree.select()))
+          .startsWith("(public.orders o")
+          .endsWith("JOIN public.orders o2 ON ((o2.customer_id = o.customer_id)))");
+      assertThat(tree.branch().tables())
+          .extracting(TableOccurrence::refName)
+          .containsExactly("o", "o2");
+      assertThat(model.slice(tree.nullableOn().orElseThrow()))
+          .isEqualTo("((o.customer_id = c.id))");
+      assertThat(branch.treeTables()).hasSize(2);
+      assertThat(model.everyTable()).hasSize(3);
+    }
+  }
+
+  static Stream<Arguments> joinTreesOutsideTheClass() {
+    return Stream.of(
+        Arguments.of(
+            " SELECT c.id\n   FROM (public.customers c\n     LEFT JOIN (public.orders o\n"
+                + "     LEFT JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id ="
+                + " c.id)))",
+            "an outer join inside the join tree of an outer join"),
+        Arguments.of(
+            " SELECT c.id\n   FROM (public.customers c\n     LEFT JOIN (public.orders o\n"
+                + "     JOIN ( SELECT o3.id\n           FROM public.orders o3) o2 ON ((o2.id ="
+                + " o.id))) ON ((o.customer_id = c.id)))",
+            "join tree that reads a subquery"),
+        Arguments.of(
+            " SELECT t.id\n   FROM ( SELECT c.id\n           FROM (public.customers c\n"
+                + "             LEFT JOIN (public.orders o\n             JOIN public.orders o2"
+                + " ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))) t",
+            "an outer join inside a subquery"),
+        Arguments.of(
+            """
+             SELECT c.id
+               FROM ((public.customers c
+                 LEFT JOIN (public.orders o
+                 JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))
+                 FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
+            "FULL outer join"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("joinTreesOutsideTheClass")
+  void joinTreesOfOuterJoinsOutsideTheClassAreNamed(String text, String construct) {
+    assertThatThrownBy(() -> model(text))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining(construct);
+  }
+
+  @Test
   void tablesReadInSubqueriesOfExpressionsAreFrozen() throws Exception {
     QueryModel model =
         model(

@@ -148,6 +148,23 @@ class DifferentialRefreshIT {
         // both tables of the block change in one refresh (order 1001 and its items)
         "SELECT c.id, s.sku FROM customers c LEFT JOIN (SELECT o.customer_id, i.sku FROM orders o"
             + " JOIN items i ON i.order_id = o.id) s ON s.customer_id = c.id",
+        // LEFT JOIN of a join tree (its tables changing alone and together, with the preserved
+        // side's; the last match of a preserved row going, and coming); a RIGHT JOIN of one
+        "SELECT c.id, c.region, o.id AS oid, i.sku, i.qty FROM customers c LEFT JOIN (orders o"
+            + " JOIN items i ON i.order_id = o.id AND i.qty > 1) ON o.customer_id = c.id"
+            + " AND o.amount > 90",
+        "SELECT c.region, count(o.id) AS n, sum(i.qty) AS q, count(*) AS all_rows FROM customers c"
+            + " LEFT JOIN (orders o JOIN items i ON i.order_id = o.id) ON o.customer_id = c.id"
+            + " AND o.amount > 80 GROUP BY c.region",
+        "SELECT o.id, c.region, o2.id AS o2 FROM orders o LEFT JOIN (customers c JOIN orders o2"
+            + " ON o2.customer_id = c.id AND o2.amount > 90) ON c.id = o.customer_id AND c.vip"
+            + " WHERE o.amount > 30",
+        "SELECT c.id, o.id AS oid, i.sku FROM (orders o JOIN items i ON i.order_id = o.id)"
+            + " RIGHT JOIN customers c ON o.customer_id = c.id AND i.qty = 4",
+        "SELECT c.id, o.id AS oid, c2.region AS r2 FROM customers c LEFT JOIN (orders o"
+            + " JOIN items i ON i.order_id = o.id CROSS JOIN customers c2) ON o.customer_id = c.id"
+            + " AND c2.id = o.customer_id + 1 AND c2.region IS NOT DISTINCT FROM c.region"
+            + " AND i.qty > 3 JOIN orders o3 ON o3.id = c.id WHERE o3.amount > 20",
         "WITH big AS (SELECT id, customer_id FROM orders WHERE amount > 70)"
             + " SELECT c.region, count(b.id) AS n FROM customers c LEFT JOIN big b"
             + " ON b.customer_id = c.id GROUP BY c.region",
