@@ -827,9 +827,6 @@ final class BlockReader {
           && parts.mayGroup) {
         return groupedBlock(subquery, grouped, parts, Optional.empty());
       }
-      if (subquery.getAlias().getAliasColumns() != null) {
-        throw new NotDifferentialException("a subquery in FROM with column aliases");
-      }
       if (!(subquery.getSelect() instanceof PlainSelect plain)
           || plain.getDistinct() != null
           || plain.getGroupBy() != null
