@@ -12,10 +12,10 @@ import java.util.Random;
  * Most are of the class the differential engine maintains (filters and projections with
  * expressions, CASE, COALESCE and casts; inner joins of two or three tables, equi and non-equi,
  * self-joins; UNION ALL and UNION; DISTINCT; GROUP BY with NULL keys and the usual aggregates;
- * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH, inner or LEFT joined; EXCEPT and
- * INTERSECT); the others are made with AUTO (outer joins, EXISTS, IN and NOT IN subqueries, EXCEPT
- * ALL and INTERSECT ALL, window functions, LIMIT, scalar subqueries), where the engine may fall
- * back.
+ * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH, inner or LEFT joined, a WITH
+ * query read twice; EXCEPT and INTERSECT); the others are made with AUTO (outer joins, also of a
+ * join tree, EXISTS, IN and NOT IN subqueries, EXCEPT ALL and INTERSECT ALL, window functions,
+ * LIMIT, scalar subqueries), where the engine may fall back.
  *
  * <p>Every query is deterministic as a multiset, so the query itself is the oracle: numeric
  * expressions keep scale 2 (branches of other types are cast), window functions are rank or
@@ -422,13 +422,26 @@ final class RandomQueries {
     for (int i = 0; i < select.kinds().size(); i++) {
       refs.add(new Ref("sq.c" + (i + 1), select.kinds().get(i)));
     }
-    // A third of them as a WITH query read once: the same rows.
-    boolean with = random.nextInt(3) == 0;
+    // Half of them as a WITH query (read once, or twice below): the same rows.
+    boolean with = random.nextBoolean();
     From from = new From(with ? "sq" : "(" + select.sql() + ") sq", refs);
     String prefix = with ? "WITH sq AS (" + select.sql() + ") " : "";
     int outer = random.nextInt(3);
     if (outer == 1 && inner != 3) {
       return prefix + group(from, random.nextInt(4) == 0).sql();
+    }
+    if (with && inner < 2 && random.nextBoolean()) {
+      // The WITH query read twice, inner or LEFT joined with itself: each reading a subquery.
+      List<Ref> again = new ArrayList<>();
+      for (int i = 0; i < select.kinds().size(); i++) {
+        again.add(new Ref("sq2.c" + (i + 1), select.kinds().get(i)));
+      }
+      String join = random.nextBoolean() ? " LEFT JOIN " : " JOIN ";
+      From twice =
+          new From(
+              "sq" + join + "sq sq2 ON " + equi(refs, again) + " AND " + bool(again, 1),
+              concat(refs, again));
+      return prefix + block(twice, 1 + random.nextInt(4), random.nextBoolean()).sql();
     }
     if (outer == 2) {
       From other = scan();
@@ -460,7 +473,19 @@ final class RandomQueries {
         new From(
             left.sql() + " " + type + " JOIN " + right.sql() + condition(left, right, on),
             concat(left.refs(), right.refs()));
-    if (type.equals("LEFT") && random.nextInt(3) == 0) {
+    if (!type.equals("FULL") && random.nextInt(4) == 0) {
+      // The nullable side a join tree of two tables: a LEFT JOIN of it, or a RIGHT JOIN.
+      From tree = join2(false);
+      String treeOn = equi(left.refs(), tree.refs());
+      from =
+          type.equals("LEFT")
+              ? new From(
+                  left.sql() + " LEFT JOIN (" + tree.sql() + ") ON " + treeOn,
+                  concat(left.refs(), tree.refs()))
+              : new From(
+                  "(" + tree.sql() + ") RIGHT JOIN " + left.sql() + " ON " + treeOn,
+                  concat(tree.refs(), left.refs()));
+    } else if (type.equals("LEFT") && random.nextInt(3) == 0) {
       // A second outer join: both its table and the first's may change in one refresh.
       From third = scan();
       from =

@@ -279,9 +279,7 @@ class QueryModelerTest {
               " SELECT v.id\n   FROM public.some_view v|not a captured table",
               " SELECT c.id,\n    c.region,\n    count(*) AS n\n   FROM public.customers c\n"
                   + "  GROUP BY c.id|neither grouped nor inside an aggregate",
-              " SELECT to_jsonb(o.*) AS j\n   FROM public.orders o|whole-row",
-              " WITH x AS (\n         SELECT orders.id\n           FROM public.orders\n        )\n"
-                  + " SELECT a.id\n   FROM x a, x b|read more than once"
+              " SELECT to_jsonb(o.*) AS j\n   FROM public.orders o|whole-row"
             })
         .map(
             t -> {
@@ -336,6 +334,197 @@ class QueryModelerTest {
         .startsWith("EXISTS ( SELECT 1")
         .endsWith("(o2.id <> o.id)))");
     assertThat(model.everyTable()).hasSize(3);
+  }
+
+  @Test
+  void aJoinTreeOnTheNullableSideOfAnOuterJoinIsABlockThatChangesAsAWhole() throws Exception {
+    // As pg_get_viewdef prints a LEFT JOIN (b JOIN c ON p) ON q, and a RIGHT JOIN of a join tree.
+    for (String text :
+        List.of(
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM (public.customers c
+                 LEFT JOIN (public.orders o
+                 JOIN public.orders o2 ON ((o2.customer_id = o.customer_id))) ON ((o.customer_id = c.id)))
+              WHERE (c.id > 3)""",
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM ((public.orders o
+                 JOIN public.orders o2 ON ((o2.customer_id = o.customer_id)))
+                 RIGHT JOIN public.customers c ON ((o.customer_id = c.id)))
+              WHERE (c.id > 3)""")) {
+      QueryModel model = model(text);
+      Branch branch = model.branches().get(0);
+      assertThat(branch.allTables())
+          .extracting(t -> model.slice(t.span()))
+          .containsExactly("public.customers c");
+      assertThat(branch.nonLinear()).isEmpty();
+      Branch.Nested tree = branch.wholeBlocks().get(0);
+      assertThat(branch.wholeBlocks()).hasSize(1);
+      assertThat(tree.tree()).isTrue();
+      assertThat(model.slice(tree.select()))
+          .startsWith("(public.orders o")
+          .endsWith("JOIN public.orders o2 ON ((o2.customer_id = o.customer_id)))");
+      assertThat(tree.branch().tables())
+          .extracting(TableOccurrence::refName)
+          .containsExactly("o", "o2");
+      assertThat(model.slice(tree.nullableOn().orElseThrow()))
+          .isEqualTo("((o.customer_id = c.id))");
+      assertThat(branch.treeTables()).hasSize(2);
+      assertThat(model.everyTable()).hasSize(3);
+    }
+  }
+
+  static Stream<Arguments> joinTreesOutsideTheClass() {
+    return Stream.of(
+        Arguments.of(
+            " SELECT c.id\n   FROM (public.customers c\n     LEFT JOIN (public.orders o\n"
+                + "     LEFT JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id ="
+                + " c.id)))",
+            "an outer join inside the join tree of an outer join"),
+        Arguments.of(
+            " SELECT c.id\n   FROM (public.customers c\n     LEFT JOIN (public.orders o\n"
+                + "     JOIN ( SELECT o3.id\n           FROM public.orders o3) o2 ON ((o2.id ="
+                + " o.id))) ON ((o.customer_id = c.id)))",
+            "join tree that reads a subquery"),
+        Arguments.of(
+            " SELECT t.id\n   FROM ( SELECT c.id\n           FROM (public.customers c\n"
+                + "             LEFT JOIN (public.orders o\n             JOIN public.orders o2"
+                + " ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))) t",
+            "an outer join inside a subquery"),
+        Arguments.of(
+            """
+             SELECT c.id
+               FROM ((public.customers c
+                 LEFT JOIN (public.orders o
+                 JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))
+                 FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
+            "FULL outer join"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("joinTreesOutsideTheClass")
+  void joinTreesOfOuterJoinsOutsideTheClassAreNamed(String text, String construct) {
+    assertThatThrownBy(() -> model(text))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining(construct);
+  }
+
+  @Test
+  void eachReadingOfAWithQueryReadMoreThanOnceIsASubqueryOfItsOwnText() throws Exception {
+    QueryModel selfJoin =
+        model(
+            """
+             WITH x (i, c) AS MATERIALIZED (
+                     SELECT orders.id,
+                        orders.customer_id
+                       FROM public.orders
+                      WHERE (orders.amount > (40)::numeric)
+                    )
+             SELECT a.i,
+                b.i AS bi
+               FROM (x a
+                 JOIN x b ON (((a.c = b.c) AND (a.i < b.i))))""");
+    Branch branch = selfJoin.branches().get(0);
+    assertThat(branch.nested()).hasSize(2);
+    assertThat(branch.nested()).extracting(Branch.Nested::alias).containsExactly("a", "b");
+    // Two occurrences of orders, one per reading, each in its own copy of the text.
+    assertThat(branch.allTables()).hasSize(2);
+    assertThat(branch.allTables().get(0).span()).isNotEqualTo(branch.allTables().get(1).span());
+    assertThat(selfJoin.text())
+        .contains("FROM ((SELECT orders.id")
+        .contains(") a (i, c)\n")
+        .contains(") b (i, c) ON (((a.c = b.c)")
+        .startsWith("WITH x (i, c) AS MATERIALIZED (");
+
+    // In FROM and in a sublink: the sublink reads a subquery, so its tables are frozen.
+    QueryModel sublink =
+        model(
+            """
+             WITH x AS (
+                     SELECT orders.id,
+                        orders.customer_id
+                       FROM public.orders
+                    )
+             SELECT c.id
+               FROM (public.customers c
+                 JOIN x ON ((x.customer_id = c.id)))
+              WHERE (EXISTS ( SELECT 1
+                       FROM x y
+                      WHERE (y.id = c.id)))""");
+    assertThat(sublink.branches().get(0).allTables()).hasSize(2);
+    assertThat(sublink.frozen()).containsExactly(ORDERS);
+
+    // A grouped WITH query read twice in the query's FROM: two grouped blocks.
+    QueryModel grouped =
+        model(
+            """
+             WITH t AS (
+                     SELECT orders.customer_id,
+                        sum(orders.amount) AS total
+                       FROM public.orders
+                      GROUP BY orders.customer_id
+                    )
+             SELECT a.customer_id,
+                a.total,
+                b.total AS t2
+               FROM (t a
+                 JOIN t b ON ((b.customer_id = (a.customer_id + 1))))""");
+    assertThat(grouped.branches().get(0).wholeBlocks()).hasSize(2);
+
+    // Read in FROM and in a scalar subquery (TPC-H q15's shape): the grouped block in FROM, the
+    // subquery's tables frozen.
+    QueryModel q15 =
+        model(
+            """
+             WITH t AS (
+                     SELECT orders.customer_id,
+                        sum(orders.amount) AS total
+                       FROM public.orders
+                      GROUP BY orders.customer_id
+                    )
+             SELECT c.id,
+                a.total
+               FROM public.customers c,
+                t a
+              WHERE ((c.id = a.customer_id) AND (a.total = ( SELECT max(t.total) AS max
+                       FROM t)))""");
+    assertThat(q15.branches().get(0).wholeBlocks()).hasSize(1);
+    assertThat(q15.frozen()).containsExactly(ORDERS);
+  }
+
+  @Test
+  void aWithQueryReadMoreThanOnceWhereAReadingCannotBeASubquerySaysSo() {
+    // A grouped WITH query read in a subquery in FROM: no grouped block there.
+    assertThatThrownBy(
+            () ->
+                model(
+                    """
+                     WITH t AS (
+                             SELECT orders.customer_id,
+                                count(*) AS n
+                               FROM public.orders
+                              GROUP BY orders.customer_id
+                            )
+                     SELECT a.customer_id
+                       FROM (t a
+                         JOIN ( SELECT b.customer_id
+                               FROM t b) s ON ((s.customer_id = a.customer_id)))"""))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining("a WITH query read more than once (t)")
+        .hasMessageContaining("not a plain SELECT");
+    // A reading with column names of its own is not rewritten: refused as before.
+    assertThatThrownBy(
+            () ->
+                model(
+                    " WITH x AS (\n         SELECT orders.id\n           FROM public.orders\n"
+                        + "        )\n SELECT a.id\n   FROM x a(id), x b"))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining("reference with column names");
   }
 
   @Test

@@ -199,9 +199,30 @@ final class BlockReader {
   /** Walks a FROM item and its joins; returns where the FROM clause's text ends. */
   private int fromItem(FromItem item, List<Join> joins, Parts parts)
       throws NotDifferentialException {
-    int end = leaf(item, parts);
+    int first = 0;
+    int end;
+    if (item instanceof ParenthesedFromItem tree
+        && joins != null
+        && !joins.isEmpty()
+        && joins.get(0).isRight()
+        && !joins.get(0).isLeft()
+        && !joins.get(0).isFull()
+        && parts.top
+        && joins.get(0).getOnExpressions() != null
+        && joins.get(0).getOnExpressions().size() == 1) {
+      // (b JOIN c ON p) RIGHT JOIN a ON q: the join tree is the nullable side, as in a LEFT JOIN.
+      Join right = joins.get(0);
+      Span on = Span.of(right.getOnExpressions().iterator().next());
+      scan.requireNoSubquery(on);
+      end = joinTree(tree, on, parts);
+      end = Math.max(end, leaf(right.getRightItem(), parts));
+      end = Math.max(end, on.end());
+      first = 1;
+    } else {
+      end = leaf(item, parts);
+    }
     if (joins != null) {
-      for (int j = 0; j < joins.size(); j++) {
+      for (int j = first; j < joins.size(); j++) {
         Join join = joins.get(j);
         boolean left = join.isLeft() && !join.isRight() && !join.isFull();
         boolean right = join.isRight() && !join.isLeft() && !join.isFull();
@@ -267,8 +288,8 @@ final class BlockReader {
 
   /**
    * A LEFT JOIN of one table: its rows count for each row of the preserved side through the ON
-   * condition only. Or a LEFT JOIN of a subquery or WITH query: a block that changes as a whole
-   * (grouped ones only in the query's own FROM). A join tree on the right is not supported.
+   * condition only. Or a LEFT JOIN of a subquery, a WITH query or a join tree of tables: a block
+   * that changes as a whole (grouped ones only in the query's own FROM).
    */
   private int leftJoin(Join join, Parts parts) throws NotDifferentialException {
     if (!parts.top) {
@@ -308,6 +329,11 @@ final class BlockReader {
       scan.requireNoSubquery(on);
       return Math.max(withReference((Table) join.getRightItem(), parts, Optional.of(on)), on.end());
     }
+    if (join.getRightItem() instanceof ParenthesedFromItem tree && oneOn) {
+      Span on = Span.of(join.getOnExpressions().iterator().next());
+      scan.requireNoSubquery(on);
+      return Math.max(joinTree(tree, on, parts), on.end());
+    }
     if (!(join.getRightItem() instanceof Table table)
         || join.getOnExpressions() == null
         || join.getOnExpressions().size() != 1) {
@@ -319,6 +345,48 @@ final class BlockReader {
     scan.requireNoSubquery(on);
     parts.nonLinear.add(Branch.NonLinear.leftJoin(occurrence, on));
     return Math.max(occurrence.span().end(), on.end());
+  }
+
+  /**
+   * A parenthesized join of tables on the nullable side of an outer join, as PostgreSQL prints
+   * {@code a LEFT JOIN (b JOIN c ON p) ON q} (and {@code a LEFT JOIN b JOIN c ON p ON q}): inner
+   * joins only, conditions in ON. It is the plain block {@code SELECT ... FROM b JOIN c ON p} read
+   * under its tables' names, and changes as a whole as a LEFT JOIN's plain subquery does.
+   */
+  private int joinTree(ParenthesedFromItem tree, Span on, Parts parts)
+      throws NotDifferentialException {
+    if (tree.getAlias() != null) {
+      throw new NotDifferentialException("an outer join of a join tree with an alias");
+    }
+    requireInnerJoins(tree);
+    Parts inside = new Parts(false, false);
+    fromItem(tree.getFromItem(), tree.getJoins(), inside);
+    if (!inside.nested.isEmpty() || !inside.nonLinear.isEmpty()) {
+      throw new NotDifferentialException(
+          "an outer join of a join tree that reads a subquery or WITH query (only tables)");
+    }
+    Span span = Span.of(tree);
+    parts.nested.add(Branch.Nested.joinTree(span, inside.tables, on));
+    return span.end();
+  }
+
+  /** Refuses a join tree with an outer join inside, naming it. */
+  private static void requireInnerJoins(ParenthesedFromItem tree) throws NotDifferentialException {
+    List<FromItem> items = new ArrayList<>(List.of(tree.getFromItem()));
+    if (tree.getJoins() != null) {
+      for (Join join : tree.getJoins()) {
+        if (join.isLeft() || join.isRight() || join.isFull() || join.isOuter()) {
+          throw new NotDifferentialException(
+              "an outer join inside the join tree of an outer join (only inner joins there)");
+        }
+        items.add(join.getRightItem());
+      }
+    }
+    for (FromItem item : items) {
+      if (item instanceof ParenthesedFromItem inner) {
+        requireInnerJoins(inner);
+      }
+    }
   }
 
   /**
@@ -758,9 +826,6 @@ final class BlockReader {
           && grouped.getGroupBy() != null
           && parts.mayGroup) {
         return groupedBlock(subquery, grouped, parts, Optional.empty());
-      }
-      if (subquery.getAlias().getAliasColumns() != null) {
-        throw new NotDifferentialException("a subquery in FROM with column aliases");
       }
       if (!(subquery.getSelect() instanceof PlainSelect plain)
           || plain.getDistinct() != null

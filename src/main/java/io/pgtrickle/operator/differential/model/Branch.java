@@ -140,6 +140,11 @@ public record Branch(
    * @param nullableOn the ON condition when the block is the right side of a LEFT JOIN
    * @param columns a WITH query's column names ({@code WITH w (a, b) AS ...}), which a wrapped
    *     rendering gives its alias
+   * @param tree whether the block is a parenthesized join of tables ({@code (b JOIN c ON p)}), on
+   *     the nullable side of an outer join: it has no SELECT and no alias of its own (its {@code
+   *     select} is the whole parenthesized join, its {@code alias} empty), the query reads its
+   *     tables' columns by their own names, and a term reads it with its tables replaced, as tables
+   *     of the block it stands in
    */
   public record Nested(
       Span select,
@@ -150,7 +155,8 @@ public record Branch(
       Optional<Grouped> grouped,
       Span relation,
       Optional<Span> nullableOn,
-      Optional<Span> columns) {
+      Optional<Span> columns,
+      boolean tree) {
     Nested(Span select, String alias, Branch branch) {
       this(
           select,
@@ -162,6 +168,48 @@ public record Branch(
           select,
           Optional.empty(),
           Optional.empty());
+    }
+
+    Nested(
+        Span select,
+        String alias,
+        Branch branch,
+        Span replaced,
+        boolean wrap,
+        Optional<Grouped> grouped,
+        Span relation,
+        Optional<Span> nullableOn,
+        Optional<Span> columns) {
+      this(select, alias, branch, replaced, wrap, grouped, relation, nullableOn, columns, false);
+    }
+
+    /**
+     * A join tree of tables ({@code (b JOIN c ON p)}, at {@code span}) on the nullable side of an
+     * outer join ON {@code on}: a plain block over {@code tables}, changing as a whole.
+     */
+    static Nested joinTree(Span span, List<TableOccurrence> tables, Span on) {
+      Branch branch =
+          new Branch(
+              new Span(span.begin(), span.begin()),
+              List.of(),
+              span,
+              span.end(),
+              Optional.empty(),
+              tables,
+              List.of(),
+              List.of(),
+              Optional.empty());
+      return new Nested(
+          span,
+          "",
+          branch,
+          span,
+          false,
+          Optional.empty(),
+          span,
+          Optional.of(on),
+          Optional.empty(),
+          true);
     }
 
     /**
@@ -219,6 +267,14 @@ public record Branch(
     all.add(this);
     nested.forEach(n -> all.addAll(n.branch().blocks()));
     return all;
+  }
+
+  /**
+   * The tables of the join trees in this block's FROM ({@link Nested#tree}): a term replaces them
+   * where they stand, as this block's own tables.
+   */
+  public List<TableOccurrence> treeTables() {
+    return nested.stream().filter(Nested::tree).flatMap(n -> n.branch().tables().stream()).toList();
   }
 
   /** Every non-linear table of this block (not of blocks nested in FROM). */

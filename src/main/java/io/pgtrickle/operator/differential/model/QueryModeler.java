@@ -72,7 +72,19 @@ public final class QueryModeler {
       DatabaseFacts types)
       throws NotDifferentialException {
     String text = UsingJoins.asOn(deparsed, types);
-    return new QueryModeler(text, sources, isAggregate, types).model();
+    Optional<RepeatedWith.Inlined> inlined = RepeatedWith.inline(text);
+    if (inlined.isEmpty()) {
+      return new QueryModeler(text, sources, isAggregate, types).model();
+    }
+    try {
+      return new QueryModeler(inlined.get().text(), sources, isAggregate, types).model();
+    } catch (NotDifferentialException e) {
+      throw new NotDifferentialException(
+          "a WITH query read more than once ("
+              + String.join(", ", inlined.get().names())
+              + "), each reading read as a subquery of its text: "
+              + e.getMessage());
+    }
   }
 
   private QueryModel model() throws NotDifferentialException {

@@ -64,9 +64,23 @@ final class BranchSql {
    * they were; their UNION ALL is the change.
    */
   List<String> changeTerms(Branch block, String list) {
-    List<TableOccurrence> tables = block.allTables();
     String prefix = list.isEmpty() ? "" : list + ", ";
     List<String> terms = new ArrayList<>();
+    for (Map<TableOccurrence, TermState> states : changeStates(block)) {
+      String weight = weight(block, states) + " AS " + ChangedSources.WEIGHT;
+      terms.add(render(block, prefix + weight, states));
+    }
+    return terms;
+  }
+
+  /**
+   * The states of a linear block's tables in the terms whose sum is its change ({@link
+   * #changeTerms}): per changed table its change, the changed tables before it as they are now and
+   * those after it as they were (old states split, {@link DeltaSql#splitOld}).
+   */
+  List<Map<TableOccurrence, TermState>> changeStates(Branch block) {
+    List<TableOccurrence> tables = block.allTables();
+    List<Map<TableOccurrence, TermState>> terms = new ArrayList<>();
     for (int i = 0; i < tables.size(); i++) {
       if (!sources.changed(tables.get(i).source())) {
         continue;
@@ -78,10 +92,7 @@ final class BranchSql {
           states.put(later, TermState.OLD);
         }
       }
-      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
-        String weight = weight(block, split) + " AS " + ChangedSources.WEIGHT;
-        terms.add(render(block, prefix + weight, split));
-      }
+      terms.addAll(DeltaSql.splitOld(states));
     }
     return terms;
   }
@@ -142,9 +153,7 @@ final class BranchSql {
   String weight(
       Branch branch, Map<TableOccurrence, TermState> states, Map<Branch, String> overrides) {
     List<String> factors = new ArrayList<>();
-    List<TableOccurrence> direct = new ArrayList<>(branch.tables());
-    direct.addAll(branch.nonLinearTables());
-    for (TableOccurrence table : direct) {
+    for (TableOccurrence table : direct(branch)) {
       TermState state = states.getOrDefault(table, TermState.NEW);
       if (state == TermState.DELTA || state == TermState.OLD) {
         factors.add(table.refName() + "." + ChangedSources.WEIGHT);
@@ -153,7 +162,7 @@ final class BranchSql {
       }
     }
     for (Branch.Nested nested : branch.nested()) {
-      if (weighted(nested.branch(), states, overrides)) {
+      if (!nested.tree() && weighted(nested.branch(), states, overrides)) {
         factors.add(nested.alias() + "." + ChangedSources.WEIGHT);
       }
     }
@@ -176,14 +185,15 @@ final class BranchSql {
       List<Edit> extra,
       Map<Branch, String> overrides) {
     List<Edit> edits = new ArrayList<>();
-    List<TableOccurrence> direct = new ArrayList<>(branch.tables());
-    direct.addAll(branch.nonLinearTables());
-    for (TableOccurrence table : direct) {
+    for (TableOccurrence table : direct(branch)) {
       replacement(table, states.getOrDefault(table, TermState.NEW))
           .ifPresent(text -> edits.add(new Edit(table.span(), text)));
     }
     List<Edit> outer = new ArrayList<>(extra);
     for (Branch.Nested nested : branch.nested()) {
+      if (nested.tree()) {
+        continue; // its tables are replaced where they stand, as the block's own
+      }
       Branch inner = nested.branch();
       // Edits inside a nested block are made when it is rendered, never over its replacement.
       List<Edit> innerEdits =
@@ -216,6 +226,17 @@ final class BranchSql {
           edit.span().begin() - span.begin(), edit.span().end() - span.begin(), edit.text());
     }
     return text.toString();
+  }
+
+  /**
+   * The tables a term replaces in {@code branch}'s own text: its FROM's, its non-linear ones, and
+   * those of the join trees in its FROM.
+   */
+  private static List<TableOccurrence> direct(Branch branch) {
+    List<TableOccurrence> direct = new ArrayList<>(branch.tables());
+    direct.addAll(branch.nonLinearTables());
+    direct.addAll(branch.treeTables());
+    return direct;
   }
 
   private Optional<String> replacement(TableOccurrence table, TermState state) {

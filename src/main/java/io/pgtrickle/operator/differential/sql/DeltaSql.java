@@ -240,13 +240,17 @@ public final class DeltaSql {
     }
     if (changed.size() > 1 || !changedJoins.isEmpty()) {
       throw new FullRefreshNeeded(
-          "the tables of a grouped subquery, or of a LEFT JOIN's subquery, changed with those of"
+          "the tables of a grouped subquery, or of a LEFT JOIN's subquery or join tree, changed with those of"
               + " another such subquery or of an outer join");
     }
     Map<Span, String> laterTexts = new java.util.LinkedHashMap<>(nowTexts);
     sites.forEach(site -> laterTexts.putAll(site.before()));
     List<BranchSql.Edit> sublinksBefore = edits(laterTexts);
     Branch.Nested grouped = changed.get(0);
+    if (grouped.tree()) {
+      // A join tree: its change is read as the terms of its telescoping sum, in its place.
+      return nullableBlocks.treeTerms(branch, grouped, linearOld, sublinksBefore);
+    }
     if (grouped.nullableOn().isPresent()) {
       // The right side of a LEFT JOIN: its change is read by several terms, so it is kept once.
       String name = "pgt_block_change_" + (blockChanges.size() + 1);

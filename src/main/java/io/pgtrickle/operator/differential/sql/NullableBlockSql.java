@@ -5,15 +5,19 @@ import io.pgtrickle.operator.differential.model.QueryModel;
 import io.pgtrickle.operator.differential.model.TableOccurrence;
 import io.pgtrickle.operator.differential.plan.TermState;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The terms of a block that changes as a whole (a grouped subquery) standing as the right side of a
- * LEFT JOIN: the block's change joined as the ON condition says, and the preserved rows whose
- * padding it switched. The same rule as for a LEFT JOIN of one table ({@link OuterJoinSql}), with
- * the block's change, kept once in a CTE, in place of a table's.
+ * The terms of a block that changes as a whole (a grouped subquery, a plain one, a join tree of
+ * tables) standing as the nullable side of an outer join: the block's change joined as the ON
+ * condition says, and the preserved rows whose padding it switched. The same rule as for a LEFT
+ * JOIN of one table ({@link OuterJoinSql}), with the block's change in place of a table's: a
+ * subquery's kept once in a CTE, a join tree's read as the terms of its telescoping sum, its tables
+ * replaced where they stand (the query reads their columns by the tables' own names, so no relation
+ * of another name can stand for the tree).
  */
 final class NullableBlockSql {
   private final QueryModel model;
@@ -27,9 +31,20 @@ final class NullableBlockSql {
   }
 
   /**
-   * The block's terms, the rest of the branch as {@code states} says (the block comes first in the
-   * telescoping order, so the changed linear tables are read as they were). {@code change} names
-   * the relation holding the block's change (its items and {@code pgt__w}).
+   * One way a term reads the block: the states of its tables and the renderings of blocks that
+   * stand for it, as a branch is rendered; {@code relation}, a FROM item with the block's columns
+   * under its names, and {@code weight}, a row's weight there.
+   */
+  private record Reading(
+      Map<TableOccurrence, TermState> states,
+      Map<Branch, String> overrides,
+      String relation,
+      String weight) {}
+
+  /**
+   * The terms of a subquery or WITH query, the rest of the branch as {@code states} says (the block
+   * comes first in the telescoping order, so the changed linear tables are read as they were).
+   * {@code change} names the relation holding the block's change (its items and {@code pgt__w}).
    */
   List<String> terms(
       Branch branch,
@@ -38,52 +53,102 @@ final class NullableBlockSql {
       Map<TableOccurrence, TermState> states,
       List<BranchSql.Edit> edits) {
     String text = model.text();
+    String asChange = "SELECT * FROM " + change;
+    Reading changed =
+        new Reading(
+            Map.of(),
+            Map.of(block.branch(), asChange),
+            block.relationWith(text, asChange),
+            block.alias() + "." + ChangedSources.WEIGHT);
+    Reading empty =
+        new Reading(
+            Map.of(),
+            Map.of(
+                block.branch(),
+                "SELECT * FROM (" + model.slice(block.select()) + ") pgt_none WHERE false"),
+            "",
+            "");
+    String written = block.relationWith(text, model.slice(block.select()));
+    return terms(branch, block, written, List.of(changed), empty, states, edits);
+  }
+
+  /**
+   * The terms of a join tree of tables ({@code (b JOIN c ON p)}): its change is the telescoping sum
+   * over its tables ({@link BranchSql#changeStates}), each of whose terms is the tree with its
+   * tables replaced; its empty reading, the tree with each table read as no rows.
+   */
+  List<String> treeTerms(
+      Branch branch,
+      Branch.Nested tree,
+      Map<TableOccurrence, TermState> states,
+      List<BranchSql.Edit> edits) {
+    Branch block = tree.branch();
+    List<Reading> changes = new ArrayList<>();
+    for (Map<TableOccurrence, TermState> term : branches.changeStates(block)) {
+      changes.add(
+          new Reading(
+              term, Map.of(), branches.from(block, term, List.of()), branches.weight(block, term)));
+    }
+    Map<TableOccurrence, TermState> nulls = new HashMap<>();
+    block.tables().forEach(t -> nulls.put(t, TermState.NULLS));
+    Reading empty = new Reading(nulls, Map.of(), "", "");
+    return terms(branch, tree, model.slice(tree.relation()), changes, empty, states, edits);
+  }
+
+  /**
+   * The terms: per reading of the change, its rows matched (a preserved row it does not match has a
+   * NULL weight and is left out with the rows of weight 0); and the preserved rows whose padding it
+   * switched, +1 where the last match went, -1 where a first one came ({@code [n = 0] - [n - d =
+   * 0]}, {@code n} the block's rows now matching, counted over {@code written}, {@code d} the
+   * change's weight among them).
+   */
+  private List<String> terms(
+      Branch branch,
+      Branch.Nested block,
+      String written,
+      List<Reading> changes,
+      Reading empty,
+      Map<TableOccurrence, TermState> states,
+      List<BranchSql.Edit> edits) {
     String on = model.slice(block.nullableOn().orElseThrow());
-    String changeRelation = block.relationWith(text, "SELECT * FROM " + change);
-    // How many of the block's rows match a preserved row: now, and now less the change's weight.
-    String now =
-        "(SELECT count(*) FROM "
-            + block.relationWith(text, model.slice(block.select()))
-            + " WHERE "
-            + on
-            + ")";
-    String before =
-        "("
-            + now
-            + " - (SELECT coalesce(sum("
-            + block.alias()
-            + "."
-            + ChangedSources.WEIGHT
-            + "), 0) FROM "
-            + changeRelation
-            + " WHERE "
-            + on
-            + "))";
+    String now = "(SELECT count(*) FROM " + written + " WHERE " + on + ")";
+    List<String> weights = new ArrayList<>();
+    List<String> matched = new ArrayList<>();
+    for (Reading change : changes) {
+      weights.add(
+          "(SELECT coalesce(sum("
+              + change.weight()
+              + "), 0) FROM "
+              + change.relation()
+              + " WHERE "
+              + on
+              + ")");
+      matched.add("EXISTS (SELECT 1 FROM " + change.relation() + " WHERE " + on + ")");
+    }
+    String before = "(" + now + " - (" + String.join(" + ", weights) + "))";
     // Only preserved rows the change matches can have their padding switched.
-    String candidates = "EXISTS (SELECT 1 FROM " + changeRelation + " WHERE " + on + ")";
-    Map<Branch, String> asChange = Map.of(block.branch(), "SELECT * FROM " + change);
-    Map<Branch, String> asEmpty =
-        Map.of(
-            block.branch(),
-            "SELECT * FROM (" + model.slice(block.select()) + ") pgt_none WHERE false");
+    String candidates = "(" + String.join(" OR ", matched) + ")";
     List<String> terms = new ArrayList<>();
     for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
-      // Matched rows: the change joined; a preserved row it does not match has a NULL weight and
-      // is left out with the rows of weight 0.
-      terms.add(
-          branches.render(
-              branch,
-              core.of(branch, branches.weight(branch, split, asChange)),
-              split,
-              edits,
-              asChange));
-      // Preserved rows padded: +1 where the last match went, -1 where a first one came.
+      for (Reading change : changes) {
+        Map<TableOccurrence, TermState> read = new HashMap<>(split);
+        read.putAll(change.states());
+        terms.add(
+            branches.render(
+                branch,
+                core.of(branch, branches.weight(branch, read, change.overrides())),
+                read,
+                edits,
+                change.overrides()));
+      }
+      Map<TableOccurrence, TermState> padded = new HashMap<>(split);
+      padded.putAll(empty.states());
       String weight = OuterJoinSql.paddingSwitch(branches.weight(branch, split), now, before);
-      Optional<String> where = branches.where(branch, split, edits);
+      Optional<String> where = branches.where(branch, padded, edits);
       terms.add(
           "SELECT "
               + core.of(branch, weight)
-              + branches.from(branch, split, edits, asEmpty)
+              + branches.from(branch, padded, edits, empty.overrides())
               + " WHERE "
               + where.map(w -> "(" + w + ") AND ").orElse("")
               + candidates);
