@@ -17,23 +17,39 @@ import java.util.List;
  * sources are back, then re-establishes capture and re-syncs in full.
  */
 record QueryHealth(boolean viewPresent, List<String> sourcesNotAsCaptured) {
-  private static final String CHECK =
-      "SELECT to_regclass(?) IS NOT NULL, ARRAY(SELECT format('%I.%I', t.source_schema,"
-          + " t.source_table) FROM pgtrickle.pgt_dependencies d"
-          + " JOIN pgtrickle.pgt_change_tracking t USING (source_stable_name)"
-          + " WHERE d.stream_table_id = ? AND to_regclass(format('%I.%I', t.source_schema,"
-          + " t.source_table)) IS DISTINCT FROM d.source_relid::regclass ORDER BY 1)";
+  /**
+   * Two columns for the stream table whose id is the SQL expression {@code id}: whether its query
+   * view exists, and the sources not as captured ({@link #read}).
+   */
+  static String checkOf(String id) {
+    return "to_regclass(format('%I.%I', 'pgtrickle', 'pgt_query_' || "
+        + id
+        + ")) IS NOT NULL, ARRAY(SELECT format('%I.%I', t.source_schema,"
+        + " t.source_table) FROM pgtrickle.pgt_dependencies d"
+        + " JOIN pgtrickle.pgt_change_tracking t USING (source_stable_name)"
+        + " WHERE d.stream_table_id = "
+        + id
+        + " AND to_regclass(format('%I.%I', t.source_schema,"
+        + " t.source_table)) IS DISTINCT FROM d.source_relid::regclass ORDER BY 1)";
+  }
+
+  private static final String CHECK = "SELECT " + checkOf("?::bigint");
 
   static QueryHealth of(Connection connection, long streamTableId) throws SQLException {
     try (PreparedStatement statement = connection.prepareStatement(CHECK)) {
-      statement.setString(1, StreamTableEngine.viewOf(streamTableId));
+      statement.setLong(1, streamTableId);
       statement.setLong(2, streamTableId);
       try (ResultSet rs = statement.executeQuery()) {
         rs.next();
-        Array moved = rs.getArray(2);
-        return new QueryHealth(rs.getBoolean(1), Arrays.asList((String[]) moved.getArray()));
+        return read(rs, 1);
       }
     }
+  }
+
+  /** The two columns of {@link #checkOf} from {@code first} on. */
+  static QueryHealth read(ResultSet rs, int first) throws SQLException {
+    Array moved = rs.getArray(first + 1);
+    return new QueryHealth(rs.getBoolean(first), Arrays.asList((String[]) moved.getArray()));
   }
 
   boolean healthy() {

@@ -611,6 +611,18 @@ final class Refresher {
     return sources;
   }
 
+  /** The WAL-captured sources named (by {@link StreamTableCatalog#checkForRefresh}). */
+  static List<io.pgtrickle.operator.catalog.TrackedSource> walSources(
+      Connection connection, List<StableName> names) throws SQLException {
+    List<io.pgtrickle.operator.catalog.TrackedSource> sources = new ArrayList<>();
+    io.pgtrickle.operator.catalog.ChangeTrackingRegistry registry =
+        new io.pgtrickle.operator.catalog.ChangeTrackingRegistry();
+    for (StableName source : names) {
+      registry.find(connection, source).ifPresent(sources::add);
+    }
+    return sources;
+  }
+
   private static NodeMark currentMark(Connection connection) throws SQLException {
     try (Statement statement = connection.createStatement();
         ResultSet rs =

@@ -57,25 +57,6 @@ public final class ServerMove {
     }
   }
 
-  /** What a refresh asks first, in one statement: has the database moved, and this frontier? */
-  record Check(boolean databaseMoved, boolean frontierMoved) {}
-
-  static Check check(Connection connection, long streamTableId) throws SQLException {
-    try (PreparedStatement statement =
-        connection.prepareStatement(
-            "SELECT (SELECT server FROM pgtrickle.pgt_server) IS DISTINCT FROM c.server,"
-                + " (SELECT frontier_server FROM pgtrickle.pgt_stream_tables WHERE id = ?)"
-                + " IS DISTINCT FROM c.server FROM (SELECT "
-                + CURRENT
-                + " AS server) c")) {
-      statement.setLong(1, streamTableId);
-      try (ResultSet rs = statement.executeQuery()) {
-        rs.next();
-        return new Check(rs.getBoolean(1), rs.getBoolean(2));
-      }
-    }
-  }
-
   /** Whether the stream table's frontier was taken on another server (it needs a re-sync). */
   static boolean frontierFromAnotherServer(Connection connection, long streamTableId)
       throws SQLException {

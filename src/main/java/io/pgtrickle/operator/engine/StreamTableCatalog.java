@@ -36,6 +36,62 @@ public final class StreamTableCatalog {
         name);
   }
 
+  /**
+   * What {@link StreamTableEngine#refresh} asks before a refresh, in one statement: the stream
+   * table's row (empty: none), whether the database and this row's frontier moved to another server
+   * ({@link ServerMove}), whether its query still stands on its sources ({@link QueryHealth#of}),
+   * and its WAL-captured sources' stable names ({@link Refresher#walSources}).
+   */
+  record RefreshCheck(
+      Optional<StreamTableRecord> record,
+      boolean databaseMoved,
+      boolean frontierMoved,
+      QueryHealth health,
+      List<StableName> walSources) {}
+
+  static RefreshCheck checkForRefresh(Connection connection, String schema, String name)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT "
+                + COLUMNS
+                + ", (SELECT server FROM pgtrickle.pgt_server) IS DISTINCT FROM c.server,"
+                + " st.frontier_server IS DISTINCT FROM c.server, "
+                + QueryHealth.checkOf("st.id")
+                + ", ARRAY(SELECT t.source_stable_name FROM pgtrickle.pgt_dependencies d"
+                + " JOIN pgtrickle.pgt_change_tracking t"
+                + " ON t.source_stable_name = d.source_stable_name"
+                + " WHERE d.stream_table_id = st.id AND t.cdc_mode = 'wal'"
+                + " ORDER BY t.source_stable_name)"
+                + " FROM (SELECT "
+                + ServerMove.CURRENT
+                + " AS server) c LEFT JOIN pgtrickle.pgt_stream_tables st"
+                + " ON st.st_schema = ? AND st.st_name = ?")) {
+      statement.setString(1, schema);
+      statement.setString(2, name);
+      try (ResultSet rs = statement.executeQuery()) {
+        rs.next();
+        int last = rs.getMetaData().getColumnCount();
+        boolean databaseMoved = rs.getBoolean(last - 4);
+        rs.getLong(1);
+        if (rs.wasNull()) {
+          return new RefreshCheck(
+              Optional.empty(), databaseMoved, false, new QueryHealth(true, List.of()), List.of());
+        }
+        List<StableName> wal = new ArrayList<>();
+        for (String source : (String[]) rs.getArray(last).getArray()) {
+          wal.add(new StableName(source));
+        }
+        return new RefreshCheck(
+            Optional.of(read(rs)),
+            databaseMoved,
+            rs.getBoolean(last - 3),
+            QueryHealth.read(rs, last - 2),
+            wal);
+      }
+    }
+  }
+
   /** A stream table's row, locked for a refresh, and its sources by stable name (sorted). */
   /**
    * @param frontierMoved whether the row's frontier was taken on another server than the connected

@@ -310,26 +310,24 @@ public final class StreamTableEngine {
    * definition: SourceMissing while a source is gone, a full re-sync once it is back.
    */
   public RefreshOutcome refresh(String schema, String name) throws EngineException {
-    // One connection for the checks before the refresh: is the query still standing on its
-    // sources, and which of them are WAL-captured.
+    // One statement for the checks before the refresh: has the server moved, is the query still
+    // standing on its sources, and which of them are WAL-captured.
     Optional<StreamTableRecord> broken;
     Optional<List<io.pgtrickle.operator.catalog.TrackedSource>> walSources = Optional.empty();
     try (Connection connection = dataSource.getConnection()) {
-      Optional<StreamTableRecord> record = StreamTableCatalog.find(connection, schema, name);
-      ServerMove.Check moved =
-          ServerMove.check(connection, record.map(StreamTableRecord::id).orElse(-1L));
-      if (moved.databaseMoved()) {
+      StreamTableCatalog.RefreshCheck check =
+          StreamTableCatalog.checkForRefresh(connection, schema, name);
+      Optional<StreamTableRecord> record = check.record();
+      if (check.databaseMoved()) {
         ServerMove.forgetOldServer(dataSource);
       }
       // A frontier of another server (a restore, an upgrade) is re-synced like a lost source.
       broken =
-          record.isPresent()
-                  && (moved.frontierMoved()
-                      || !QueryHealth.of(connection, record.get().id()).healthy())
+          record.isPresent() && (check.frontierMoved() || !check.health().healthy())
               ? record
               : Optional.empty();
       if (broken.isEmpty()) {
-        walSources = Optional.of(Refresher.walSources(connection, schema, name));
+        walSources = Optional.of(Refresher.walSources(connection, check.walSources()));
       }
     } catch (SQLException e) {
       throw unexpected("check " + SqlIdentifiers.qualified(schema, name), e);
