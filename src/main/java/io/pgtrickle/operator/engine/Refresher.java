@@ -106,9 +106,8 @@ final class Refresher {
       wal.consume(wals);
       hook.at(Step.DRAINED, null);
       try {
-        return Transactions.run(
+        return Transactions.runIsolationSetByWork(
             dataSource,
-            Connection.TRANSACTION_REPEATABLE_READ,
             connection -> refreshLocked(connection, schema, name, !wals.isEmpty(), null));
       } catch (BarrierNeeded e) {
         return refreshBehindBarrier(schema, name, wals);
@@ -173,10 +172,8 @@ final class Refresher {
     for (int attempt = 1; ; attempt++) {
       try (WriteBarrier barrier = WriteBarrier.hold(dataSource, wals)) {
         wal.consume(wals, true);
-        return Transactions.run(
-            dataSource,
-            Connection.TRANSACTION_REPEATABLE_READ,
-            connection -> refreshLocked(connection, schema, name, true, barrier));
+        return Transactions.runIsolationSetByWork(
+            dataSource, connection -> refreshLocked(connection, schema, name, true, barrier));
       } catch (BarrierNeeded e) {
         // The transaction was retried (a serialization failure or deadlock) after the barrier
         // was released: a new barrier, a new drain, a new snapshot.
@@ -216,7 +213,8 @@ final class Refresher {
     long started = System.nanoTime();
     Optional<StreamTableCatalog.Locked> locked =
         StreamTableCatalog.lockForRefresh(connection, schema, name);
-    // The statement above took the snapshot: what it sees is exactly what was drained.
+    // The statement above made the transaction REPEATABLE READ and took its snapshot: what it sees
+    // is exactly what was drained.
     boolean behindBarrier = barrier != null && barrier.held();
     if (barrier != null) {
       barrier.releaseAfterSnapshot();

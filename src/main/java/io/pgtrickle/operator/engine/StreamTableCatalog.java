@@ -100,18 +100,21 @@ public final class StreamTableCatalog {
   record Locked(StreamTableRecord record, List<StableName> sources, boolean frontierMoved) {}
 
   /**
-   * Locks the row for a refresh and reads its sources, and whether its frontier was taken on
-   * another server, in one statement. Empty when another engine holds it (it is refreshing now) or
-   * there is none (tell them apart with {@link #find}); in a REPEATABLE READ transaction, a row
-   * changed since the snapshot raises a serialization failure.
+   * Begins a refresh transaction: makes it REPEATABLE READ ({@link
+   * Transactions#runIsolationSetByWork}; so this must be its first statement), then locks the row
+   * for a refresh and reads its sources, and whether its frontier was taken on another server, in
+   * one round trip. Empty when another engine holds it (it is refreshing now) or there is none
+   * (tell them apart with {@link #find}); a row changed since the snapshot raises a serialization
+   * failure.
    */
   static Optional<Locked> lockForRefresh(Connection connection, String schema, String name)
       throws SQLException {
     try (PreparedStatement statement =
         connection.prepareStatement(
-            "SELECT "
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;SELECT "
                 + COLUMNS
-                + ", st.frontier_server IS DISTINCT FROM "
+                + ", current_setting('transaction_isolation'),"
+                + " st.frontier_server IS DISTINCT FROM "
                 + ServerMove.CURRENT
                 + ", ARRAY(SELECT d.source_stable_name FROM pgtrickle.pgt_dependencies d"
                 + " WHERE d.stream_table_id = st.id ORDER BY d.source_stable_name)"
@@ -119,12 +122,17 @@ public final class StreamTableCatalog {
                 + " FOR UPDATE OF st SKIP LOCKED")) {
       statement.setString(1, schema);
       statement.setString(2, name);
-      try (ResultSet rs = statement.executeQuery()) {
+      try (ResultSet rs = Statements.firstResultSet(statement)) {
         if (!rs.next()) {
           return Optional.empty();
         }
         StreamTableRecord record = read(rs);
         int last = rs.getMetaData().getColumnCount();
+        if (!"repeatable read".equals(rs.getString(last - 2))) {
+          // The snapshot argument needs one snapshot for the whole transaction.
+          throw new IllegalStateException(
+              "a refresh transaction runs " + rs.getString(last - 2) + ", not repeatable read");
+        }
         List<StableName> sources = new ArrayList<>();
         for (String source : (String[]) rs.getArray(last).getArray()) {
           sources.add(new StableName(source));
