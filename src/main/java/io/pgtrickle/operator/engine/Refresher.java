@@ -70,8 +70,11 @@ final class Refresher {
     /** Inside a differential refresh: the query's change computed, not yet applied. */
     DELTA_COMPUTED,
     APPLIED,
-    FRONTIER_RECORDED,
-    COMPACTED
+    /**
+     * The frontier recorded and the buffers compacted (one round trip: there is no point between
+     * them), not committed.
+     */
+    RECORDED
   }
 
   /** Test seam: called at each step with the refresh's connection. */
@@ -271,11 +274,6 @@ final class Refresher {
             : full(connection, record, sources, window, choice.reason().orElse(null));
     long rows = applied.rows();
     hook.at(Step.APPLIED, connection);
-    NodeMark mark = currentMark(connection);
-    Frontier frontier = record.frontier().retainOnly(sources);
-    for (StableName source : sources) {
-      frontier = frontier.with(source, LOCAL_NODE_ID, mark);
-    }
     long millis = millisSince(started);
     AutoHistory history = record.autoHistory();
     if (applied.mode() == RefreshMode.FULL) {
@@ -286,18 +284,21 @@ final class Refresher {
     } else if (choice.changes().isPresent()) {
       history = history.afterDifferential(choice.changes().getAsLong(), millis);
     }
-    StreamTableCatalog.recordRefresh(
+    // One round trip: the frontier, marked with this transaction's snapshot (taken in the UPDATE,
+    // after the change was applied), and the compaction, which reads the frontier just written.
+    StreamTableCatalog.recordRefreshAtCurrentMark(
         connection,
         record.id(),
-        frontier,
+        record.frontier().retainOnly(sources),
+        sources,
+        LOCAL_NODE_ID,
         applied.mode().name(),
         applied.reason(),
         millis,
         rows,
-        history);
-    hook.at(Step.FRONTIER_RECORDED, connection);
-    compact(connection, sources);
-    hook.at(Step.COMPACTED, connection);
+        history,
+        compactions(sources));
+    hook.at(Step.RECORDED, connection);
     return new RefreshOutcome(RefreshOutcome.Kind.APPLIED, rows, millis);
   }
 
@@ -549,33 +550,29 @@ final class Refresher {
 
   /**
    * Trims each source's buffer below the oldest frontier of its consumers, as this transaction sees
-   * them (a stale view only trims less); one round trip for all the sources. A consumer that has
+   * them (a stale view only trims less), run after the frontier is recorded. A consumer that has
    * consumed nothing yet keeps everything (the bound is then NULL, and nothing is deleted).
    */
-  private static void compact(Connection connection, List<StableName> sources) throws SQLException {
-    if (sources.isEmpty()) {
-      return;
+  private static List<String> compactions(List<StableName> sources) {
+    List<String> statements = new ArrayList<>();
+    for (StableName source : sources) {
+      // Stable names are 16 hex digits: safe to inline.
+      statements.add(
+          "DELETE FROM "
+              + new ObjectNames(source).changeBufferQualified()
+              + " WHERE xid < (SELECT CASE WHEN bool_or(f.snapshot IS NULL) THEN NULL"
+              + " ELSE min(split_part(f.snapshot, ':', 1)::bigint) END FROM (SELECT"
+              + " st.frontier -> '"
+              + source.value()
+              + "' -> '"
+              + LOCAL_NODE_ID
+              + "' ->> 'snapshot' AS snapshot FROM pgtrickle.pgt_stream_tables st"
+              + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
+              + " WHERE d.source_stable_name = '"
+              + source.value()
+              + "') f)");
     }
-    try (Statement statement = connection.createStatement()) {
-      for (StableName source : sources) {
-        // Stable names are 16 hex digits: safe to inline.
-        statement.addBatch(
-            "DELETE FROM "
-                + new ObjectNames(source).changeBufferQualified()
-                + " WHERE xid < (SELECT CASE WHEN bool_or(f.snapshot IS NULL) THEN NULL"
-                + " ELSE min(split_part(f.snapshot, ':', 1)::bigint) END FROM (SELECT"
-                + " st.frontier -> '"
-                + source.value()
-                + "' -> '"
-                + LOCAL_NODE_ID
-                + "' ->> 'snapshot' AS snapshot FROM pgtrickle.pgt_stream_tables st"
-                + " JOIN pgtrickle.pgt_dependencies d ON d.stream_table_id = st.id"
-                + " WHERE d.source_stable_name = '"
-                + source.value()
-                + "') f)");
-      }
-      statement.executeBatch();
-    }
+    return statements;
   }
 
   private List<io.pgtrickle.operator.catalog.TrackedSource> walSources(String schema, String name)

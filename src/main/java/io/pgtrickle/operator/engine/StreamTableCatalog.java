@@ -272,6 +272,60 @@ public final class StreamTableCatalog {
     }
   }
 
+  /**
+   * {@link #recordRefresh} for a refresh: the frontier is {@code base} with, for each of {@code
+   * sources}, node {@code nodeId}'s mark set to this transaction's snapshot and WAL insert
+   * position, read by the UPDATE itself; {@code after} (statements without parameters) runs after
+   * it in the same round trip.
+   */
+  static void recordRefreshAtCurrentMark(
+      Connection connection,
+      long id,
+      Frontier base,
+      List<StableName> sources,
+      int nodeId,
+      String mode,
+      String reason,
+      long durationMillis,
+      long rowsChanged,
+      AutoHistory history,
+      List<String> after)
+      throws SQLException {
+    StringBuilder sql =
+        new StringBuilder(
+            "UPDATE pgtrickle.pgt_stream_tables SET frontier = b.base || coalesce((SELECT"
+                + " jsonb_object_agg(s.name, coalesce(b.base -> s.name, '{}'::jsonb)"
+                + " || jsonb_build_object('"
+                + nodeId
+                + "', jsonb_build_object('lsn', pg_catalog.pg_current_wal_insert_lsn()::text,"
+                + " 'snapshot', pg_catalog.pg_current_snapshot()::text)))"
+                + " FROM unnest(b.sources) s(name)), '{}'::jsonb), status = 'ACTIVE',"
+                + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
+                + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
+                + " last_error = NULL, auto_full_ms = ?, auto_slow_changes = ?,"
+                + " auto_slow_ms = ?, updated_at = now(), frontier_server = "
+                + ServerMove.CURRENT
+                + " FROM (SELECT ?::jsonb AS base, ?::text[] AS sources) b WHERE id = ?");
+    for (String statement : after) {
+      sql.append(';').append(statement);
+    }
+    try (PreparedStatement statement = connection.prepareStatement(sql.toString())) {
+      statement.setString(1, mode);
+      statement.setString(2, reason);
+      statement.setLong(3, durationMillis);
+      statement.setLong(4, rowsChanged);
+      statement.setObject(5, history.fullMillis(), java.sql.Types.BIGINT);
+      statement.setObject(6, history.slowChanges(), java.sql.Types.BIGINT);
+      statement.setObject(7, history.slowMillis(), java.sql.Types.BIGINT);
+      statement.setString(8, base.toJson());
+      // Stable names are 16 hex digits: an array literal needs no quoting.
+      statement.setString(
+          9, "{" + String.join(",", sources.stream().map(StableName::value).toList()) + "}");
+      statement.setLong(10, id);
+      statement.execute();
+    }
+  }
+
   /** Why the refresh just recorded ran as it did (for a load, which records none itself). */
   static void recordRefreshReason(Connection connection, long id, String reason)
       throws SQLException {
