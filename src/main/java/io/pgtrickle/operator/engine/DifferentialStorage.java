@@ -170,8 +170,24 @@ final class DifferentialStorage {
   static Facts read(
       Connection connection, long id, String storage, List<StableName> sources, boolean withQuery)
       throws SQLException {
+    return read(connection, id, storage, sources, withQuery, List.of());
+  }
+
+  /**
+   * {@link #read}, after {@code ahead} (commands without parameters, run in order in the same round
+   * trip; the facts are not read if one fails).
+   */
+  static Facts read(
+      Connection connection,
+      long id,
+      String storage,
+      List<StableName> sources,
+      boolean withQuery,
+      List<String> ahead)
+      throws SQLException {
     String sql =
-        "SELECT CASE WHEN ? THEN pg_catalog.pg_get_viewdef(pg_catalog.to_regclass(?)) END,"
+        Statements.ahead(ahead)
+            + "SELECT CASE WHEN ? THEN pg_catalog.pg_get_viewdef(pg_catalog.to_regclass(?)) END,"
             + COLUMNS_OF.formatted("?")
             + ", "
             + COLUMNS_OF.formatted("?")
@@ -217,7 +233,7 @@ final class DifferentialStorage {
       statement.setBoolean(7, withQuery);
       statement.setArray(
           8, connection.createArrayOf("text", sources.stream().map(StableName::value).toArray()));
-      try (ResultSet rs = statement.executeQuery()) {
+      try (ResultSet rs = Statements.firstResultSet(statement)) {
         rs.next();
         return new Facts(
             id,

@@ -440,22 +440,20 @@ final class Refresher {
       throws SQLException {
     long id = record.id();
     try (Statement statement = connection.createStatement()) {
-      // One round trip: row text and the query's results do not depend on the session (pinned
-      // before the savepoint, so FULL after a rollback keeps them), and the query's text is
-      // printed, and the SQL made from it runs, under search_path pg_catalog.
-      for (String pin : ChangeText.PIN_STATEMENTS) {
-        statement.addBatch(pin);
-      }
-      statement.addBatch("SAVEPOINT pgt_differential");
-      statement.addBatch(DeparsedQuery.PIN_SEARCH_PATH);
+      // Sent with the facts' statement, in one round trip: row text and the query's results do not
+      // depend on the session (pinned before the savepoint, so FULL after a rollback keeps them),
+      // and the query's text is printed, and the SQL made from it runs, under search_path
+      // pg_catalog.
+      List<String> ahead = new ArrayList<>(ChangeText.PIN_STATEMENTS);
+      ahead.add("SAVEPOINT pgt_differential");
+      ahead.add(DeparsedQuery.PIN_SEARCH_PATH);
       // The facts' catalog statement is the same every refresh and cheap to run, but a custom
       // plan of it costs ~1 ms to make each time (a third of a one-row refresh); its generic
       // plan is made once per connection. DifferentialRefresh sets this back for its own SQL.
-      statement.addBatch(GENERIC_PLANS);
-      statement.executeBatch();
+      ahead.add(GENERIC_PLANS);
       DifferentialStorage.Facts facts = null;
       try {
-        facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true);
+        facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true, ahead);
         RefreshTarget target = facts.fullTarget(Placement.fromCatalog(record.placement()));
         DifferentialTarget plan = facts.differential(connection);
         if (overWal && Supportability.readsState(plan.model())) {

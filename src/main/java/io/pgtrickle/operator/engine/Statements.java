@@ -22,4 +22,18 @@ final class Statements {
     }
     return statement.getResultSet();
   }
+
+  /**
+   * Commands (without parameters) to send ahead of a statement, in its round trip. No space after
+   * the semicolons: pgjdbc drops every server-prepared statement of the connection when a SET whose
+   * text names search_path differs from the last such text, and {@code " SET LOCAL search_path =
+   * x"} differs from {@code "SET LOCAL search_path = x"} sent elsewhere.
+   */
+  static String ahead(java.util.List<String> commands) {
+    StringBuilder text = new StringBuilder();
+    for (String command : commands) {
+      text.append(command).append(';');
+    }
+    return text.toString();
+  }
 }
