@@ -94,14 +94,18 @@ public final class DeltaSql {
               .filter(t -> sources.changed(t.source()))
               .toList();
       // The FULL JOIN's changed left tables are read as they were by the terms of the other outer
-      // joins and sublinks, in a non-linear place: as true bags, which need their keys.
+      // joins, sublinks and blocks that change as a whole, in a non-linear place: as true bags,
+      // which need their keys (a weighted old state would pad wrongly: a row the window added
+      // cancels by weight but still counts as a match).
       boolean leftAsBag =
           !leftTables.isEmpty()
-              && (!sites.isEmpty() || changedJoins.stream().anyMatch(n -> !n.equals(full.get())));
+              && (!sites.isEmpty()
+                  || changedJoins.stream().anyMatch(n -> !n.equals(full.get()))
+                  || !new WholeBlockSql(model, sources, branches).changed(branch).isEmpty());
       if (leftAsBag && leftTables.stream().anyMatch(t -> sources.oldBag(t.source()).isEmpty())) {
         throw new FullRefreshNeeded(
-            "the left table of a FULL JOIN changed with a table of another outer join or sublink,"
-                + " and has no primary key");
+            "the left table of a FULL JOIN changed with a table of another outer join, sublink or"
+                + " subquery, and has no primary key");
       }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
@@ -140,7 +144,7 @@ public final class DeltaSql {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts, asNow));
         }
       }
-      terms.addAll(wholeBlockTerms(branch, linearOld, nowTexts, changedJoins, sites));
+      terms.addAll(wholeBlockTerms(branch, nonLinearOld, nowTexts, changedJoins, sites));
       if (!leftTables.isEmpty()) {
         // The FULL JOIN's right table's rows whose padding the left side's change switched (the
         // left side read as empty, the join as RIGHT JOIN ... ON false); the branch's other
