@@ -417,7 +417,18 @@ class QueryModelerTest {
                  JOIN ( SELECT o3.id
                        FROM public.orders o3) o2 ON ((o2.id = c.id)))
                  FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
-            "left join tree reads a subquery"));
+            "left join tree reads a subquery"),
+        Arguments.of(
+            """
+             SELECT t.region,
+                t.n
+               FROM ( SELECT c.region,
+                        count(*) AS n
+                       FROM ((public.customers c
+                         JOIN public.orders o ON ((o.customer_id = c.id)))
+                         FULL JOIN public.orders o4 ON ((o4.id = o.id)))
+                      GROUP BY c.region) t""",
+            "a FULL JOIN of a join tree inside a grouped subquery"));
   }
 
   @Test

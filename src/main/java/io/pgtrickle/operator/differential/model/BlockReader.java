@@ -227,6 +227,11 @@ final class BlockReader {
         && parts.nested.isEmpty()
         && parts.nonLinear.isEmpty()) {
       // (a JOIN b ON p) FULL JOIN c ON q: the join tree's tables are the block's first, linear.
+      if (!parts.mayGroup) {
+        // A grouped subquery's touched keys miss the groups of rows whose padding a change
+        // switched (the keys of matched rows only): not widened to join trees.
+        throw new NotDifferentialException("a FULL JOIN of a join tree inside a grouped subquery");
+      }
       end = fullJoinTree(tree, parts);
       List<TableOccurrence> left = List.copyOf(parts.tables);
       end = Math.max(end, fullJoin(joins.get(0), parts, Span.of(tree), left));
