@@ -485,6 +485,17 @@ final class RandomQueries {
               : new From(
                   "(" + tree.sql() + ") RIGHT JOIN " + left.sql() + " ON " + treeOn,
                   concat(tree.refs(), left.refs()));
+    } else if (type.equals("FULL") && random.nextBoolean()) {
+      // The left side a join tree of two tables: (a JOIN b ON p) FULL JOIN c ON q.
+      From tree = join2(false);
+      String treeOn = equi(tree.refs(), right.refs());
+      if (random.nextInt(3) == 0) {
+        treeOn += " AND " + bool(right.refs(), 1);
+      }
+      from =
+          new From(
+              "(" + tree.sql() + ") FULL JOIN " + right.sql() + " ON " + treeOn,
+              concat(tree.refs(), right.refs()));
     } else if (type.equals("LEFT") && random.nextInt(3) == 0) {
       // A second outer join: both its table and the first's may change in one refresh.
       From third = scan();

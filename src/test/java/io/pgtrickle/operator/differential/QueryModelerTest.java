@@ -268,9 +268,15 @@ class QueryModelerTest {
   static Stream<Arguments> outsideTheClass() {
     return Stream.of(
             new String[] {
-              " SELECT o.id\n   FROM ((public.orders o\n     JOIN public.customers c ON ((c.id ="
+              " SELECT o.id\n   FROM ((public.orders o\n     FULL JOIN public.customers c ON ((c.id ="
                   + " o.customer_id)))\n     FULL JOIN public.orders x ON ((x.id = c.id)))"
-                  + "|FULL outer join",
+                  + "|a chain of FULL JOINs",
+              " SELECT o.id\n   FROM (public.orders o\n     FULL JOIN (public.customers c\n"
+                  + "     JOIN public.orders x ON ((x.id = c.id))) ON ((c.id = o.customer_id)))"
+                  + "|FULL JOIN whose right side is not one table",
+              " SELECT o.id\n   FROM (public.customers c\n     JOIN (public.orders o\n"
+                  + "     FULL JOIN public.orders x ON ((x.id = o.id))) ON ((c.id = o.customer_id)))"
+                  + "|FULL outer join other than of the first item of FROM",
               " SELECT o.id\n   FROM public.orders o\n  WHERE (o.customer_id IN ( SELECT v.id\n"
                   + "           FROM public.vips v))|not a captured table",
               " SELECT o.id,\n    row_number() OVER (ORDER BY o.id) AS rn\n   FROM public.orders o|window",
@@ -403,7 +409,81 @@ class QueryModelerTest {
                  LEFT JOIN (public.orders o
                  JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))
                  FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
-            "FULL outer join"));
+            "a FULL JOIN whose left side has an outer join"),
+        Arguments.of(
+            """
+             SELECT c.id
+               FROM ((public.customers c
+                 JOIN ( SELECT o3.id
+                       FROM public.orders o3) o2 ON ((o2.id = c.id)))
+                 FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
+            "left join tree reads a subquery"),
+        Arguments.of(
+            """
+             SELECT t.region,
+                t.n
+               FROM ( SELECT c.region,
+                        count(*) AS n
+                       FROM ((public.customers c
+                         JOIN public.orders o ON ((o.customer_id = c.id)))
+                         FULL JOIN public.orders o4 ON ((o4.id = o.id)))
+                      GROUP BY c.region) t""",
+            "a FULL JOIN of a join tree inside a grouped subquery"));
+  }
+
+  @Test
+  void aFullJoinOfAJoinTreeReadsItsTablesLinearlyAndKeepsTheTreeForThePadding() throws Exception {
+    // As pg_get_viewdef prints a JOIN b ON p FULL JOIN c ON q (nested inner joins too), and the
+    // FULL JOIN of two tables, whose left side is a tree of one table.
+    for (String text :
+        List.of(
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM ((public.customers c
+                 JOIN public.orders o ON ((o.customer_id = c.id)))
+                 FULL JOIN public.orders o2 ON ((o2.customer_id = c.id)))
+              WHERE (c.id > 3)""",
+            """
+             SELECT c.id,
+                o.amount,
+                o2.id AS o2id
+               FROM (((public.customers c
+                 JOIN public.orders o ON ((o.customer_id = c.id)))
+                 CROSS JOIN public.customers c3)
+                 FULL JOIN public.orders o2 ON ((o2.customer_id = c.id)))
+                 JOIN public.customers c4 ON ((c4.id = o2.id))
+              WHERE (c.id > 3)""",
+            """
+             SELECT c.id,
+                o2.id AS o2id
+               FROM (public.customers c
+                 FULL JOIN public.orders o2 ON ((o2.customer_id = c.id)))""")) {
+      QueryModel model = model(text);
+      Branch branch = model.branches().get(0);
+      assertThat(branch.nonLinear()).hasSize(1);
+      Branch.NonLinear full = branch.nonLinear().get(0);
+      assertThat(full.kind()).isEqualTo(Branch.NonLinear.Kind.FULL_JOIN);
+      assertThat(full.table().refName()).isEqualTo("o2");
+      assertThat(model.slice(full.operand().orElseThrow())).isEqualTo("FULL JOIN");
+      assertThat(model.slice(full.condition().orElseThrow()))
+          .isEqualTo("((o2.customer_id = c.id))");
+      Branch.Nested left = full.left().orElseThrow();
+      assertThat(left.nullableOn()).isEqualTo(full.condition());
+      assertThat(branch.allTables())
+          .startsWith(left.branch().tables().toArray(TableOccurrence[]::new));
+      assertThat(branch.nested()).isEmpty();
+      if (left.branch().tables().size() > 1) {
+        assertThat(model.slice(left.relation()))
+            .startsWith("(")
+            .contains("(public.customers c")
+            .endsWith(")")
+            .doesNotContain("FULL");
+      } else {
+        assertThat(model.slice(left.relation())).isEqualTo("public.customers c");
+      }
+    }
   }
 
   @ParameterizedTest

@@ -224,6 +224,13 @@ class DifferentialRefreshIT {
             + " WHERE c.id IS NULL OR o.id IS NULL",
         "SELECT c.id, o.id AS oid, i.sku FROM customers c FULL JOIN orders o"
             + " ON o.customer_id = c.id JOIN items i ON i.order_id = o.id WHERE i.qty > 1",
+        // FULL JOIN whose left side is a join tree of inner joins
+        "SELECT c.id AS cid, c.region, o.id AS oid, i.order_id, i.sku, i.qty FROM customers c"
+            + " JOIN orders o ON o.customer_id = c.id FULL JOIN items i ON i.order_id = o.id"
+            + " AND i.qty > 1",
+        "SELECT c.region, count(o.id) AS n, count(i.sku) AS skus, count(*) AS all_rows,"
+            + " sum(i.qty) AS q FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " FULL JOIN items i ON i.order_id = o.id GROUP BY c.region",
         // EXISTS and NOT EXISTS, correlated
         "SELECT c.id, c.region FROM customers c WHERE EXISTS (SELECT 1 FROM orders o"
             + " WHERE o.customer_id = c.id AND o.amount > 90)",
@@ -333,6 +340,81 @@ class DifferentialRefreshIT {
       if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
         assertThat(lastMode("st")).as(lastReason("st")).isEqualTo("DIFFERENTIAL");
       }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        // the right side keyless, with duplicates and NULL keys; a condition on it in ON
+        "SELECT c.id AS cid, c.region, o.id AS oid, i.order_id, i.sku, i.qty FROM customers c"
+            + " JOIN orders o ON o.customer_id = c.id FULL JOIN items i ON i.order_id = o.id"
+            + " AND i.qty > 1",
+        "SELECT c.region, count(o.id) AS n, count(i.sku) AS skus, count(*) AS all_rows,"
+            + " sum(i.qty) AS q FROM customers c JOIN orders o ON o.customer_id = c.id"
+            + " FULL JOIN items i ON i.order_id = o.id GROUP BY c.region",
+        // the left tree with a keyless table, the right side keyed; a filter on the padded rows
+        "SELECT o.id, i.sku, i.qty, c.id AS cid, c.vip FROM orders o JOIN items i"
+            + " ON i.order_id = o.id FULL JOIN customers c ON c.id = o.customer_id AND c.vip"
+            + " WHERE c.id IS NULL OR o.id IS NULL OR i.qty > 2",
+        // a tree of three (a cross join, nested), joins after the FULL JOIN
+        "SELECT c.id AS cid, o.id AS oid, c2.region AS r2, i.sku, c3.vip FROM customers c"
+            + " JOIN orders o ON o.customer_id = c.id CROSS JOIN customers c2"
+            + " FULL JOIN items i ON i.order_id = o.id AND c2.id = i.qty + 1"
+            + " JOIN customers c3 ON c3.id = coalesce(c.id, i.qty)",
+        // another outer join's and a sublink's tables changing with the tree's (read as true bags)
+        "SELECT c.id AS cid, o.id AS oid, i.sku, c2.region FROM customers c JOIN orders o"
+            + " ON o.customer_id = c.id FULL JOIN items i ON i.order_id = o.id"
+            + " LEFT JOIN customers c2 ON c2.id = i.qty",
+        "SELECT c.region, o.id AS oid, i.sku FROM customers c JOIN orders o"
+            + " ON o.customer_id = c.id FULL JOIN items i ON i.order_id = o.id WHERE NOT EXISTS"
+            + " (SELECT 1 FROM orders o3 WHERE o3.customer_id = c.id AND o3.amount > 95)"
+      })
+  void aFullJoinOfAJoinTreeStaysEqualToItsQuery(String query) throws Exception {
+    engine.apply(StreamTableDefinition.from(differential("fj", query)), OWNER);
+    assertMatchesQuery(db, "fj", query);
+    String[][] batches = {
+      {
+        // NULL join keys on the right (duplicates, padded); a left row leaves the tree (its
+        // items padded); a new left row matches nothing (padded)
+        "INSERT INTO items VALUES (NULL, 'nul', 5), (NULL, 'nul', 5), (10, 'dup', 3),"
+            + " (10, 'dup', 3)",
+        "UPDATE orders SET customer_id = NULL WHERE id = 10",
+        "INSERT INTO orders VALUES (3001, 5, 10, 'z')"
+      },
+      {
+        // padded left row matched (twice); a right key moves; a left key comes back; a
+        // customer goes (its orders' rows leave the tree, their items padded)
+        "INSERT INTO items VALUES (3001, 'm', 4), (3001, 'm', 4)",
+        "UPDATE items SET order_id = 3001 WHERE order_id = 11",
+        "UPDATE orders SET customer_id = 3 WHERE id = 10",
+        "DELETE FROM customers WHERE id = 7"
+      },
+      {
+        // every table at once, on the same rows; key-changing updates on the left
+        "INSERT INTO customers VALUES (7, 'r7', true)",
+        "DELETE FROM items WHERE order_id = 3001",
+        "UPDATE orders SET id = id + 5000 WHERE id IN (12, 13)",
+        "UPDATE items SET qty = 1 WHERE order_id = 14",
+        "UPDATE customers SET vip = NOT vip WHERE id % 3 = 0"
+      },
+      {"DELETE FROM items"}, // the right side emptied: every left row padded
+      {
+        "INSERT INTO items SELECT g % 60 + 1, 's' || (g % 4), g % 6 FROM generate_series(1, 90) g",
+        "INSERT INTO items VALUES (NULL, 'nul', 2)",
+        "DELETE FROM orders" // the left side emptied: every right row padded
+      },
+      {
+        "INSERT INTO orders SELECT g, g % 20 + 1, g, NULL FROM generate_series(1, 40) g",
+        "DELETE FROM customers WHERE id > 10"
+      }
+    };
+    for (String[] batch : batches) {
+      db.execute(batch);
+      RefreshOutcome outcome = engine.refresh("public", "fj");
+      assertMatchesQuery(db, "fj", query);
+      assertThat(outcome.kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
+      assertThat(lastMode("fj")).as(lastReason("fj")).isEqualTo("DIFFERENTIAL");
     }
   }
 
@@ -519,18 +601,19 @@ class DifferentialRefreshIT {
   @Test
   void autoSaysWhyAQueryOutsideTheClassRefreshesInFull() throws Exception {
     String query =
-        "SELECT c.id, count(o.id) AS n FROM customers c JOIN orders o ON o.customer_id = c.id"
+        "SELECT c.id, count(o.id) AS n FROM customers c FULL JOIN orders o ON o.customer_id = c.id"
             + " FULL JOIN items i ON i.order_id = o.id GROUP BY c.id";
     engine.apply(EngineTestSupport.definition("outer_join", query), OWNER);
     db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
     engine.refresh("public", "outer_join");
     assertMatchesQuery(db, "outer_join", query);
     assertThat(lastMode("outer_join")).isEqualTo("FULL");
-    assertThat(lastReason("outer_join")).contains("FULL outer join");
+    assertThat(lastReason("outer_join")).contains("a chain of FULL JOINs");
     StreamTableReport.RefreshReport last =
         engine.report("public", "outer_join").lastRefresh().orElseThrow();
     assertThat(last.mode()).isEqualTo("FULL");
-    assertThat(last.reason()).hasValueSatisfying(r -> assertThat(r).contains("FULL outer join"));
+    assertThat(last.reason())
+        .hasValueSatisfying(r -> assertThat(r).contains("a chain of FULL JOINs"));
   }
 
   @Test
@@ -603,6 +686,39 @@ class DifferentialRefreshIT {
     assertThat(lastMode("full_left")).as(lastReason("full_left")).isEqualTo("DIFFERENTIAL");
   }
 
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT c.id, o.id AS oid, s.sku FROM customers c FULL JOIN orders o"
+            + " ON o.customer_id = c.id LEFT JOIN (SELECT i.order_id, i.sku FROM items i"
+            + " WHERE i.qty > 2) s ON s.order_id = o.id",
+        "SELECT c.id, o.id AS oid, s.txt, o2.id AS o2 FROM customers c JOIN orders o"
+            + " ON o.customer_id = c.id FULL JOIN orders o2 ON o2.id = o.id + 100"
+            + " LEFT JOIN (SELECT n.order_id, n.txt FROM notes n WHERE n.txt <> 'n3') s"
+            + " ON s.order_id = coalesce(o.id, o2.id - 100)"
+      })
+  void aFullJoinsLeftTablesAreReadAsTheyWereRowByRowByAChangedBlocksTerms(String query)
+      throws Exception {
+    // Order 12 matched no customer (padded, on the left of the FULL JOIN); customer 50 arrives
+    // and the LEFT JOINed block gains a row for order 12 in the same refresh: the block's term
+    // must see order 12 as it was, unmatched.
+    db.execute(
+        "CREATE TABLE notes (order_id int, txt text)",
+        "INSERT INTO notes SELECT g, 'n' || g FROM generate_series(1, 50) g",
+        "UPDATE orders SET customer_id = 50 WHERE id = 12");
+    engine.apply(StreamTableDefinition.from(differential("full_block", query)), OWNER);
+    db.execute(
+        "INSERT INTO customers VALUES (50, 'r50', false)",
+        "INSERT INTO items VALUES (12, 'late', 5)",
+        "INSERT INTO notes VALUES (12, 'late')",
+        "DELETE FROM customers WHERE id = 3",
+        "INSERT INTO items SELECT id, 'x', 9 FROM orders WHERE customer_id = 3",
+        "INSERT INTO notes SELECT id, 'x' FROM orders WHERE customer_id = 3");
+    engine.refresh("public", "full_block");
+    assertMatchesQuery(db, "full_block", query);
+    assertThat(lastMode("full_block")).as(lastReason("full_block")).isEqualTo("DIFFERENTIAL");
+  }
+
   @Test
   void theTablesOfTwoOuterJoinsChangingInOneRefreshStayDifferentialWhenOneHasAKey()
       throws Exception {
@@ -645,8 +761,10 @@ class DifferentialRefreshIT {
         "SELECT id FROM orders ORDER BY id LIMIT 5|LIMIT",
         "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM vip_customers)"
             + "|not a captured table",
-        "SELECT c.id FROM customers c JOIN orders o ON o.customer_id = c.id"
-            + " FULL JOIN items i ON i.order_id = o.id|FULL outer join",
+        "SELECT c.id FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"
+            + " FULL JOIN items i ON i.order_id = o.id|left side has an outer join",
+        "SELECT c.id FROM customers c JOIN (orders o FULL JOIN items i ON i.order_id = o.id)"
+            + " ON o.customer_id = c.id|FULL outer join other than of the first item of FROM",
         "SELECT id FROM customers EXCEPT ALL SELECT customer_id FROM orders|EXCEPT ALL",
         "SELECT id, region FROM customers FULL JOIN orders USING (id)|FULL JOIN",
         "WITH t AS (SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id)"

@@ -218,6 +218,24 @@ final class BlockReader {
       end = Math.max(end, leaf(right.getRightItem(), parts));
       end = Math.max(end, on.end());
       first = 1;
+    } else if (item instanceof ParenthesedFromItem tree
+        && joins != null
+        && !joins.isEmpty()
+        && joins.get(0).isFull()
+        && parts.top
+        && parts.tables.isEmpty()
+        && parts.nested.isEmpty()
+        && parts.nonLinear.isEmpty()) {
+      // (a JOIN b ON p) FULL JOIN c ON q: the join tree's tables are the block's first, linear.
+      if (!parts.mayGroup) {
+        // A grouped subquery's touched keys miss the groups of rows whose padding a change
+        // switched (the keys of matched rows only): not widened to join trees.
+        throw new NotDifferentialException("a FULL JOIN of a join tree inside a grouped subquery");
+      }
+      end = fullJoinTree(tree, parts);
+      List<TableOccurrence> left = List.copyOf(parts.tables);
+      end = Math.max(end, fullJoin(joins.get(0), parts, Span.of(tree), left));
+      first = 1;
     } else {
       end = leaf(item, parts);
     }
@@ -236,13 +254,14 @@ final class BlockReader {
             && parts.top
             && parts.tables.size() == 1
             && parts.nested.isEmpty()) {
-          end = Math.max(end, fullJoin(join, parts));
+          end = Math.max(end, fullJoin(join, parts, parts.tables.get(0).span(), parts.tables));
           continue;
         }
         if (!left && (join.isLeft() || join.isRight() || join.isFull() || join.isOuter())) {
           throw new NotDifferentialException(
               join.isFull()
-                  ? "a FULL outer join other than of the first two tables of FROM"
+                  ? "a FULL outer join other than of the first item of FROM (one table or a join"
+                      + " tree of inner joins) with one table"
                   : "a RIGHT JOIN whose left side is not one table");
         }
         if (join.isNatural() || join.isSemi() || join.isApply() || join.isStraight()) {
@@ -372,37 +391,72 @@ final class BlockReader {
 
   /** Refuses a join tree with an outer join inside, naming it. */
   private static void requireInnerJoins(ParenthesedFromItem tree) throws NotDifferentialException {
+    if (hasOuterJoin(tree)) {
+      throw new NotDifferentialException(
+          "an outer join inside the join tree of an outer join (only inner joins there)");
+    }
+  }
+
+  /** Whether a join tree has an outer join, at any depth. */
+  private static boolean hasOuterJoin(ParenthesedFromItem tree) {
     List<FromItem> items = new ArrayList<>(List.of(tree.getFromItem()));
     if (tree.getJoins() != null) {
       for (Join join : tree.getJoins()) {
         if (join.isLeft() || join.isRight() || join.isFull() || join.isOuter()) {
-          throw new NotDifferentialException(
-              "an outer join inside the join tree of an outer join (only inner joins there)");
+          return true;
         }
         items.add(join.getRightItem());
       }
     }
     for (FromItem item : items) {
-      if (item instanceof ParenthesedFromItem inner) {
-        requireInnerJoins(inner);
+      if (item instanceof ParenthesedFromItem inner && hasOuterJoin(inner)) {
+        return true;
       }
     }
+    return false;
   }
 
   /**
-   * {@code A FULL JOIN B ON p} of two tables, A the first of the FROM: B is non-linear as the right
-   * side of a LEFT JOIN is, and A's padded rows are kept by count like B's.
+   * The left side of {@code (a JOIN b ON p) FULL JOIN c ON q}, a join tree of tables and inner
+   * joins (nested too), read into {@code parts} as the block's first tables; returns its end.
    */
-  private int fullJoin(Join join, Parts parts) throws NotDifferentialException {
+  private int fullJoinTree(ParenthesedFromItem tree, Parts parts) throws NotDifferentialException {
+    if (tree.getAlias() != null) {
+      throw new NotDifferentialException("a FULL JOIN of a join tree with an alias");
+    }
+    if (hasOuterJoin(tree)) {
+      // Its left side's change would be an outer join's (padded rows weighted by counts), read as
+      // it was in a non-linear place: not modelled.
+      throw new NotDifferentialException(
+          "a FULL JOIN whose left side has an outer join (a chain of FULL JOINs, or a FULL JOIN"
+              + " after a LEFT JOIN)");
+    }
+    Parts inside = new Parts(false, false);
+    fromItem(tree.getFromItem(), tree.getJoins(), inside);
+    if (!inside.nested.isEmpty() || !inside.nonLinear.isEmpty()) {
+      throw new NotDifferentialException(
+          "a FULL JOIN whose left join tree reads a subquery or WITH query (only tables)");
+    }
+    parts.tables.addAll(inside.tables);
+    return Span.of(tree).end();
+  }
+
+  /**
+   * {@code A FULL JOIN B ON p}, A the first item of the FROM ({@code left}'s tables, ending at
+   * {@code preserved}'s end: one table, or a join tree of inner joins), B one table: B is
+   * non-linear as the right side of a LEFT JOIN is, and A's padded rows are kept by count like B's,
+   * A counted as a join tree on the nullable side of the join is ({@link Branch.Nested#joinTree}).
+   */
+  private int fullJoin(Join join, Parts parts, Span preserved, List<TableOccurrence> left)
+      throws NotDifferentialException {
     if (!(join.getRightItem() instanceof Table table)
         || join.getOnExpressions() == null
         || join.getOnExpressions().size() != 1) {
       throw new NotDifferentialException(
           "a FULL JOIN whose right side is not one table joined ON a condition");
     }
-    TableOccurrence preserved = parts.tables.get(0);
     TableOccurrence occurrence = occurrence(table);
-    int gap = preserved.span().end();
+    int gap = preserved.end();
     int keyword = text.indexOf("FULL JOIN", gap);
     if (keyword < 0
         || !text.substring(gap, keyword).isBlank()
@@ -420,7 +474,8 @@ final class BlockReader {
             Optional.empty(),
             Optional.of(new Span(keyword, keyword + 9)),
             List.of(),
-            Optional.empty()));
+            Optional.empty(),
+            Optional.of(Branch.Nested.joinTree(preserved, left, on))));
     return Math.max(occurrence.span().end(), on.end());
   }
 

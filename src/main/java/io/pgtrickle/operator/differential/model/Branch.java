@@ -70,6 +70,9 @@ public record Branch(
    *     groups, those of its HAVING; each kept by counts and sums (count, sum, avg over integers or
    *     numeric)
    * @param having for an IN over groups: the HAVING condition, if any
+   * @param left for a FULL JOIN: its left side (one table, or a join tree of inner joins), as a
+   *     join tree on the nullable side of the join ON its condition: its tables are read linearly
+   *     (they are the block's first tables), and the right side's rows are padded by its count
    */
   public record NonLinear(
       Kind kind,
@@ -79,9 +82,23 @@ public record Branch(
       Optional<Branch> subquery,
       Optional<Span> operand,
       List<Aggregate> aggregates,
-      Optional<Span> having) {
+      Optional<Span> having,
+      Optional<Nested> left) {
     public NonLinear {
       aggregates = List.copyOf(aggregates);
+    }
+
+    NonLinear(
+        Kind kind,
+        TableOccurrence table,
+        Optional<Span> condition,
+        Optional<Span> sublink,
+        Optional<Branch> subquery,
+        Optional<Span> operand,
+        List<Aggregate> aggregates,
+        Optional<Span> having) {
+      this(
+          kind, table, condition, sublink, subquery, operand, aggregates, having, Optional.empty());
     }
 
     static NonLinear leftJoin(TableOccurrence table, Span on) {
@@ -99,8 +116,9 @@ public record Branch(
     public enum Kind {
       LEFT_JOIN,
       /**
-       * {@code A FULL JOIN B ON c} of two tables, A the first table of its block's FROM (read
-       * linearly, its padding kept by count), B this occurrence; {@code operand} is the {@code FULL
+       * {@code A FULL JOIN B ON c}, A the first item of its block's FROM, one table or a join tree
+       * of inner joins ({@code (a JOIN b ON p) FULL JOIN c ON q}; {@code left}), read linearly, its
+       * padding kept by count; B, one table, this occurrence; {@code operand} is the {@code FULL
        * JOIN} keywords, which terms rewrite.
        */
       FULL_JOIN,

@@ -35,9 +35,9 @@ public final class DeltaSql {
     this.sources = sources;
     this.branches = new BranchSql(model, sources);
     this.core = new CoreList(model, branches);
-    this.outerJoins = new OuterJoinSql(model, sources, branches, core);
-    this.sublinkSql = new SublinkSql(model, branches);
     this.nullableBlocks = new NullableBlockSql(model, branches, core);
+    this.outerJoins = new OuterJoinSql(model, sources, branches, core, nullableBlocks);
+    this.sublinkSql = new SublinkSql(model, branches);
   }
 
   /**
@@ -86,17 +86,26 @@ public final class DeltaSql {
           branch.nonLinear().stream()
               .filter(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)
               .findFirst();
-      boolean fullLeftChanged =
-          full.isPresent() && sources.changed(branch.tables().get(0).source());
-      // The FULL JOIN's left table is read as it was by the terms of the other outer joins and
-      // sublinks, in a non-linear place: as a true bag, which needs its key.
+      // The FULL JOIN's left side: one table, or a join tree of inner joins (the branch's first
+      // tables).
+      Optional<Branch.Nested> fullLeft = full.flatMap(Branch.NonLinear::left);
+      List<TableOccurrence> leftTables =
+          fullLeft.map(l -> l.branch().tables()).orElse(List.of()).stream()
+              .filter(t -> sources.changed(t.source()))
+              .toList();
+      // The FULL JOIN's changed left tables are read as they were by the terms of the other outer
+      // joins, sublinks and blocks that change as a whole, in a non-linear place: as true bags,
+      // which need their keys (a weighted old state would pad wrongly: a row the window added
+      // cancels by weight but still counts as a match).
       boolean leftAsBag =
-          fullLeftChanged
-              && (!sites.isEmpty() || changedJoins.stream().anyMatch(n -> !n.equals(full.get())));
-      if (leftAsBag && sources.oldBag(branch.tables().get(0).source()).isEmpty()) {
+          !leftTables.isEmpty()
+              && (!sites.isEmpty()
+                  || changedJoins.stream().anyMatch(n -> !n.equals(full.get()))
+                  || !new WholeBlockSql(model, sources, branches).changed(branch).isEmpty());
+      if (leftAsBag && leftTables.stream().anyMatch(t -> sources.oldBag(t.source()).isEmpty())) {
         throw new FullRefreshNeeded(
-            "the left table of a FULL JOIN changed with a table of another outer join or sublink,"
-                + " and has no primary key");
+            "the left table of a FULL JOIN changed with a table of another outer join, sublink or"
+                + " subquery, and has no primary key");
       }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
@@ -107,7 +116,7 @@ public final class DeltaSql {
       }
       Map<TableOccurrence, TermState> nonLinearOld = new HashMap<>(linearOld);
       if (leftAsBag) {
-        nonLinearOld.put(branch.tables().get(0), TermState.OLD_BAG);
+        leftTables.forEach(t -> nonLinearOld.put(t, TermState.OLD_BAG));
       }
       // Sublinks whose own text would read too much are rewritten in every term (as they are now).
       Map<Span, String> nowTexts = new java.util.LinkedHashMap<>();
@@ -135,7 +144,18 @@ public final class DeltaSql {
           terms.addAll(sublinkTerms(branch, sites, split, nowTexts, asNow));
         }
       }
-      terms.addAll(wholeBlockTerms(branch, linearOld, nowTexts, changedJoins, sites));
+      terms.addAll(wholeBlockTerms(branch, nonLinearOld, nowTexts, changedJoins, sites));
+      if (!leftTables.isEmpty()) {
+        // The FULL JOIN's right table's rows whose padding the left side's change switched (the
+        // left side read as empty, the join as RIGHT JOIN ... ON false); the branch's other
+        // changed tables come after the left side's, so they are read as they were.
+        Map<TableOccurrence, TermState> rest = new HashMap<>(linearOld);
+        fullLeft.get().branch().tables().forEach(rest::remove);
+        List<BranchSql.Edit> padding = new ArrayList<>(asNow);
+        padding.add(new BranchSql.Edit(full.get().operand().orElseThrow(), "RIGHT JOIN"));
+        padding.add(new BranchSql.Edit(full.get().condition().orElseThrow(), "false"));
+        terms.addAll(nullableBlocks.leftPaddedTerms(branch, fullLeft.get(), rest, padding));
+      }
       for (int i = 0; i < tables.size(); i++) {
         if (!sources.changed(tables.get(i).source())) {
           continue;
@@ -148,17 +168,12 @@ public final class DeltaSql {
           }
         }
         List<BranchSql.Edit> linearEdits = new ArrayList<>(asNow);
-        if (full.isPresent() && i == 0) {
-          // The left table's change: its matched and padded rows (LEFT JOIN), and the right
-          // table's rows whose padding it switched.
+        if (leftTables.contains(tables.get(i))) {
+          // A term of the FULL JOIN's left side's change: its matched and padded rows (LEFT
+          // JOIN); the right table's rows whose padding it switched are above.
           linearEdits.add(new BranchSql.Edit(full.get().operand().orElseThrow(), "LEFT JOIN"));
         }
         for (Map<TableOccurrence, TermState> split : splitOld(states)) {
-          if (full.isPresent() && i == 0) {
-            terms.add(
-                outerJoins.padded(
-                    branch, split, tables.get(0), full.get(), "RIGHT JOIN", List.of()));
-          }
           terms.add(
               branches.render(
                   branch,

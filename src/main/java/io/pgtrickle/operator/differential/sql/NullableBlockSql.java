@@ -82,6 +82,18 @@ final class NullableBlockSql {
       Branch.Nested tree,
       Map<TableOccurrence, TermState> states,
       List<BranchSql.Edit> edits) {
+    return terms(
+        branch,
+        tree,
+        model.slice(tree.relation()),
+        treeChanges(tree),
+        treeEmpty(tree),
+        states,
+        edits);
+  }
+
+  /** The readings of a join tree's change: the terms of its telescoping sum. */
+  private List<Reading> treeChanges(Branch.Nested tree) {
     Branch block = tree.branch();
     List<Reading> changes = new ArrayList<>();
     for (Map<TableOccurrence, TermState> term : branches.changeStates(block)) {
@@ -89,10 +101,74 @@ final class NullableBlockSql {
           new Reading(
               term, Map.of(), branches.from(block, term, List.of()), branches.weight(block, term)));
     }
+    return changes;
+  }
+
+  /** A join tree read as no rows: each of its tables empty. */
+  private static Reading treeEmpty(Branch.Nested tree) {
     Map<TableOccurrence, TermState> nulls = new HashMap<>();
-    block.tables().forEach(t -> nulls.put(t, TermState.NULLS));
-    Reading empty = new Reading(nulls, Map.of(), "", "");
-    return terms(branch, tree, model.slice(tree.relation()), changes, empty, states, edits);
+    tree.branch().tables().forEach(t -> nulls.put(t, TermState.NULLS));
+    return new Reading(nulls, Map.of(), "", "");
+  }
+
+  /**
+   * How many of a block's rows match a row of the other side through the ON condition: {@code now}
+   * (counted over {@code written}) and {@code before} (now less the change's weight among them);
+   * {@code candidates}, whether the change matches the row at all (only then can its padding
+   * switch).
+   */
+  private record Matches(String now, String before, String candidates) {}
+
+  private Matches matches(Branch.Nested block, String written, List<Reading> changes) {
+    String on = model.slice(block.nullableOn().orElseThrow());
+    String now = "(SELECT count(*) FROM " + written + " WHERE " + on + ")";
+    if (changes.isEmpty()) {
+      return new Matches(now, now, "false");
+    }
+    List<String> weights = new ArrayList<>();
+    List<String> matched = new ArrayList<>();
+    for (Reading change : changes) {
+      weights.add(
+          "(SELECT coalesce(sum("
+              + change.weight()
+              + "), 0) FROM "
+              + change.relation()
+              + " WHERE "
+              + on
+              + ")");
+      matched.add("EXISTS (SELECT 1 FROM " + change.relation() + " WHERE " + on + ")");
+    }
+    String before = "(" + now + " - (" + String.join(" + ", weights) + "))";
+    return new Matches(now, before, "(" + String.join(" OR ", matched) + ")");
+  }
+
+  /**
+   * How many rows of a FULL JOIN's left side, as it was before the change, match a row of its right
+   * table: the join tree's rows now less its change's ({@link Branch.NonLinear#left}).
+   */
+  String leftBefore(Branch.Nested left) {
+    return matches(left, model.slice(left.relation()), treeChanges(left)).before();
+  }
+
+  /**
+   * The right table's rows of a FULL JOIN whose padding the change of its left side (a join tree,
+   * {@code left}) switched, the rest as {@code states}: each such row, padded, with weight {@code
+   * [n = 0] - [n - d = 0]}, {@code n} the left side's rows now matching it, {@code d} the weight of
+   * its change's among them. {@code edits} read the left side as empty and the join as {@code RIGHT
+   * JOIN ... ON false}.
+   */
+  List<String> leftPaddedTerms(
+      Branch branch,
+      Branch.Nested left,
+      Map<TableOccurrence, TermState> states,
+      List<BranchSql.Edit> edits) {
+    List<Reading> changes = treeChanges(left);
+    Matches matches = matches(left, model.slice(left.relation()), changes);
+    List<String> terms = new ArrayList<>();
+    for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
+      terms.add(padded(branch, split, treeEmpty(left), matches, edits));
+    }
+    return terms;
   }
 
   /**
@@ -110,24 +186,7 @@ final class NullableBlockSql {
       Reading empty,
       Map<TableOccurrence, TermState> states,
       List<BranchSql.Edit> edits) {
-    String on = model.slice(block.nullableOn().orElseThrow());
-    String now = "(SELECT count(*) FROM " + written + " WHERE " + on + ")";
-    List<String> weights = new ArrayList<>();
-    List<String> matched = new ArrayList<>();
-    for (Reading change : changes) {
-      weights.add(
-          "(SELECT coalesce(sum("
-              + change.weight()
-              + "), 0) FROM "
-              + change.relation()
-              + " WHERE "
-              + on
-              + ")");
-      matched.add("EXISTS (SELECT 1 FROM " + change.relation() + " WHERE " + on + ")");
-    }
-    String before = "(" + now + " - (" + String.join(" + ", weights) + "))";
-    // Only preserved rows the change matches can have their padding switched.
-    String candidates = "(" + String.join(" OR ", matched) + ")";
+    Matches matches = matches(block, written, changes);
     List<String> terms = new ArrayList<>();
     for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
       for (Reading change : changes) {
@@ -141,18 +200,31 @@ final class NullableBlockSql {
                 edits,
                 change.overrides()));
       }
-      Map<TableOccurrence, TermState> padded = new HashMap<>(split);
-      padded.putAll(empty.states());
-      String weight = OuterJoinSql.paddingSwitch(branches.weight(branch, split), now, before);
-      Optional<String> where = branches.where(branch, padded, edits);
-      terms.add(
-          "SELECT "
-              + core.of(branch, weight)
-              + branches.from(branch, padded, edits, empty.overrides())
-              + " WHERE "
-              + where.map(w -> "(" + w + ") AND ").orElse("")
-              + candidates);
+      terms.add(padded(branch, split, empty, matches, edits));
     }
     return terms;
+  }
+
+  /**
+   * The preserved rows the change matches, padded (the block read as {@code empty}), each weighted
+   * {@code [n = 0] - [n - d = 0]}.
+   */
+  private String padded(
+      Branch branch,
+      Map<TableOccurrence, TermState> split,
+      Reading empty,
+      Matches matches,
+      List<BranchSql.Edit> edits) {
+    Map<TableOccurrence, TermState> padded = new HashMap<>(split);
+    padded.putAll(empty.states());
+    String weight =
+        OuterJoinSql.paddingSwitch(branches.weight(branch, split), matches.now(), matches.before());
+    Optional<String> where = branches.where(branch, padded, edits);
+    return "SELECT "
+        + core.of(branch, weight)
+        + branches.from(branch, padded, edits, empty.overrides())
+        + " WHERE "
+        + where.map(w -> "(" + w + ") AND ").orElse("")
+        + matches.candidates();
   }
 }

@@ -20,12 +20,19 @@ final class OuterJoinSql {
   private final ChangedSources sources;
   private final BranchSql branches;
   private final CoreList core;
+  private final NullableBlockSql nullableBlocks;
 
-  OuterJoinSql(QueryModel model, ChangedSources sources, BranchSql branches, CoreList core) {
+  OuterJoinSql(
+      QueryModel model,
+      ChangedSources sources,
+      BranchSql branches,
+      CoreList core,
+      NullableBlockSql nullableBlocks) {
     this.model = model;
     this.sources = sources;
     this.branches = branches;
     this.core = core;
+    this.nullableBlocks = nullableBlocks;
   }
 
   /**
@@ -56,7 +63,9 @@ final class OuterJoinSql {
    * the change's rows matched as the ON condition says, and the other side's rows whose padding the
    * change switched (only rows with a matching changed row can differ: an {@code EXISTS} over the
    * change restricts the term to those). For a FULL JOIN also the change's own rows, padded where
-   * the left table, as it was, matches none.
+   * the left side (one table or a join tree of inner joins), as it was, matches none: {@code m - e
+   * = 0}, {@code m} its rows now matching, {@code e} the weight of its change's among them (the
+   * terms of its telescoping sum, {@link NullableBlockSql#leftBefore}).
    */
   List<String> terms(
       Branch branch,
@@ -83,15 +92,15 @@ final class OuterJoinSql {
     if (!full) {
       return terms;
     }
-    // FULL JOIN: the change's own rows padded where the left table (as it was) matches none.
-    TableOccurrence left = branch.tables().get(0);
+    // FULL JOIN: the change's own rows padded where the left side (as it was) matches none.
+    Branch.Nested left = nonLinear.left().orElseThrow();
     Map<TableOccurrence, TermState> own = new HashMap<>(states);
-    own.put(left, TermState.NULLS);
+    left.branch().tables().forEach(t -> own.put(t, TermState.NULLS));
     own.put(table, TermState.DELTA);
     List<BranchSql.Edit> edits = new ArrayList<>(sublinksBefore);
     edits.add(new BranchSql.Edit(nonLinear.condition().orElseThrow(), "false"));
     edits.add(new BranchSql.Edit(nonLinear.operand().orElseThrow(), "RIGHT JOIN"));
-    String before = matches(left, nonLinear, true);
+    String before = nullableBlocks.leftBefore(left);
     for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(own)) {
       String weight =
           "("
