@@ -1026,6 +1026,7 @@ final class BlockReader {
     if (grouping.keys().isEmpty()) {
       throw new NotDifferentialException("a subquery in FROM that aggregates without GROUP BY");
     }
+    requireKeysOffNullableSides(plain, branch);
     Span select = Span.of(plain);
     Branch.Grouped grouped =
         new Branch.Grouped(grouping.keys(), new Span(branch.core().end(), select.end()));
@@ -1041,6 +1042,69 @@ final class BlockReader {
             nullableOn,
             columns));
     return relation.end();
+  }
+
+  /**
+   * Refuses a grouped block whose GROUP BY keys read a table on the nullable side of an outer join
+   * inside it (the right side of a LEFT JOIN, the left of a RIGHT JOIN, either side of a FULL
+   * JOIN): the groups a term recomputes are the keys of the rows a change matches, not those of the
+   * rows whose padding it switched (the NULL key's group when a preserved row loses its last
+   * match), so those would be left wrong. Keys of the preserved side (TPC-H q13's) are the same for
+   * a row padded or matched. A column not qualified by its table counts as the nullable side's.
+   */
+  private static void requireKeysOffNullableSides(PlainSelect plain, Branch branch)
+      throws NotDifferentialException {
+    java.util.Set<String> nullable = new java.util.HashSet<>();
+    for (Branch.NonLinear outer : branch.nonLinear()) {
+      if (outer.kind() == Branch.NonLinear.Kind.LEFT_JOIN
+          || outer.kind() == Branch.NonLinear.Kind.FULL_JOIN) {
+        nullable.add(bare(outer.table().refName()));
+        outer
+            .left()
+            .ifPresent(
+                left -> left.branch().tables().forEach(t -> nullable.add(bare(t.refName()))));
+      }
+    }
+    if (nullable.isEmpty()) {
+      return;
+    }
+    List<net.sf.jsqlparser.schema.Column> columns = new ArrayList<>();
+    ExpressionVisitorAdapter<Void> collector =
+        new ExpressionVisitorAdapter<Void>() {
+          @Override
+          public <S> Void visit(net.sf.jsqlparser.schema.Column column, S context) {
+            columns.add(column);
+            return null;
+          }
+        };
+    net.sf.jsqlparser.expression.operators.relational.ExpressionList<?> keys =
+        plain.getGroupBy().getGroupByExpressionList();
+    for (Expression key : keys) {
+      Expression read =
+          key instanceof net.sf.jsqlparser.expression.LongValue position
+                  && position.getValue() >= 1
+                  && position.getValue() <= plain.getSelectItems().size()
+              ? plain.getSelectItems().get((int) position.getValue() - 1).getExpression()
+              : key;
+      read.accept(collector, null);
+    }
+    for (net.sf.jsqlparser.schema.Column column : columns) {
+      Table qualifier = column.getTable();
+      if (qualifier == null
+          || qualifier.getName() == null
+          || qualifier.getName().isEmpty()
+          || nullable.contains(bare(qualifier.getName()))) {
+        throw new NotDifferentialException(
+            "a grouped subquery in FROM grouped by a column of an outer join's nullable side"
+                + " inside it ("
+                + column
+                + "): the groups of rows whose padding a change switches are not recomputed");
+      }
+    }
+  }
+
+  private static String bare(String name) {
+    return name.replace("\"", "").toLowerCase(java.util.Locale.ROOT);
   }
 
   private TableOccurrence occurrence(Table table) throws NotDifferentialException {
