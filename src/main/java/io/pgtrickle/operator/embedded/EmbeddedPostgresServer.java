@@ -35,8 +35,23 @@ public final class EmbeddedPostgresServer implements PostgresServer {
 
   /** Starts a server with {@link #SETTINGS} plus, overriding them, {@code extraSettings}. */
   public static EmbeddedPostgresServer start(Map<String, String> extraSettings) {
-    EmbeddedPostgres.Builder builder =
-        EmbeddedPostgres.builder().setPGStartupWait(Duration.ofSeconds(60));
+    return start(EmbeddedPostgres.builder(), extraSettings);
+  }
+
+  /**
+   * As {@link #start()}, with its data in {@code dataDirectory} (new and empty), which {@link
+   * #close} stops the server in but leaves for the caller to remove: a data directory of hundreds
+   * of databases takes longer to delete than a test JVM is given to exit.
+   */
+  public static EmbeddedPostgresServer startLeavingData(java.nio.file.Path dataDirectory) {
+    return start(
+        EmbeddedPostgres.builder().setDataDirectory(dataDirectory).setCleanDataDirectory(false),
+        Map.of());
+  }
+
+  private static EmbeddedPostgresServer start(
+      EmbeddedPostgres.Builder builder, Map<String, String> extraSettings) {
+    builder.setPGStartupWait(Duration.ofSeconds(60));
     SETTINGS.forEach(builder::setServerConfig);
     extraSettings.forEach(builder::setServerConfig);
     try {

@@ -2,6 +2,10 @@ package io.pgtrickle.operator.testing;
 
 import io.pgtrickle.operator.embedded.EmbeddedPostgresServer;
 import io.pgtrickle.operator.embedded.PostgresServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,11 +25,44 @@ public final class TestPostgres {
   /** Server number {@code index} (0, 1, 2, ...): independent servers, each with its own OIDs. */
   public static synchronized PostgresServer server(int index) {
     while (SERVERS.size() <= index) {
-      EmbeddedPostgresServer server = EmbeddedPostgresServer.start();
+      Path data = dataDirectory();
+      EmbeddedPostgresServer server = EmbeddedPostgresServer.startLeavingData(data);
       SERVERS.add(server);
-      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "stop-test-postgres"));
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    server.close();
+                    removeLater(data);
+                  },
+                  "stop-test-postgres"));
     }
     return SERVERS.get(index);
+  }
+
+  private static Path dataDirectory() {
+    try {
+      return Files.createTempDirectory("pgtrickle-test-pg");
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not make a data directory", e);
+    }
+  }
+
+  /**
+   * Removes a stopped server's data directory in a process of its own, which outlives the JVM: the
+   * hundreds of databases of a test run are ~100k files, longer to delete than Maven gives a test
+   * JVM to exit (it is then killed, and the directory was left behind in the temp directory).
+   */
+  private static void removeLater(Path data) {
+    try {
+      new ProcessBuilder("rm", "-rf", data.toString())
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .redirectError(ProcessBuilder.Redirect.DISCARD)
+          .start();
+    } catch (IOException e) {
+      // No rm (not a Unix-like system): the directory stays, as it did before.
+      System.err.println("could not remove " + data + ": " + e.getMessage());
+    }
   }
 
   /** A new, empty database on server {@code index}. */
