@@ -145,22 +145,20 @@ final class Refresher {
             connection,
             target(connection, id, definition.qualifiedName(), placement, differentialStorage),
             emptyWindow());
-    Frontier frontier = Frontier.empty();
-    NodeMark mark = currentMark(connection);
-    for (SourceTable source : sources) {
-      frontier = frontier.with(source.table().stableName(), LOCAL_NODE_ID, mark);
-    }
     long millis = millisSince(started);
     // A new storage starts AUTO's history afresh: the query or the mode may have changed.
     StreamTableCatalog.recordRefresh(
         connection,
         id,
-        frontier,
+        Frontier.empty(),
+        sources.stream().map(s -> s.table().stableName()).toList(),
+        LOCAL_NODE_ID,
         fullRefresh.mode().name(),
         null,
         millis,
         rows,
-        AutoHistory.NONE.afterFull(millis));
+        AutoHistory.NONE.afterFull(millis),
+        List.of());
   }
 
   /**
@@ -286,7 +284,7 @@ final class Refresher {
     }
     // One round trip: the frontier, marked with this transaction's snapshot (taken in the UPDATE,
     // after the change was applied), and the compaction, which reads the frontier just written.
-    StreamTableCatalog.recordRefreshAtCurrentMark(
+    StreamTableCatalog.recordRefresh(
         connection,
         record.id(),
         record.frontier().retainOnly(sources),
@@ -583,9 +581,7 @@ final class Refresher {
   /** The stream table's WAL-captured sources. */
   static List<io.pgtrickle.operator.catalog.TrackedSource> walSources(
       Connection connection, String schema, String name) throws SQLException {
-    List<io.pgtrickle.operator.catalog.TrackedSource> sources = new java.util.ArrayList<>();
-    io.pgtrickle.operator.catalog.ChangeTrackingRegistry registry =
-        new io.pgtrickle.operator.catalog.ChangeTrackingRegistry();
+    List<StableName> names = new ArrayList<>();
     try (PreparedStatement statement =
         connection.prepareStatement(
             "SELECT t.source_stable_name FROM pgtrickle.pgt_stream_tables st"
@@ -597,11 +593,11 @@ final class Refresher {
       statement.setString(2, name);
       try (ResultSet rs = statement.executeQuery()) {
         while (rs.next()) {
-          registry.find(connection, new StableName(rs.getString(1))).ifPresent(sources::add);
+          names.add(new StableName(rs.getString(1)));
         }
       }
     }
-    return sources;
+    return walSources(connection, names);
   }
 
   /** The WAL-captured sources named (by {@link StreamTableCatalog#checkForRefresh}). */
@@ -614,17 +610,6 @@ final class Refresher {
       registry.find(connection, source).ifPresent(sources::add);
     }
     return sources;
-  }
-
-  private static NodeMark currentMark(Connection connection) throws SQLException {
-    try (Statement statement = connection.createStatement();
-        ResultSet rs =
-            statement.executeQuery(
-                "SELECT pg_catalog.pg_current_wal_insert_lsn()::text,"
-                    + " pg_catalog.pg_current_snapshot()::text")) {
-      rs.next();
-      return new NodeMark(rs.getString(1), rs.getString(2));
-    }
   }
 
   /**

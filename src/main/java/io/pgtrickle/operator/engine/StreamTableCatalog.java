@@ -236,49 +236,14 @@ public final class StreamTableCatalog {
   }
 
   /**
-   * Records a refresh that applied changes, in the same transaction as the apply: the mode that ran
-   * and, when it ran FULL though the stream table could run DIFFERENTIAL, why; and what AUTO
-   * learned from it.
+   * Records a refresh that applied changes (or a load), in the same transaction as the apply: the
+   * mode that ran and, when it ran FULL though the stream table could run DIFFERENTIAL, why; what
+   * AUTO learned from it; and the frontier: {@code base} with, for each of {@code sources}, node
+   * {@code nodeId}'s mark set to this transaction's snapshot and WAL insert position, read by the
+   * UPDATE itself, after the apply. {@code after} (statements without parameters) runs after it in
+   * the same round trip.
    */
   static void recordRefresh(
-      Connection connection,
-      long id,
-      Frontier frontier,
-      String mode,
-      String reason,
-      long durationMillis,
-      long rowsChanged,
-      AutoHistory history)
-      throws SQLException {
-    try (PreparedStatement statement =
-        connection.prepareStatement(
-            "UPDATE pgtrickle.pgt_stream_tables SET frontier = ?::jsonb, status = 'ACTIVE',"
-                + " last_refresh_at = clock_timestamp(), last_refresh_mode = ?,"
-                + " last_refresh_reason = ?, last_refresh_ms = ?, last_refresh_rows = ?,"
-                + " last_error = NULL, auto_full_ms = ?, auto_slow_changes = ?,"
-                + " auto_slow_ms = ?, updated_at = now(), frontier_server = "
-                + ServerMove.CURRENT
-                + " WHERE id = ?")) {
-      statement.setString(1, frontier.toJson());
-      statement.setString(2, mode);
-      statement.setString(3, reason);
-      statement.setLong(4, durationMillis);
-      statement.setLong(5, rowsChanged);
-      statement.setObject(6, history.fullMillis(), java.sql.Types.BIGINT);
-      statement.setObject(7, history.slowChanges(), java.sql.Types.BIGINT);
-      statement.setObject(8, history.slowMillis(), java.sql.Types.BIGINT);
-      statement.setLong(9, id);
-      statement.executeUpdate();
-    }
-  }
-
-  /**
-   * {@link #recordRefresh} for a refresh: the frontier is {@code base} with, for each of {@code
-   * sources}, node {@code nodeId}'s mark set to this transaction's snapshot and WAL insert
-   * position, read by the UPDATE itself; {@code after} (statements without parameters) runs after
-   * it in the same round trip.
-   */
-  static void recordRefreshAtCurrentMark(
       Connection connection,
       long id,
       Frontier base,
