@@ -1,7 +1,11 @@
 package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.differential;
 import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
+import static io.pgtrickle.operator.engine.EngineTestSupport.lastMode;
+import static io.pgtrickle.operator.engine.EngineTestSupport.lastReason;
+import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchDifferentially;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -333,14 +337,7 @@ class DifferentialRefreshIT {
         "INSERT INTO orders SELECT 2000 + g, g % 22 + 1, g, 'late' FROM generate_series(1, 30) g"
       }
     };
-    for (String[] batch : batches) {
-      db.execute(batch);
-      RefreshOutcome outcome = engine.refresh("public", "st");
-      assertMatchesQuery(db, "st", query);
-      if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
-        assertThat(lastMode("st")).as(lastReason("st")).isEqualTo("DIFFERENTIAL");
-      }
-    }
+    refreshEachBatchDifferentially(engine, db, "st", query, batches);
   }
 
   @ParameterizedTest
@@ -414,7 +411,7 @@ class DifferentialRefreshIT {
       RefreshOutcome outcome = engine.refresh("public", "fj");
       assertMatchesQuery(db, "fj", query);
       assertThat(outcome.kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
-      assertThat(lastMode("fj")).as(lastReason("fj")).isEqualTo("DIFFERENTIAL");
+      assertThat(lastMode(db, "fj")).as(lastReason(db, "fj")).isEqualTo("DIFFERENTIAL");
     }
   }
 
@@ -425,13 +422,13 @@ class DifferentialRefreshIT {
     db.execute("UPDATE orders SET customer_id = 3 WHERE id = 17");
     engine.refresh("public", "auto");
     assertMatchesQuery(db, "auto", query);
-    assertThat(lastMode("auto")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "auto")).isEqualTo("DIFFERENTIAL");
 
     db.execute("TRUNCATE orders", "INSERT INTO orders VALUES (1, 1, 1, NULL)");
     engine.refresh("public", "auto");
     assertMatchesQuery(db, "auto", query);
-    assertThat(lastMode("auto")).isEqualTo("FULL");
-    assertThat(lastReason("auto")).contains("TRUNCATE");
+    assertThat(lastMode(db, "auto")).isEqualTo("FULL");
+    assertThat(lastReason(db, "auto")).contains("TRUNCATE");
   }
 
   @Test
@@ -441,8 +438,8 @@ class DifferentialRefreshIT {
     db.execute("ANALYZE orders", "UPDATE orders SET amount = amount + 1");
     engine.refresh("public", "big_change");
     assertMatchesQuery(db, "big_change", query);
-    assertThat(lastMode("big_change")).isEqualTo("FULL");
-    assertThat(lastReason("big_change")).contains("changed rows");
+    assertThat(lastMode(db, "big_change")).isEqualTo("FULL");
+    assertThat(lastReason(db, "big_change")).contains("changed rows");
   }
 
   @Test
@@ -464,12 +461,12 @@ class DifferentialRefreshIT {
     engine.refresh("public", "every_row");
     assertMatchesQuery(db, "few_groups", grouped);
     assertMatchesQuery(db, "every_row", filtered);
-    assertThat(lastMode("few_groups")).isEqualTo("FULL");
-    assertThat(lastReason("few_groups"))
+    assertThat(lastMode(db, "few_groups")).isEqualTo("FULL");
+    assertThat(lastReason(db, "few_groups"))
         .contains("more than 403 changed rows")
         .contains("in 1 tables")
         .contains("4% of the sources' rows divided by their number of tables, plus 30%");
-    assertThat(lastMode("every_row")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "every_row")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
@@ -495,9 +492,9 @@ class DifferentialRefreshIT {
     engine.refresh("public", "joined");
     assertMatchesQuery(db, "alone", alone);
     assertMatchesQuery(db, "joined", joined);
-    assertThat(lastMode("alone")).isEqualTo("DIFFERENTIAL");
-    assertThat(lastMode("joined")).isEqualTo("FULL");
-    assertThat(lastReason("joined"))
+    assertThat(lastMode(db, "alone")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "joined")).isEqualTo("FULL");
+    assertThat(lastReason(db, "joined"))
         .contains("more than 204 changed rows against about 10010 source rows in 2 tables");
   }
 
@@ -519,8 +516,8 @@ class DifferentialRefreshIT {
     db.execute("UPDATE facts SET v = v + 1 WHERE id <= 150"); // 300 buffer rows
     engine.refresh("public", "learned");
     assertMatchesQuery(db, "learned", query);
-    assertThat(lastMode("learned")).isEqualTo("FULL");
-    assertThat(lastReason("learned"))
+    assertThat(lastMode(db, "learned")).isEqualTo("FULL");
+    assertThat(lastReason(db, "learned"))
         .isEqualTo(
             "a differential refresh of 300 changed rows took 50 ms, longer than a full refresh"
                 + " (1 ms), and this change is at least as large");
@@ -528,7 +525,7 @@ class DifferentialRefreshIT {
     db.execute("UPDATE facts SET v = v + 1 WHERE id <= 140"); // 280 buffer rows: under the bound
     engine.refresh("public", "learned");
     assertMatchesQuery(db, "learned", query);
-    assertThat(lastMode("learned")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "learned")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
@@ -556,7 +553,7 @@ class DifferentialRefreshIT {
         "DELETE FROM customers WHERE id BETWEEN 390 AND 400");
     for (String name : new String[] {"big_join", "big_groups"}) {
       engine.refresh("public", name);
-      assertThat(lastMode(name)).as(lastReason(name)).isEqualTo("DIFFERENTIAL");
+      assertThat(lastMode(db, name)).as(lastReason(db, name)).isEqualTo("DIFFERENTIAL");
     }
     assertMatchesQuery(db, "big_join", query);
     assertMatchesQuery(db, "big_groups", grouped);
@@ -574,7 +571,7 @@ class DifferentialRefreshIT {
         "INSERT INTO items SELECT * FROM kept",
         "INSERT INTO items SELECT order_id, sku, qty + 1 FROM kept WHERE order_id % 4 = 0");
     engine.refresh("public", "bag");
-    assertThat(lastMode("bag")).isEqualTo("FULL");
+    assertThat(lastMode(db, "bag")).isEqualTo("FULL");
     assertMatchesQuery(db, "bag", query);
     long id = db.queryLong("SELECT id FROM pgtrickle.pgt_stream_tables WHERE st_name = 'bag'");
     String storage = "SELECT sku, qty, pgt_row_id FROM public.bag";
@@ -594,7 +591,7 @@ class DifferentialRefreshIT {
         .isZero();
     db.execute("DELETE FROM items WHERE ctid IN (SELECT min(ctid) FROM items GROUP BY sku, qty)");
     engine.refresh("public", "bag");
-    assertThat(lastMode("bag")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "bag")).isEqualTo("DIFFERENTIAL");
     assertMatchesQuery(db, "bag", query);
   }
 
@@ -607,8 +604,8 @@ class DifferentialRefreshIT {
     db.execute("INSERT INTO orders VALUES (5000, 1, 1, NULL)");
     engine.refresh("public", "outer_join");
     assertMatchesQuery(db, "outer_join", query);
-    assertThat(lastMode("outer_join")).isEqualTo("FULL");
-    assertThat(lastReason("outer_join")).contains("a chain of FULL JOINs");
+    assertThat(lastMode(db, "outer_join")).isEqualTo("FULL");
+    assertThat(lastReason(db, "outer_join")).contains("a chain of FULL JOINs");
     StreamTableReport.RefreshReport last =
         engine.report("public", "outer_join").lastRefresh().orElseThrow();
     assertThat(last.mode()).isEqualTo("FULL");
@@ -633,14 +630,14 @@ class DifferentialRefreshIT {
     db.execute("UPDATE t1 SET v = v + 1 WHERE id = 3");
     engine.refresh("public", "wide");
     assertMatchesQuery(db, "wide", query);
-    assertThat(lastMode("wide")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "wide")).isEqualTo("DIFFERENTIAL");
     for (int i = 1; i <= 26; i++) {
       db.execute("UPDATE t" + i + " SET v = v + 1 WHERE id = 5");
     }
     engine.refresh("public", "wide");
     assertMatchesQuery(db, "wide", query);
-    assertThat(lastMode("wide")).isEqualTo("FULL");
-    assertThat(lastReason("wide")).contains("delta terms over 26 table occurrences");
+    assertThat(lastMode(db, "wide")).isEqualTo("FULL");
+    assertThat(lastReason(db, "wide")).contains("delta terms over 26 table occurrences");
   }
 
   @Test
@@ -664,7 +661,9 @@ class DifferentialRefreshIT {
         "INSERT INTO items VALUES (9, 'big', 9)");
     engine.refresh("public", "join_sublink");
     assertMatchesQuery(db, "join_sublink", query);
-    assertThat(lastMode("join_sublink")).as(lastReason("join_sublink")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "join_sublink"))
+        .as(lastReason(db, "join_sublink"))
+        .isEqualTo("DIFFERENTIAL");
   }
 
   @Test
@@ -683,7 +682,7 @@ class DifferentialRefreshIT {
         "INSERT INTO items SELECT id, 'x', 9 FROM orders WHERE customer_id = 3");
     engine.refresh("public", "full_left");
     assertMatchesQuery(db, "full_left", query);
-    assertThat(lastMode("full_left")).as(lastReason("full_left")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "full_left")).as(lastReason(db, "full_left")).isEqualTo("DIFFERENTIAL");
   }
 
   @ParameterizedTest
@@ -717,8 +716,8 @@ class DifferentialRefreshIT {
       db.execute(batch);
       engine.refresh("public", "padded");
       assertMatchesQuery(db, "padded", query);
-      assertThat(lastMode("padded")).isEqualTo("FULL");
-      assertThat(lastReason("padded")).contains("nullable side");
+      assertThat(lastMode(db, "padded")).isEqualTo("FULL");
+      assertThat(lastReason(db, "padded")).contains("nullable side");
     }
   }
 
@@ -752,7 +751,9 @@ class DifferentialRefreshIT {
         "INSERT INTO notes SELECT id, 'x' FROM orders WHERE customer_id = 3");
     engine.refresh("public", "full_block");
     assertMatchesQuery(db, "full_block", query);
-    assertThat(lastMode("full_block")).as(lastReason("full_block")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "full_block"))
+        .as(lastReason(db, "full_block"))
+        .isEqualTo("DIFFERENTIAL");
   }
 
   @Test
@@ -773,7 +774,7 @@ class DifferentialRefreshIT {
         "INSERT INTO items SELECT id, 'new', 7 FROM orders WHERE customer_id IN (4, 6, 99)");
     engine.refresh("public", "two_outer");
     assertMatchesQuery(db, "two_outer", query);
-    assertThat(lastMode("two_outer")).as(lastReason("two_outer")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "two_outer")).as(lastReason(db, "two_outer")).isEqualTo("DIFFERENTIAL");
 
     // Two tables without a key: FULL, and it says why.
     db.execute(
@@ -786,8 +787,8 @@ class DifferentialRefreshIT {
     db.execute("DELETE FROM items WHERE qty = 2", "DELETE FROM notes WHERE order_id < 10");
     engine.refresh("public", "keyless");
     assertMatchesQuery(db, "keyless", keyless);
-    assertThat(lastMode("keyless")).isEqualTo("FULL");
-    assertThat(lastReason("keyless")).contains("neither has a primary key");
+    assertThat(lastMode(db, "keyless")).isEqualTo("FULL");
+    assertThat(lastReason(db, "keyless")).contains("neither has a primary key");
   }
 
   @ParameterizedTest
@@ -858,20 +859,20 @@ class DifferentialRefreshIT {
         "INSERT INTO customers VALUES (3, NULL, true), (23, 'r2', false)");
     engine.refresh("public", "twice");
     assertMatchesQuery(db, "twice", query);
-    assertThat(lastMode("twice")).as(lastReason("twice")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "twice")).as(lastReason(db, "twice")).isEqualTo("DIFFERENTIAL");
 
     db.execute(
         "UPDATE orders SET customer_id = 23, amount = amount + 60 WHERE id % 7 = 0",
         "DELETE FROM orders WHERE customer_id = 5");
     engine.refresh("public", "twice");
     assertMatchesQuery(db, "twice", query);
-    assertThat(lastMode("twice")).isEqualTo("FULL");
-    assertThat(lastReason("twice")).contains(reason);
+    assertThat(lastMode(db, "twice")).isEqualTo("FULL");
+    assertThat(lastReason(db, "twice")).contains(reason);
 
     db.execute("UPDATE customers SET vip = NOT vip, region = NULL WHERE id % 3 = 0");
     engine.refresh("public", "twice");
     assertMatchesQuery(db, "twice", query);
-    assertThat(lastMode("twice")).as(lastReason("twice")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "twice")).as(lastReason(db, "twice")).isEqualTo("DIFFERENTIAL");
   }
 
   @Test
@@ -885,20 +886,20 @@ class DifferentialRefreshIT {
         "UPDATE orders SET customer_id = 4 WHERE id < 30", "DELETE FROM orders WHERE id > 190");
     engine.refresh("public", "frozen");
     assertMatchesQuery(db, "frozen", query);
-    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "frozen")).isEqualTo("DIFFERENTIAL");
 
     db.execute(
         "UPDATE customers SET region = 'r1' WHERE id = 5",
         "INSERT INTO items VALUES (1, 'x', NULL)");
     engine.refresh("public", "frozen");
     assertMatchesQuery(db, "frozen", query);
-    assertThat(lastMode("frozen")).isEqualTo("FULL");
-    assertThat(lastReason("frozen")).contains("subquery");
+    assertThat(lastMode(db, "frozen")).isEqualTo("FULL");
+    assertThat(lastReason(db, "frozen")).contains("subquery");
 
     db.execute("UPDATE orders SET amount = amount * 2 WHERE id % 3 = 0");
     engine.refresh("public", "frozen");
     assertMatchesQuery(db, "frozen", query);
-    assertThat(lastMode("frozen")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "frozen")).isEqualTo("DIFFERENTIAL");
   }
 
   @ParameterizedTest
@@ -932,14 +933,7 @@ class DifferentialRefreshIT {
         "DELETE FROM customers WHERE id = 7"
       }
     };
-    for (String[] batch : batches) {
-      db.execute(batch);
-      RefreshOutcome outcome = engine.refresh("public", "setop");
-      assertMatchesQuery(db, "setop", query);
-      if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
-        assertThat(lastMode("setop")).as(lastReason("setop")).isEqualTo("DIFFERENTIAL");
-      }
-    }
+    refreshEachBatchDifferentially(engine, db, "setop", query, batches);
   }
 
   @Test
@@ -951,13 +945,13 @@ class DifferentialRefreshIT {
     db.execute("UPDATE items SET qty = qty + 1 WHERE order_id % 4 = 0");
     engine.refresh("public", "setop");
     assertMatchesQuery(db, "setop", query);
-    assertThat(lastMode("setop")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "setop")).isEqualTo("DIFFERENTIAL");
 
     db.execute("UPDATE customers SET vip = NOT vip WHERE id % 3 = 0");
     engine.refresh("public", "setop");
     assertMatchesQuery(db, "setop", query);
-    assertThat(lastMode("setop")).isEqualTo("FULL");
-    assertThat(lastReason("setop")).contains("subquery");
+    assertThat(lastMode(db, "setop")).isEqualTo("FULL");
+    assertThat(lastReason(db, "setop")).contains("subquery");
   }
 
   @Test
@@ -975,7 +969,7 @@ class DifferentialRefreshIT {
     db.execute("INSERT INTO t VALUES (2, 1)", "DELETE FROM u", "INSERT INTO u VALUES (1, 4)");
     engine.refresh("public", "extremes");
     assertMatchesQuery(db, "extremes", query);
-    assertThat(lastMode("extremes")).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, "extremes")).isEqualTo("DIFFERENTIAL");
     db.execute("INSERT INTO t VALUES (3, 1)", "UPDATE u SET v = 9");
     engine.refresh("public", "extremes");
     assertMatchesQuery(db, "extremes", query);
@@ -994,7 +988,7 @@ class DifferentialRefreshIT {
     db.execute("UPDATE orders SET amount = 1 WHERE id = 3");
     engine.refresh("public", "switch");
     assertMatchesQuery(db, "switch", query);
-    assertThat(lastMode("switch")).isEqualTo("FULL");
+    assertThat(lastMode(db, "switch")).isEqualTo("FULL");
   }
 
   private static String hiddenColumns(String table) {
@@ -1026,26 +1020,7 @@ class DifferentialRefreshIT {
       db.execute(batch);
       engine.refresh("public", "st");
       assertMatchesQuery(db, "st", query);
-      assertThat(lastMode("st")).as(lastReason("st")).isEqualTo("DIFFERENTIAL");
+      assertThat(lastMode(db, "st")).as(lastReason(db, "st")).isEqualTo("DIFFERENTIAL");
     }
-  }
-
-  private static StreamTableSpec differential(String name, String query) {
-    StreamTableSpec spec = spec(name, query);
-    spec.setRefreshMode(RefreshMode.DIFFERENTIAL);
-    return spec;
-  }
-
-  private String lastMode(String name) throws Exception {
-    return db.queryString(
-        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
-  }
-
-  private String lastReason(String name) throws Exception {
-    return String.valueOf(
-        db.queryString(
-            "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables WHERE st_name = '"
-                + name
-                + "'"));
   }
 }

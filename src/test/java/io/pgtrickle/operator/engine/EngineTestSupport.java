@@ -113,4 +113,42 @@ final class EngineTestSupport {
     spec.setSchedule("1s");
     return spec;
   }
+
+  static StreamTableSpec differential(String name, String query) {
+    StreamTableSpec spec = spec(name, query);
+    spec.setRefreshMode(io.pgtrickle.operator.api.RefreshMode.DIFFERENTIAL);
+    return spec;
+  }
+
+  static String lastMode(TestDatabase db, String name) throws Exception {
+    return db.queryString(
+        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
+  }
+
+  static String lastReason(TestDatabase db, String name) throws Exception {
+    return String.valueOf(
+        db.queryString(
+            "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables WHERE st_name = '"
+                + name
+                + "'"));
+  }
+
+  /**
+   * Runs each batch of statements, refreshes {@code public.<name>} and checks it equals {@code
+   * query}, and that a refresh that applied changes ran DIFFERENTIAL.
+   */
+  static void refreshEachBatchDifferentially(
+      StreamTableEngine engine, TestDatabase db, String name, String query, String[][] batches)
+      throws Exception {
+    for (String[] batch : batches) {
+      db.execute(batch);
+      RefreshOutcome outcome = engine.refresh("public", name);
+      StreamTableAssertions.assertMatchesQuery(db, name, query);
+      if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
+        org.assertj.core.api.Assertions.assertThat(lastMode(db, name))
+            .as(lastReason(db, name))
+            .isEqualTo("DIFFERENTIAL");
+      }
+    }
+  }
 }

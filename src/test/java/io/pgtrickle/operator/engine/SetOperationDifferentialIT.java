@@ -1,14 +1,17 @@
 package io.pgtrickle.operator.engine;
 
 import static io.pgtrickle.operator.engine.EngineTestSupport.OWNER;
+import static io.pgtrickle.operator.engine.EngineTestSupport.differential;
 import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
+import static io.pgtrickle.operator.engine.EngineTestSupport.lastMode;
+import static io.pgtrickle.operator.engine.EngineTestSupport.lastReason;
+import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchDifferentially;
 import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.pgtrickle.operator.api.CdcModeSpec;
-import io.pgtrickle.operator.api.RefreshMode;
 import io.pgtrickle.operator.api.StreamTableSpec;
 import io.pgtrickle.operator.testing.TestDatabase;
 import io.pgtrickle.operator.testing.TestPostgres;
@@ -130,14 +133,7 @@ class SetOperationDifferentialIT {
         "DELETE FROM \"Stock Items\" WHERE \"Qty\" > 2"
       }
     };
-    for (String[] batch : batches) {
-      db.execute(batch);
-      RefreshOutcome outcome = engine.refresh("public", "setop");
-      assertMatchesQuery(db, "setop", query);
-      if (outcome.kind() == RefreshOutcome.Kind.APPLIED) {
-        assertThat(lastMode("setop")).as(lastReason("setop")).isEqualTo("DIFFERENTIAL");
-      }
-    }
+    refreshEachBatchDifferentially(engine, db, "setop", query, batches);
   }
 
   /**
@@ -212,7 +208,7 @@ class SetOperationDifferentialIT {
       for (String[] batch : batches) {
         db.execute(batch);
         refreshUntilExact(engine, db, "walset", query);
-        assertThat(lastMode("walset")).as(lastReason("walset")).isEqualTo("DIFFERENTIAL");
+        assertThat(lastMode(db, "walset")).as(lastReason(db, "walset")).isEqualTo("DIFFERENTIAL");
       }
     } finally {
       db.dropReplicationSlots();
@@ -222,31 +218,12 @@ class SetOperationDifferentialIT {
   private void refreshDifferential(String name, String query) throws Exception {
     assertThat(engine.refresh("public", name).kind()).isEqualTo(RefreshOutcome.Kind.APPLIED);
     assertMatchesQuery(db, name, query);
-    assertThat(lastMode(name)).as(lastReason(name)).isEqualTo("DIFFERENTIAL");
+    assertThat(lastMode(db, name)).as(lastReason(db, name)).isEqualTo("DIFFERENTIAL");
   }
 
   /** The table's rows as {@code k:v} (NULL as -), sorted, comma-separated. */
   private String rows(String name) throws Exception {
     return db.queryString(
         "SELECT string_agg(k || ':' || coalesce(v, '-'), ',' ORDER BY k, v) FROM public." + name);
-  }
-
-  private static StreamTableSpec differential(String name, String query) {
-    StreamTableSpec spec = spec(name, query);
-    spec.setRefreshMode(RefreshMode.DIFFERENTIAL);
-    return spec;
-  }
-
-  private String lastMode(String name) throws Exception {
-    return db.queryString(
-        "SELECT last_refresh_mode FROM pgtrickle.pgt_stream_tables WHERE st_name = '" + name + "'");
-  }
-
-  private String lastReason(String name) throws Exception {
-    return String.valueOf(
-        db.queryString(
-            "SELECT last_refresh_reason FROM pgtrickle.pgt_stream_tables WHERE st_name = '"
-                + name
-                + "'"));
   }
 }
