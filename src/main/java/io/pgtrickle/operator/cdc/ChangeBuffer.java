@@ -192,6 +192,45 @@ public final class ChangeBuffer {
         + ")";
   }
 
+  /**
+   * The same condition with the snapshot read from a setting of the transaction ({@link
+   * #windowSetting}), so that the statement's text does not change from one refresh to the next:
+   * the driver then keeps it prepared on the server and PostgreSQL reuses its plan (a statement
+   * without parameters always gets its generic plan), where a literal made every refresh parse and
+   * plan it again (~0.8 ms of a 3 ms one-row refresh, docs/benchmarks.md).
+   */
+  public static String unconsumedBySetting(String alias, String settingName) {
+    if (!SETTING.matcher(settingName).matches()) {
+      throw new IllegalArgumentException("not a setting name: " + settingName);
+    }
+    String snapshot = "pg_catalog.current_setting('" + settingName + "')::pg_catalog.pg_snapshot";
+    return alias
+        + ".xid >= pg_catalog.pg_snapshot_xmin("
+        + snapshot
+        + ")::text::bigint AND NOT pg_catalog.pg_visible_in_snapshot("
+        + alias
+        + ".xid::text::xid8, "
+        + snapshot
+        + ")";
+  }
+
+  /**
+   * The {@code SET LOCAL} that gives {@link #unconsumedBySetting} its snapshot, checked as {@link
+   * #unconsumed} checks it before it is inlined.
+   */
+  public static String windowSetting(String settingName, String consumedSnapshot) {
+    if (!SETTING.matcher(settingName).matches()) {
+      throw new IllegalArgumentException("not a setting name: " + settingName);
+    }
+    if (!SNAPSHOT.matcher(consumedSnapshot).matches()) {
+      throw new IllegalArgumentException("not a snapshot: " + consumedSnapshot);
+    }
+    return "SET LOCAL " + settingName + " = '" + consumedSnapshot + "'";
+  }
+
+  private static final java.util.regex.Pattern SETTING =
+      java.util.regex.Pattern.compile("pgtrickle\\.[a-z0-9_]+");
+
   private static final java.util.regex.Pattern SNAPSHOT =
       java.util.regex.Pattern.compile("\\d+:\\d+:[\\d,]*");
 

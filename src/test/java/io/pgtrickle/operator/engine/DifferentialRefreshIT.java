@@ -415,6 +415,59 @@ class DifferentialRefreshIT {
     }
   }
 
+  /**
+   * A one-row change is read straight from its buffer by a statement whose text is the same every
+   * refresh (the window's snapshot is a setting), so the driver keeps it prepared on the server and
+   * PostgreSQL its plan: more refreshes than the driver's threshold (5), with the storage analyzed
+   * and the source rewritten between them (each drops the cached plan), stay exact and
+   * differential. jsonb's {@code ?} keeps its statement unprepared (the driver would read it as a
+   * parameter). A third stream table over the same source, never refreshed, keeps consumed rows in
+   * the buffer.
+   */
+  @Test
+  void oneRowRefreshesReuseTheirStatementExactly() throws Exception {
+    db.execute(
+        "CREATE TABLE docs (id int PRIMARY KEY, body jsonb)",
+        "INSERT INTO docs SELECT g, jsonb_build_object(CASE WHEN g % 2 = 0 THEN 'k' ELSE 'j' END,"
+            + " g) FROM generate_series(1, 50) g");
+    String grouped =
+        "SELECT customer_id, count(*) AS n, sum(amount) AS total FROM orders"
+            + " GROUP BY customer_id";
+    String tagged = "SELECT id, body FROM docs WHERE body ? 'k'";
+    engine.apply(EngineTestSupport.definition("per_customer", grouped), OWNER);
+    engine.apply(EngineTestSupport.definition("tagged", tagged), OWNER);
+    // Never refreshed here: the buffer keeps the rows the others consumed, which their windows
+    // must leave out.
+    engine.apply(EngineTestSupport.definition("lagging", "SELECT id FROM orders"), OWNER);
+    for (int round = 1; round <= 12; round++) {
+      db.execute(
+          switch (round % 3) {
+            case 0 ->
+                "UPDATE orders SET amount = amount + 1, customer_id = "
+                    + round
+                    + " WHERE id = "
+                    + round;
+            case 1 -> "DELETE FROM orders WHERE id = " + (100 + round);
+            default -> "INSERT INTO orders VALUES (" + (1000 + round) + ", 7, 1.5, NULL)";
+          },
+          "UPDATE docs SET body = body || jsonb_build_object('k', "
+              + round
+              + ") WHERE id = "
+              + (2 * round + 1));
+      if (round == 6) {
+        db.execute("ANALYZE per_customer", "VACUUM FULL orders");
+      }
+      engine.refresh("public", "per_customer");
+      engine.refresh("public", "tagged");
+      assertMatchesQuery(db, "per_customer", grouped);
+      assertMatchesQuery(db, "tagged", tagged);
+      assertThat(lastMode(db, "per_customer"))
+          .as(lastReason(db, "per_customer"))
+          .isEqualTo("DIFFERENTIAL");
+      assertThat(lastMode(db, "tagged")).as(lastReason(db, "tagged")).isEqualTo("DIFFERENTIAL");
+    }
+  }
+
   @Test
   void autoRunsDifferentialForASmallChangeAndFullAfterATruncate() throws Exception {
     String query = "SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id";

@@ -13,6 +13,7 @@ import io.pgtrickle.operator.differential.sql.DeltaSql;
 import io.pgtrickle.operator.differential.sql.StateQuery;
 import io.pgtrickle.operator.naming.StableName;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -82,6 +83,11 @@ public final class DifferentialRefresh implements RefreshStrategy {
     try (Statement statement = connection.createStatement()) {
       List<String> settings = new ArrayList<>(SETTINGS);
       Optional<StableName> inline = inlineDelta(differential.model(), window);
+      inline
+          .map(source -> window.consumedSnapshots().get(source))
+          .ifPresent(
+              snapshot ->
+                  settings.add(ChangeBuffer.windowSetting(windowSetting(inline.get()), snapshot)));
       Map<StableName, Long> deltaRows =
           inline.isPresent() ? Map.of() : netChanges(statement, differential, window, settings);
       Set<StableName> changed = new LinkedHashSet<>(deltaRows.keySet());
@@ -119,10 +125,7 @@ public final class DifferentialRefresh implements RefreshStrategy {
         // creation, statistics and drop at commit would be most of the refresh.
         statement.executeBatch();
         hook.computed(connection);
-        try (ResultSet rs = statement.executeQuery(sql.applyInOne(core.get()))) {
-          rs.next();
-          return rs.getLong(1);
-        }
+        return countOf(connection, statement, sql.applyInOne(core.get()));
       }
       statement.addBatch(DeltaSql.intoCoreDelta(core.get()));
       statement.executeBatch();
@@ -149,6 +152,27 @@ public final class DifferentialRefresh implements RefreshStrategy {
         rows += recompute(statement, sql, differential);
       }
       return rows;
+    }
+  }
+
+  /**
+   * Runs a statement that returns one count. As a prepared statement, which the driver keeps on the
+   * server once run a few times with the same text (an inlined window's text is the same from one
+   * refresh to the next): PostgreSQL then neither parses nor plans it again. Not when the text has
+   * a {@code ?}, which the driver would read as a parameter (jsonb's operators).
+   */
+  private static long countOf(Connection connection, Statement statement, String sql)
+      throws SQLException {
+    if (sql.indexOf('?') >= 0) {
+      try (ResultSet rs = statement.executeQuery(sql)) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+    try (PreparedStatement prepared = connection.prepareStatement(sql);
+        ResultSet rs = prepared.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
@@ -238,23 +262,39 @@ public final class DifferentialRefresh implements RefreshStrategy {
    */
   private static String inlineSql(
       DifferentialTarget target, ChangeWindow window, StableName source) {
+    String unconsumed =
+        window.consumedSnapshots().get(source) == null
+            ? "true"
+            : ChangeBuffer.unconsumedBySetting("b", windowSetting(source));
     return "("
-        + deltaQuery(target, window, source)
+        + deltaQuery(target, source, unconsumed)
         + " LIMIT "
         + window.fewRows(source).getAsLong()
         + ")";
   }
 
+  /** The setting that holds the consumed snapshot of an inlined source's window. */
+  private static String windowSetting(StableName source) {
+    return "pgtrickle.window_" + source.value();
+  }
+
   /** The net change of a source's window: a row per copy, weight +1 or -1. */
   private static String deltaQuery(
       DifferentialTarget target, ChangeWindow window, StableName source) {
+    return deltaQuery(
+        target, source, ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source)));
+  }
+
+  /** The net change of the buffer rows {@code unconsumed} selects (alias {@code b}). */
+  private static String deltaQuery(
+      DifferentialTarget target, StableName source, String unconsumed) {
     return "SELECT (x.r).*, x.w AS pgt__w FROM (SELECT c.row_data::"
         + target.sourceTables().get(source)
         + " AS r, sign(c.n)::int AS w, abs(c.n) AS k FROM (SELECT b.row_data,"
         + " sum(CASE b.op WHEN 'I' THEN 1 ELSE -1 END) AS n FROM "
         + target.changeBuffers().get(source)
         + " b WHERE b.op IN ('I', 'D') AND "
-        + ChangeBuffer.unconsumed("b", window.consumedSnapshots().get(source))
+        + unconsumed
         // OFFSET 0 keeps the subquery from being pulled up, which would expand (x.r).* into one
         // record_in of the row's text per column.
         + " GROUP BY b.row_data) c WHERE c.n <> 0 OFFSET 0) x"
