@@ -74,12 +74,16 @@ public final class TopologyFollower {
       }
     }
     List<String> gone = new ArrayList<>();
+    List<String> leftBehind = new ArrayList<>();
     for (CaptureNode node : recorded.get().nodeList()) {
       if (!now.nodes().containsKey(node.nodeId())) {
-        dropSlot(node, names);
+        dropSlot(node, names).ifPresent(leftBehind::add);
         gone.add(Integer.toString(node.nodeId()));
       }
     }
+    // The node is forgotten all the same (it may be gone for good, and waiting for it would stop
+    // the source's refreshes), so status says what to drop by hand.
+    String recordedChange = table + ": " + changes + String.join("", leftBehind);
     coordinator.setAutoCommit(false);
     try {
       ChangeBuffer.markResync(coordinator, names, CaptureNode.LOCAL.nodeId());
@@ -90,7 +94,7 @@ public final class TopologyFollower {
                   + " frontier_per_node = frontier_per_node - ?::text[]"
                   + " WHERE source_stable_name = ?")) {
         update.setString(1, now.toJson());
-        update.setString(2, table + ": " + changes);
+        update.setString(2, recordedChange);
         update.setArray(3, coordinator.createArrayOf("text", gone.toArray()));
         update.setString(4, source.stableName().value());
         update.executeUpdate();
@@ -152,10 +156,14 @@ public final class TopologyFollower {
     }
   }
 
-  /** A node that left may be gone for good: a failure is logged, as its slot would pin WAL. */
-  private void dropSlot(CaptureNode node, ObjectNames names) {
+  /**
+   * A node that left may be gone for good: a failure is logged and returned for status (its slot,
+   * if the server still runs, holds back its WAL).
+   */
+  private Optional<String> dropSlot(CaptureNode node, ObjectNames names) {
     try (Connection connection = nodes.open(node)) {
       SlotReader.dropSlot(connection, names);
+      return Optional.empty();
     } catch (SQLException e) {
       LOG.error(
           "node {} no longer holds data of the source but its slot {} could not be dropped;"
@@ -163,6 +171,25 @@ public final class TopologyFollower {
           node.name(),
           names.replicationSlot(),
           e.getMessage());
+      return Optional.of(
+          "; the replication slot "
+              + names.replicationSlot()
+              + " on "
+              + node.label()
+              + ", which left, could not be dropped ("
+              + firstLine(e.getMessage())
+              + "): if that server still runs, drop the slot there by hand"
+              + " (SELECT pg_drop_replication_slot('"
+              + names.replicationSlot()
+              + "')), it holds back WAL");
     }
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "no message";
+    }
+    int end = message.indexOf('\n');
+    return end < 0 ? message : message.substring(0, end);
   }
 }

@@ -84,6 +84,52 @@ class NodeDownIT {
     assertThat(cluster.slots(cluster.workers.get(0))).isEqualTo(1);
   }
 
+  /**
+   * A node that leaves the source while it is down: its slot cannot be dropped, the node is
+   * forgotten all the same (it may never come back), and status says which slot to drop by hand.
+   */
+  @Test
+  void aNodeThatLeftWhileDownIsNamedWithTheSlotToDropByHand() throws Exception {
+    ScriptedCluster two =
+        new ScriptedCluster(TestPostgres.server(0), List.of(TestPostgres.server(1), worker));
+    try {
+      two.topology.place(101, 1);
+      two.topology.place(102, 2);
+      StreamTableSpec totals = EngineTestSupport.spec("order_totals", TOTALS);
+      totals.setPlacement(PlacementMode.LOCAL);
+      two.engine.apply(StreamTableDefinition.from(totals), OWNER);
+      two.write(2, 1, 10);
+      two.awaitApplied("order_totals");
+      assertThat(two.slots(two.workers.get(1))).isEqualTo(1);
+
+      worker.stop();
+      two.topology.place(102, 1); // the rebalancer moved its shard away while it was down
+      two.write(1, 2, 20);
+      assertThat(two.engine.refresh("public", "order_totals").kind())
+          .as("the source is re-synced without the node")
+          .isEqualTo(RefreshOutcome.Kind.APPLIED);
+      assertMatchesQuery(two.coordinator, "order_totals", TOTALS);
+      StreamTableReport report = two.engine.report("public", "order_totals");
+      assertThat(report.sources().get(0).topologyChange().orElseThrow().description())
+          .contains("node localhost:" + worker.port() + " (id 2) removed")
+          .contains(
+              "the replication slot "
+                  + two.orders.replicationSlot()
+                  + " on node localhost:"
+                  + worker.port()
+                  + " (id 2), which left, could not be dropped")
+          .contains("drop the slot there by hand");
+
+      worker.startAgain();
+      assertThat(two.slots(two.workers.get(1))).as("left behind, as status says").isEqualTo(1);
+    } finally {
+      if (!worker.isRunning()) {
+        worker.startAgain(); // deletion waits for every node the source's slots may be on
+      }
+      two.dropEverything();
+    }
+  }
+
   @Test
   void deletionWaitsForAStoppedNodeSoItsSlotIsNotLeftBehind() throws Exception {
     StreamTableEngine engine = cluster.engine;
