@@ -115,7 +115,14 @@ class FullJoinChainDifferentialIT {
         "SELECT coalesce(a.k, b.k, c.k) AS k, count(*) AS n, count(c.id) AS nc, sum(a.id) AS sa"
             + " FROM a FULL JOIN b ON a.k = b.k FULL JOIN c ON coalesce(a.k, b.k) = c.k"
             + " GROUP BY coalesce(a.k, b.k, c.k)",
-        "SELECT DISTINCT b.k, c.z FROM a LEFT JOIN b ON b.k = a.k FULL JOIN c ON c.k = b.k"
+        "SELECT DISTINCT b.k, c.z FROM a LEFT JOIN b ON b.k = a.k FULL JOIN c ON c.k = b.k",
+        // a LEFT JOIN after the chain and a sublink: their terms read the chain as it was (true
+        // bags, by key)
+        "SELECT a.id, b.id AS bid, c.id AS cid, b2.y FROM a FULL JOIN b ON b.k = a.k"
+            + " FULL JOIN c ON c.k = coalesce(a.k, b.k) LEFT JOIN b b2 ON b2.k = c.k",
+        "SELECT a.id, b.id AS bid, c.id AS cid FROM a LEFT JOIN b ON b.k = a.k"
+            + " FULL JOIN c ON c.k = a.k WHERE NOT EXISTS (SELECT 1 FROM c c3 WHERE c3.k = b.k)"
+            + " AND coalesce(a.id, 0) - 5 < (SELECT count(*) FROM a a3 WHERE a3.k >= c.k)"
       })
   void chainsStayDifferentialWhateverTablesChange(String query) throws Exception {
     engine.apply(StreamTableDefinition.from(differential("chain", query)), OWNER);
