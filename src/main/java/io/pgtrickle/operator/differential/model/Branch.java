@@ -72,7 +72,9 @@ public record Branch(
    * @param having for an IN over groups: the HAVING condition, if any
    * @param left for a FULL JOIN: its left side (one table, or a join tree of inner joins), as a
    *     join tree on the nullable side of the join ON its condition: its tables are read linearly
-   *     (they are the block's first tables), and the right side's rows are padded by its count
+   *     (they are the block's first tables), and the right side's rows are padded by its count. In
+   *     a chain ({@link Branch#outerChain}) the left side may hold outer joins: its {@code
+   *     relation} is then the chain's prefix before this join, its tables the chain's first item's
    */
   public record NonLinear(
       Kind kind,
