@@ -37,6 +37,7 @@ final class RandomQueries {
     SUBQUERY(true),
     EXCEPT_INTERSECT(true),
     OUTER_JOIN(false),
+    OUTER_JOIN_CHAIN(false),
     EXISTS(false),
     IN_SUBQUERY(false),
     EXCEPT_INTERSECT_ALL(false),
@@ -109,6 +110,7 @@ final class RandomQueries {
 
   private static final Shape[] OUTSIDE = {
     Shape.OUTER_JOIN,
+    Shape.OUTER_JOIN_CHAIN,
     Shape.EXISTS,
     Shape.IN_SUBQUERY,
     Shape.EXCEPT_INTERSECT_ALL,
@@ -152,6 +154,7 @@ final class RandomQueries {
       case AGGREGATE -> ungrouped(anyFrom()).sql();
       case SUBQUERY -> subquery();
       case OUTER_JOIN -> outerJoin();
+      case OUTER_JOIN_CHAIN -> outerJoinChain();
       case EXISTS -> exists();
       case IN_SUBQUERY -> inSubquery();
       case EXCEPT_INTERSECT -> setOperation(random.nextBoolean() ? "EXCEPT" : "INTERSECT");
@@ -503,6 +506,45 @@ final class RandomQueries {
           new From(
               from.sql() + " LEFT JOIN " + third.sql() + " ON " + equi(left.refs(), third.refs()),
               concat(from.refs(), third.refs()));
+    }
+    return random.nextInt(3) == 0
+        ? group(from, false).sql()
+        : block(from, 2 + random.nextInt(3), random.nextInt(3) == 0).sql();
+  }
+
+  /**
+   * Outer joins one after another, at least one FULL JOIN among them: {@code a FULL JOIN b FULL
+   * JOIN c}, {@code a LEFT JOIN b FULL JOIN c}, {@code a FULL JOIN b LEFT JOIN c}, now and then a
+   * fourth table or an inner join of two first. Each step's condition reads the tables before it,
+   * now and then a key merged over two of them ({@code coalesce(a.k, b.k) = c.k}).
+   */
+  private String outerJoinChain() {
+    From from = random.nextInt(4) == 0 ? join2(false) : scan();
+    int steps = random.nextInt(3) == 0 ? 3 : 2;
+    boolean full = false;
+    for (int i = 0; i < steps; i++) {
+      From next = scan();
+      boolean last = i == steps - 1;
+      String type = (last && !full) || random.nextBoolean() ? "FULL" : "LEFT";
+      full |= type.equals("FULL");
+      Ref[] pair = comparablePair(from.refs(), next.refs());
+      String key = pair[0].sql();
+      String table = key.substring(0, key.indexOf('.') + 1);
+      List<Ref> merged =
+          from.refs().stream()
+              .filter(r -> r.kind() == pair[0].kind() && !r.sql().startsWith(table))
+              .toList();
+      if (!merged.isEmpty() && random.nextBoolean()) {
+        key = "coalesce(" + key + ", " + pick(merged).sql() + ")";
+      }
+      String on = key + " = " + pair[1].sql();
+      if (random.nextInt(3) == 0) {
+        on += " AND " + bool(next.refs(), 1);
+      }
+      from =
+          new From(
+              from.sql() + " " + type + " JOIN " + next.sql() + " ON " + on,
+              concat(from.refs(), next.refs()));
     }
     return random.nextInt(3) == 0
         ? group(from, false).sql()

@@ -268,9 +268,6 @@ class QueryModelerTest {
   static Stream<Arguments> outsideTheClass() {
     return Stream.of(
             new String[] {
-              " SELECT o.id\n   FROM ((public.orders o\n     FULL JOIN public.customers c ON ((c.id ="
-                  + " o.customer_id)))\n     FULL JOIN public.orders x ON ((x.id = c.id)))"
-                  + "|a chain of FULL JOINs",
               " SELECT o.id\n   FROM (public.orders o\n     FULL JOIN (public.customers c\n"
                   + "     JOIN public.orders x ON ((x.id = c.id))) ON ((c.id = o.customer_id)))"
                   + "|FULL JOIN whose right side is not one table",
@@ -409,7 +406,7 @@ class QueryModelerTest {
                  LEFT JOIN (public.orders o
                  JOIN public.orders o2 ON ((o2.id = o.id))) ON ((o.customer_id = c.id)))
                  FULL JOIN public.orders o4 ON ((o4.id = c.id)))""",
-            "a FULL JOIN whose left side has an outer join"),
+            "a FULL JOIN whose left side has an outer join of a subquery, WITH query or join tree"),
         Arguments.of(
             """
              SELECT c.id
@@ -484,6 +481,148 @@ class QueryModelerTest {
         assertThat(model.slice(left.relation())).isEqualTo("public.customers c");
       }
     }
+  }
+
+  @Test
+  void aChainOfOuterJoinsEndingInAFullJoinIsReadStepByStep() throws Exception {
+    // As pg_get_viewdef prints a FULL JOIN b ON p FULL JOIN c ON q, a LEFT JOIN b ... FULL JOIN c,
+    // a JOIN b FULL JOIN c LEFT JOIN d FULL JOIN e (and a join after the chain).
+    record Shape(String text, List<String> start, List<String> steps, List<String> kinds) {}
+    List<Shape> shapes =
+        List.of(
+            new Shape(
+                """
+                 SELECT COALESCE(o.id, c.id, x.id) AS k
+                   FROM ((public.orders o
+                     FULL JOIN public.customers c ON ((c.id = o.customer_id)))
+                     FULL JOIN public.orders x ON ((x.id = COALESCE(o.id, c.id))))""",
+                List.of("o"),
+                List.of("c", "x"),
+                List.of("FULL_JOIN", "FULL_JOIN")),
+            new Shape(
+                """
+                 SELECT o.id
+                   FROM ((public.orders o
+                     LEFT JOIN public.customers c ON ((c.id = o.customer_id)))
+                     FULL JOIN public.orders x ON ((x.id = o.id)))
+                  WHERE (x.id > 3)""",
+                List.of("o"),
+                List.of("c", "x"),
+                List.of("LEFT_JOIN", "FULL_JOIN")),
+            new Shape(
+                """
+                 SELECT o.id
+                   FROM (((((public.orders o
+                     JOIN public.customers c ON ((c.id = o.customer_id)))
+                     FULL JOIN public.orders x ON ((x.id = o.id)))
+                     LEFT JOIN public.customers c2 ON ((c2.id = x.customer_id)))
+                     FULL JOIN public.orders y ON ((y.id = c2.id)))
+                     JOIN public.customers c3 ON ((c3.id = 1)))""",
+                List.of("o", "c"),
+                List.of("x", "c2", "y"),
+                List.of("FULL_JOIN", "LEFT_JOIN", "FULL_JOIN")));
+    for (Shape shape : shapes) {
+      QueryModel model = model(shape.text());
+      Branch branch = model.branches().get(0);
+      List<Branch.NonLinear> chain = branch.outerChain();
+      assertThat(chain).extracting(n -> n.table().refName()).isEqualTo(shape.steps());
+      assertThat(chain).extracting(n -> n.kind().name()).isEqualTo(shape.kinds());
+      assertThat(branch.outerChainStart())
+          .extracting(TableOccurrence::refName)
+          .isEqualTo(shape.start());
+      // Each FULL JOIN's left side is the prefix before it, its text a relation of its own.
+      for (Branch.NonLinear step : chain) {
+        if (step.kind() == Branch.NonLinear.Kind.FULL_JOIN) {
+          assertThat(model.slice(step.operand().orElseThrow())).isEqualTo("FULL JOIN");
+          String prefix = model.slice(step.left().orElseThrow().relation());
+          if (shape.start().size() > 1 || !chain.get(0).equals(step)) {
+            assertThat(prefix).startsWith("(").endsWith(")");
+          }
+          assertThat(prefix).doesNotContain(" " + step.table().refName() + " ON");
+        }
+      }
+    }
+    // A FULL JOIN of a tree of inner joins, followed by a LEFT JOIN: no chain (the rule of one
+    // FULL JOIN, the LEFT JOIN's table an outer join of its own).
+    Branch fullThenLeft =
+        model(
+                """
+                 SELECT o.id
+                   FROM ((public.orders o
+                     FULL JOIN public.customers c ON ((c.id = o.customer_id)))
+                     LEFT JOIN public.orders x ON ((x.id = c.id)))""")
+            .branches()
+            .get(0);
+    assertThat(fullThenLeft.outerChain()).isEmpty();
+    assertThat(fullThenLeft.nonLinear()).hasSize(2);
+  }
+
+  static Stream<Arguments> chainsOutsideTheClass() {
+    return Stream.of(
+        Arguments.of(
+            """
+             SELECT o.id
+               FROM (((public.orders o
+                 FULL JOIN public.customers c ON ((c.id = o.customer_id)))
+                 JOIN public.orders o2 ON ((o2.id = c.id)))
+                 FULL JOIN public.orders x ON ((x.id = o.id)))""",
+            "joins a table after an outer join other than by a LEFT or FULL JOIN"),
+        Arguments.of(
+            """
+             SELECT o.id
+               FROM ((public.customers c
+                 RIGHT JOIN public.orders o ON ((c.id = o.customer_id)))
+                 FULL JOIN public.orders x ON ((x.id = o.id)))""",
+            "joins a table after an outer join other than by a LEFT or FULL JOIN"),
+        Arguments.of(
+            """
+             SELECT o.id
+               FROM ((public.orders o
+                 LEFT JOIN ( SELECT c_1.id
+                       FROM public.customers c_1) c ON ((c.id = o.customer_id)))
+                 FULL JOIN public.orders x ON ((x.id = o.id)))""",
+            "outer join of a subquery, WITH query or join tree"),
+        Arguments.of(
+            """
+             SELECT o.id
+               FROM ((public.orders o
+                 FULL JOIN public.customers c ON ((c.id = o.customer_id)))
+                 FULL JOIN (public.orders x
+                 JOIN public.orders y ON ((y.id = x.id))) ON ((x.id = o.id)))""",
+            "a FULL JOIN whose right side is not one table"),
+        Arguments.of(
+            """
+             SELECT o.id
+               FROM ((public.orders o
+                 FULL JOIN public.customers c USING (id))
+                 FULL JOIN public.orders x ON ((x.id = o.id)))""",
+            "a FULL JOIN whose right side is not one table joined ON a condition"),
+        Arguments.of(
+            """
+             SELECT t.id
+               FROM ( SELECT o.id
+                       FROM ((public.orders o
+                         FULL JOIN public.customers c ON ((c.id = o.customer_id)))
+                         FULL JOIN public.orders x ON ((x.id = o.id)))) t""",
+            "a FULL outer join other than of the first item of FROM"),
+        Arguments.of(
+            """
+             SELECT t.n
+               FROM ( SELECT o.id,
+                        count(*) AS n
+                       FROM ((public.orders o
+                         LEFT JOIN public.customers c ON ((c.id = o.customer_id)))
+                         FULL JOIN public.orders x ON ((x.id = o.id)))
+                      GROUP BY o.id) t""",
+            "a FULL JOIN of a join tree inside a grouped subquery"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("chainsOutsideTheClass")
+  void chainsOtherThanLeftAndFullJoinsOfOneTableAreRefused(String text, String reason) {
+    assertThatThrownBy(() -> model(text))
+        .isInstanceOf(NotDifferentialException.class)
+        .hasMessageContaining(reason);
   }
 
   @Test

@@ -232,7 +232,7 @@ final class BlockReader {
         // switched (the keys of matched rows only): not widened to join trees.
         throw new NotDifferentialException("a FULL JOIN of a join tree inside a grouped subquery");
       }
-      end = fullJoinTree(tree, parts);
+      end = hasOuterJoin(tree) ? outerChain(tree, parts) : fullJoinTree(tree, parts);
       List<TableOccurrence> left = List.copyOf(parts.tables);
       end = Math.max(end, fullJoin(joins.get(0), parts, Span.of(tree), left));
       first = 1;
@@ -424,13 +424,6 @@ final class BlockReader {
     if (tree.getAlias() != null) {
       throw new NotDifferentialException("a FULL JOIN of a join tree with an alias");
     }
-    if (hasOuterJoin(tree)) {
-      // Its left side's change would be an outer join's (padded rows weighted by counts), read as
-      // it was in a non-linear place: not modelled.
-      throw new NotDifferentialException(
-          "a FULL JOIN whose left side has an outer join (a chain of FULL JOINs, or a FULL JOIN"
-              + " after a LEFT JOIN)");
-    }
     Parts inside = new Parts(false, false);
     fromItem(tree.getFromItem(), tree.getJoins(), inside);
     if (!inside.nested.isEmpty() || !inside.nonLinear.isEmpty()) {
@@ -438,6 +431,34 @@ final class BlockReader {
           "a FULL JOIN whose left join tree reads a subquery or WITH query (only tables)");
     }
     parts.tables.addAll(inside.tables);
+    return Span.of(tree).end();
+  }
+
+  /**
+   * The left side of {@code (a FULL JOIN b ON p) FULL JOIN c ON q} or {@code (a LEFT JOIN b ON p)
+   * FULL JOIN c ON q}: a chain of outer joins, read into {@code parts} as the block's own (its
+   * first item's tables linear, each joined table non-linear). Only LEFT and FULL JOINs of one
+   * table after the first item (one table or a join tree of inner joins): the chain's change is
+   * built step by step from its prefixes' ({@code OuterChainSql}), each step one table joined to
+   * the prefix before it. Returns its end.
+   */
+  private int outerChain(ParenthesedFromItem tree, Parts parts) throws NotDifferentialException {
+    if (tree.getAlias() != null) {
+      throw new NotDifferentialException("a FULL JOIN of a join tree with an alias");
+    }
+    fromItem(tree.getFromItem(), tree.getJoins(), parts);
+    if (!parts.nested.isEmpty()) {
+      throw new NotDifferentialException(
+          "a FULL JOIN whose left side has an outer join of a subquery, WITH query or join tree"
+              + " (only LEFT and FULL JOINs of one table there)");
+    }
+    int firstJoined =
+        parts.nonLinear.stream().mapToInt(n -> n.table().span().begin()).min().orElseThrow();
+    if (parts.tables.stream().anyMatch(t -> t.span().end() > firstJoined)) {
+      throw new NotDifferentialException(
+          "a FULL JOIN whose left side joins a table after an outer join other than by a LEFT or"
+              + " FULL JOIN (a RIGHT or inner join there)");
+    }
     return Span.of(tree).end();
   }
 

@@ -72,7 +72,9 @@ public record Branch(
    * @param having for an IN over groups: the HAVING condition, if any
    * @param left for a FULL JOIN: its left side (one table, or a join tree of inner joins), as a
    *     join tree on the nullable side of the join ON its condition: its tables are read linearly
-   *     (they are the block's first tables), and the right side's rows are padded by its count
+   *     (they are the block's first tables), and the right side's rows are padded by its count. In
+   *     a chain ({@link Branch#outerChain}) the left side may hold outer joins: its {@code
+   *     relation} is then the chain's prefix before this join, its tables the chain's first item's
    */
   public record NonLinear(
       Kind kind,
@@ -293,6 +295,48 @@ public record Branch(
    */
   public List<TableOccurrence> treeTables() {
     return nested.stream().filter(Nested::tree).flatMap(n -> n.branch().tables().stream()).toList();
+  }
+
+  /**
+   * The outer joins at the start of this block's FROM up to the last FULL JOIN, when that FULL
+   * JOIN's left side has an outer join ({@code (a FULL JOIN b ON p) FULL JOIN c ON q}, {@code (a
+   * LEFT JOIN b ON p) FULL JOIN c ON q}; longer too): in text order, that FULL JOIN last. Empty
+   * when there is no such FULL JOIN (a FULL JOIN of a table or of a tree of inner joins, or none).
+   * A chain's change is built from its prefixes', and its left side's tables are not the linear
+   * tables a FULL JOIN of a tree has.
+   */
+  public List<NonLinear> outerChain() {
+    List<NonLinear> joins = nonLinear.stream().filter(n -> !n.isSublink()).toList();
+    Optional<NonLinear> top =
+        joins.stream()
+            .filter(n -> n.kind() == NonLinear.Kind.FULL_JOIN)
+            .max(java.util.Comparator.comparingInt(n -> n.table().span().begin()));
+    if (top.isEmpty()) {
+      return List.of();
+    }
+    Span left = top.get().left().orElseThrow().relation();
+    List<NonLinear> chain =
+        new java.util.ArrayList<>(
+            joins.stream().filter(n -> left.contains(n.table().span())).toList());
+    if (chain.isEmpty()) {
+      return List.of();
+    }
+    chain.add(top.get());
+    chain.sort(java.util.Comparator.comparingInt(n -> n.table().span().begin()));
+    return List.copyOf(chain);
+  }
+
+  /**
+   * The linear tables an {@link #outerChain} starts with (its first item's, before its first outer
+   * join), in text order; empty without a chain.
+   */
+  public List<TableOccurrence> outerChainStart() {
+    List<NonLinear> chain = outerChain();
+    if (chain.isEmpty()) {
+      return List.of();
+    }
+    int first = chain.get(0).table().span().begin();
+    return tables.stream().filter(t -> t.span().end() <= first).toList();
   }
 
   /** Every non-linear table of this block (not of blocks nested in FROM). */

@@ -24,6 +24,7 @@ public final class DeltaSql {
   private final BranchSql branches;
   private final CoreList core;
   private final OuterJoinSql outerJoins;
+  private final OuterChainSql chains;
   private final SublinkSql sublinkSql;
   private final NullableBlockSql nullableBlocks;
 
@@ -37,6 +38,7 @@ public final class DeltaSql {
     this.core = new CoreList(model, branches);
     this.nullableBlocks = new NullableBlockSql(model, branches, core);
     this.outerJoins = new OuterJoinSql(model, sources, branches, core, nullableBlocks);
+    this.chains = new OuterChainSql(model, sources, branches, outerJoins);
     this.sublinkSql = new SublinkSql(model, branches);
   }
 
@@ -60,9 +62,16 @@ public final class DeltaSql {
     blockChanges.clear();
     List<String> terms = new ArrayList<>();
     for (Branch branch : model.branches()) {
+      // A chain of outer joins ending in a FULL JOIN changes as one (OuterChainSql), after the
+      // other non-linear tables in the telescoping order and before the linear ones.
+      List<Branch.NonLinear> chain = branch.outerChain();
+      List<TableOccurrence> chainTables = OuterChainSql.tables(branch);
+      List<TableOccurrence> chainChanged =
+          chainTables.stream().filter(t -> sources.changed(t.source())).toList();
       List<Branch.NonLinear> changedJoins =
           branch.nonLinear().stream()
-              .filter(n -> !n.isSublink() && sources.changed(n.table().source()))
+              .filter(
+                  n -> !n.isSublink() && !chain.contains(n) && sources.changed(n.table().source()))
               .toList();
       List<Site> sites = new ArrayList<>();
       for (Branch block : branch.blocks()) {
@@ -84,7 +93,7 @@ public final class DeltaSql {
       changedJoins = outerJoins.inTermOrder(changedJoins);
       Optional<Branch.NonLinear> full =
           branch.nonLinear().stream()
-              .filter(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN)
+              .filter(n -> n.kind() == Branch.NonLinear.Kind.FULL_JOIN && !chain.contains(n))
               .findFirst();
       // The FULL JOIN's left side: one table, or a join tree of inner joins (the branch's first
       // tables).
@@ -107,6 +116,21 @@ public final class DeltaSql {
             "the left table of a FULL JOIN changed with a table of another outer join, sublink or"
                 + " subquery, and has no primary key");
       }
+      // The chain's changed tables are read as they were by the terms of the other outer joins
+      // and sublinks, in a non-linear place: as true bags, which need their keys.
+      boolean chainAsBag = !chainChanged.isEmpty() && (!sites.isEmpty() || !changedJoins.isEmpty());
+      if (chainAsBag && chainChanged.stream().anyMatch(t -> sources.oldBag(t.source()).isEmpty())) {
+        throw new FullRefreshNeeded(
+            "a table of a chain of outer joins ending in a FULL JOIN changed with a table of another"
+                + " outer join or sublink, and has no primary key (a table read before the change"
+                + " must tell its rows apart)");
+      }
+      if (!chainChanged.isEmpty()
+          && !new WholeBlockSql(model, sources, branches).changed(branch).isEmpty()) {
+        throw new FullRefreshNeeded(
+            "the tables of a chain of outer joins ending in a FULL JOIN changed with those of a"
+                + " grouped subquery, or of a LEFT JOIN's subquery or join tree");
+      }
       List<TableOccurrence> tables = branch.allTables();
       Map<TableOccurrence, TermState> linearOld = new HashMap<>();
       for (TableOccurrence table : tables) {
@@ -117,6 +141,9 @@ public final class DeltaSql {
       Map<TableOccurrence, TermState> nonLinearOld = new HashMap<>(linearOld);
       if (leftAsBag) {
         leftTables.forEach(t -> nonLinearOld.put(t, TermState.OLD_BAG));
+      }
+      if (chainAsBag) {
+        chainChanged.forEach(t -> nonLinearOld.put(t, TermState.OLD_BAG));
       }
       // Sublinks whose own text would read too much are rewritten in every term (as they are now).
       Map<Span, String> nowTexts = new java.util.LinkedHashMap<>();
@@ -156,8 +183,13 @@ public final class DeltaSql {
         padding.add(new BranchSql.Edit(full.get().condition().orElseThrow(), "false"));
         terms.addAll(nullableBlocks.leftPaddedTerms(branch, fullLeft.get(), rest, padding));
       }
+      if (!chainChanged.isEmpty()) {
+        Map<TableOccurrence, TermState> rest = new HashMap<>(linearOld);
+        chainTables.forEach(rest::remove);
+        terms.addAll(chainTerms(branch, rest, asNow));
+      }
       for (int i = 0; i < tables.size(); i++) {
-        if (!sources.changed(tables.get(i).source())) {
+        if (!sources.changed(tables.get(i).source()) || chainTables.contains(tables.get(i))) {
           continue;
         }
         Map<TableOccurrence, TermState> states = new HashMap<>();
@@ -212,6 +244,34 @@ public final class DeltaSql {
             .append(String.join(" UNION ALL ", terms))
             .append(") pgt_terms WHERE pgt__w <> 0")
             .toString());
+  }
+
+  /**
+   * The terms of a chain of outer joins ({@link OuterChainSql}): each reading of its change with
+   * the rest of the branch as {@code rest} says (the linear tables after it as they were) and the
+   * sublinks as they are now.
+   */
+  private List<String> chainTerms(
+      Branch branch, Map<TableOccurrence, TermState> rest, List<BranchSql.Edit> asNow) {
+    List<String> terms = new ArrayList<>();
+    for (OuterChainSql.Reading reading : chains.change(branch)) {
+      for (Map<TableOccurrence, TermState> split : splitOld(rest)) {
+        Map<TableOccurrence, TermState> states = new HashMap<>(split);
+        states.putAll(reading.states());
+        List<BranchSql.Edit> edits = new ArrayList<>(asNow);
+        edits.addAll(reading.edits());
+        String weight = "(" + reading.weight() + ") * (" + branches.weight(branch, split) + ")";
+        List<String> where = new ArrayList<>();
+        branches.where(branch, states, edits).ifPresent(w -> where.add("(" + w + ")"));
+        reading.filters().forEach(f -> where.add("(" + f + ")"));
+        terms.add(
+            "SELECT "
+                + core.of(branch, weight)
+                + branches.from(branch, states, edits)
+                + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where)));
+      }
+    }
+    return terms;
   }
 
   /**

@@ -178,7 +178,7 @@ final class OuterJoinSql {
    * How many rows of {@code table} match a row of the join's other side through its ON condition:
    * now, or before the change ({@code before}: now less the change's weight).
    */
-  private String matches(TableOccurrence table, Branch.NonLinear join, boolean before) {
+  String matches(TableOccurrence table, Branch.NonLinear join, boolean before) {
     String on = model.slice(join.condition().orElseThrow());
     String now = "(SELECT count(*) FROM " + model.slice(table.span()) + " WHERE " + on + ")";
     if (!before || !sources.changed(table.source())) {
