@@ -166,6 +166,7 @@ class ScalarSubqueryAsJoinTest {
         "(version = " + MAX + " WHERE ((v2.id = v.id) OR (v2.id IS NULL))))",
         "(version = " + MAX + " WHERE ((v2.id = v.id) AND (v2.version < v.version))))",
         "(version = " + MAX + " WHERE ((v2.id + 0) = v.id)))",
+        "(version = " + MAX + " WHERE (v2.id = (v.id + v2.version))))",
         "(version = ( SELECT max(v2.version) AS max FROM (public.versions v2 JOIN"
             + " public.versions v3 ON ((v3.id = v.id))) WHERE (v2.id = v.id)))",
         // Grouping, limits, nested subqueries, other FROM items.
