@@ -196,7 +196,11 @@ final class ScalarSubqueryAsJoin {
       String key = name + "_k" + (j + 1);
       items.add(correlation.innerColumn() + " AS " + key);
       keys.add(correlation.innerColumn());
-      joined.add("(" + name + "." + key + " = " + correlation.outer() + ")");
+      String column = name + "." + key;
+      joined.add(
+          correlation.columnLeft()
+              ? "(" + column + " = " + correlation.outer() + ")"
+              : "(" + correlation.outer() + " = " + column + ")");
     }
     items.add(inner.get().item() + " AS " + name + "_v");
     String block =
@@ -296,8 +300,11 @@ final class ScalarSubqueryAsJoin {
     return Optional.empty();
   }
 
-  /** An equality {@code innerColumn = outer} of the subquery's WHERE. */
-  private record Correlation(String innerColumn, String outer) {}
+  /**
+   * An equality {@code innerColumn = outer} of the subquery's WHERE, or {@code outer = innerColumn}
+   * ({@code columnLeft} false): the join keeps its order, so the same operator is resolved.
+   */
+  private record Correlation(String innerColumn, String outer, boolean columnLeft) {}
 
   /** What the subquery reads: its FROM, its item, its correlations and its other conditions. */
   private record Inner(
@@ -420,11 +427,11 @@ final class ScalarSubqueryAsJoin {
         String before = written.substring(offset, at.begin()).strip();
         String after = written.substring(at.end(), offset + inside.length()).strip();
         if (columnLeft && before.isEmpty() && after.startsWith("=")) {
-          return Optional.of(new Correlation(columnText, after.substring(1).strip()));
+          return Optional.of(new Correlation(columnText, after.substring(1).strip(), true));
         }
         if (!columnLeft && after.isEmpty() && before.endsWith("=")) {
           return Optional.of(
-              new Correlation(columnText, before.substring(0, before.length() - 1).strip()));
+              new Correlation(columnText, before.substring(0, before.length() - 1).strip(), false));
         }
       } catch (NotDifferentialException | IndexOutOfBoundsException e) {
         return Optional.empty();

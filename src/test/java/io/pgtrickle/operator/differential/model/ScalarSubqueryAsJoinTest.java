@@ -84,8 +84,8 @@ class ScalarSubqueryAsJoinTest {
                 + " AND (nation_1.n_name = 'GERMANY'::text))\n          GROUP BY"
                 + " partsupp_1.ps_partkey) pgt_s1\n  WHERE ((part.p_partkey = partsupp.ps_partkey)"
                 + " AND (supplier.s_suppkey = partsupp.ps_suppkey) AND (part.p_size = 15) AND"
-                + " (partsupp.ps_supplycost = pgt_s1.pgt_s1_v) AND (pgt_s1.pgt_s1_k1 ="
-                + " part.p_partkey))");
+                + " (partsupp.ps_supplycost = pgt_s1.pgt_s1_v) AND (part.p_partkey ="
+                + " pgt_s1.pgt_s1_k1))");
   }
 
   @Test
@@ -100,7 +100,7 @@ class ScalarSubqueryAsJoinTest {
                 + " pgt_s1_k1, (max(v2.version) + 1) AS pgt_s1_v\n           FROM"
                 + " public.versions v2\n          WHERE (v2.payload <> 'x'::text)\n          GROUP"
                 + " BY v2.id) pgt_s1\n  WHERE ((p.p_partkey = v.id) AND (pgt_s1.pgt_s1_v >"
-                + " v.version) AND (pgt_s1.pgt_s1_k1 = v.id))");
+                + " v.version) AND (v.id = pgt_s1.pgt_s1_k1))");
   }
 
   @Test
