@@ -632,7 +632,13 @@ class RandomQueryIT {
           if (query.shape() == RandomQueries.Shape.EXTREME_SUBQUERY) {
             // Whether its subquery was joined as a grouped block (then not "read by a subquery
             // of an expression") shows here.
-            tally.count("EXTREME_SUBQUERY refreshed FULL: " + Admission.normalize(reason));
+            String normalized = Admission.normalize(reason);
+            tally.count(
+                "EXTREME_SUBQUERY refreshed FULL: "
+                    + normalized
+                    + (normalized.contains("subquery of an expression")
+                        ? " (not joined: " + query.id() + ")"
+                        : ""));
           }
           if (reason.startsWith("the differential refresh failed")
               || reason.startsWith("the query no longer models")) {

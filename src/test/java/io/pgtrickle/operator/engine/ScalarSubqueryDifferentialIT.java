@@ -72,6 +72,9 @@ class ScalarSubqueryDifferentialIT {
         // min, the subquery on the left, an equality written outer = inner, a filter inside
         "SELECT v.vid, v.payload FROM versions v WHERE (SELECT min(v2.version) + 1 FROM versions"
             + " v2 WHERE v.id = v2.id AND v2.payload <> 'x') <= v.version",
+        // an int subquery compared with a numeric: PostgreSQL casts the sublink
+        "SELECT v.vid, v.version FROM versions v WHERE (SELECT 2 * max(v2.version) FROM versions"
+            + " v2 WHERE v.id = v2.id) < v.version * 2.5",
         // joined with another table, correlated with that table's column; two correlations
         "SELECT p.p_partkey, v.vid FROM part p JOIN versions v ON v.id = p.p_partkey"
             + " WHERE v.version > (SELECT avg(v2.version) * 0 + max(v2.version) - 3 FROM versions"

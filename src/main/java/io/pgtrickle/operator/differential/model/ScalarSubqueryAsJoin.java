@@ -140,7 +140,12 @@ final class ScalarSubqueryAsJoin {
               @Override
               public <S> Void visit(Select select, S context) {
                 if (select instanceof ParenthesedSelect scalar) {
-                  subqueries.add(scalar);
+                  // (( SELECT …))::numeric is read as a parenthesized parenthesized select.
+                  ParenthesedSelect innermost = scalar;
+                  while (innermost.getSelect() instanceof ParenthesedSelect inner) {
+                    innermost = inner;
+                  }
+                  subqueries.add(innermost);
                 }
                 return null;
               }
@@ -232,9 +237,11 @@ final class ScalarSubqueryAsJoin {
   }
 
   /**
-   * The conjunct (as {@link Conjuncts} spans it) that is {@code x OP sublink} or {@code sublink OP
-   * x}, parentheses aside, OP one of {@link #OPERATORS} and x free of subqueries; empty when the
-   * sublink stands anywhere else (under OR, NOT, CASE, inside arithmetic, ...).
+   * The conjunct (as {@link Conjuncts} spans it) that is {@code x OP s} or {@code s OP x},
+   * parentheses aside, OP one of {@link #OPERATORS}, x free of subqueries and s the sublink, maybe
+   * parenthesized and cast ({@code (( SELECT …))::numeric}, as PostgreSQL prints an implicit cast:
+   * NULL cast is NULL); empty when the sublink stands anywhere else (under OR, NOT, CASE, inside
+   * arithmetic, ...).
    */
   private Optional<Span> comparedConjunct(Span sublink, List<Span> conjuncts) {
     for (Span conjunct : conjuncts) {
@@ -250,8 +257,7 @@ final class ScalarSubqueryAsJoin {
         while (end > begin && Character.isWhitespace(text.charAt(end - 1))) {
           end--;
         }
-        boolean strictlyAround = begin < sublink.begin() || end > sublink.end();
-        if (strictlyAround
+        if ((begin < sublink.begin() || end > sublink.end())
             && text.charAt(begin) == '('
             && closing(begin) == end - 1
             && begin + 1 <= sublink.begin()
@@ -262,42 +268,76 @@ final class ScalarSubqueryAsJoin {
           break;
         }
       }
-      String other;
-      String operator;
-      if (end == sublink.end() && begin < sublink.begin()) {
-        int at = sublink.begin();
-        while (at > begin && Character.isWhitespace(text.charAt(at - 1))) {
-          at--;
-        }
-        int opEnd = at;
-        while (at > begin && OPERATOR_CHARS.indexOf(text.charAt(at - 1)) >= 0) {
-          at--;
-        }
-        operator = text.substring(at, opEnd);
-        other = text.substring(begin, at);
-      } else if (begin == sublink.begin() && end > sublink.end()) {
-        int at = sublink.end();
-        while (at < end && Character.isWhitespace(text.charAt(at))) {
-          at++;
-        }
-        int opBegin = at;
-        while (at < end && OPERATOR_CHARS.indexOf(text.charAt(at)) >= 0) {
-          at++;
-        }
-        operator = text.substring(opBegin, at);
-        other = text.substring(at, end);
-      } else {
+      // The comparison, the sublink masked: its one operator outside parentheses and literals.
+      String masked =
+          text.substring(begin, sublink.begin()) + SUBLINK + text.substring(sublink.end(), end);
+      Optional<int[]> operator = topLevelOperator(masked);
+      if (operator.isEmpty()) {
         return Optional.empty();
       }
-      if (!OPERATORS.contains(operator)
-          || other.isBlank()
-          || !Character.isWhitespace(other.charAt(end == sublink.end() ? other.length() - 1 : 0))
+      String left = masked.substring(0, operator.get()[0]).strip();
+      String right = masked.substring(operator.get()[1]).strip();
+      String sublinkSide = left.contains(SUBLINK) ? left : right;
+      String other = left.contains(SUBLINK) ? right : left;
+      if (!OPERATORS.contains(masked.substring(operator.get()[0], operator.get()[1]))
+          || other.isEmpty()
+          || other.contains(SUBLINK)
+          || !CAST_SUBLINK.matcher(sublinkSide).matches()
+          || sublinkSide.chars().filter(c -> c == '(').count()
+              != sublinkSide.chars().filter(c -> c == ')').count()
           || SUBQUERY.matcher(ExpressionScan.withoutLiterals(other)).find()) {
         return Optional.empty();
       }
       return Optional.of(conjunct);
     }
     return Optional.empty();
+  }
+
+  /** Stands for the sublink in a masked comparison. */
+  private static final String SUBLINK = "\u0001";
+
+  /** The sublink, parenthesized, cast: {@code (( SELECT …))::numeric(12,2)}. */
+  private static final Pattern CAST_SUBLINK =
+      Pattern.compile(
+          "\\(*\u0001\\)*(::[A-Za-z_\"][\\w\". ]*(\\(\\d+(,\\s*\\d+)?\\))?(\\[\\])?\\)*)*");
+
+  /**
+   * Where the one operator of {@code comparison} outside parentheses and literals begins and ends:
+   * a run of operator characters with blanks around it; empty when there is none or more than one.
+   */
+  private static Optional<int[]> topLevelOperator(String comparison) {
+    int depth = 0;
+    char quote = 0;
+    int[] found = null;
+    for (int i = 0; i < comparison.length(); i++) {
+      char c = comparison.charAt(i);
+      if (quote != 0) {
+        quote = c == quote ? 0 : quote;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (depth == 0
+          && OPERATOR_CHARS.indexOf(c) >= 0
+          && i > 0
+          && Character.isWhitespace(comparison.charAt(i - 1))) {
+        int j = i;
+        while (j < comparison.length() && OPERATOR_CHARS.indexOf(comparison.charAt(j)) >= 0) {
+          j++;
+        }
+        if (j == comparison.length() || !Character.isWhitespace(comparison.charAt(j))) {
+          return Optional.empty();
+        }
+        if (found != null) {
+          return Optional.empty();
+        }
+        found = new int[] {i, j};
+        i = j - 1;
+      }
+    }
+    return Optional.ofNullable(found);
   }
 
   /**

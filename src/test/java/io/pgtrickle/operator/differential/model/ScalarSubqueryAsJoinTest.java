@@ -104,6 +104,25 @@ class ScalarSubqueryAsJoinTest {
   }
 
   @Test
+  void aSublinkPostgreSqlCastsKeepsItsCastAroundTheJoinedValue() {
+    // An int subquery compared with a numeric column: PostgreSQL prints the implicit cast.
+    String text =
+        latestWith(
+            "((( SELECT (2 * max(v2.version)) FROM public.versions v2 WHERE (v.id = v2.id)))::numeric"
+                + " = (version)::numeric(12,2))");
+    assertThat(ScalarSubqueryAsJoin.rewrite(text, runs))
+        .contains(
+            latestWith(
+                    "(((pgt_s1.pgt_s1_v)::numeric = (version)::numeric(12,2)) AND (v.id ="
+                        + " pgt_s1.pgt_s1_k1))")
+                .replace(
+                    "public.versions v\n",
+                    "public.versions v,\n    ( SELECT v2.id AS pgt_s1_k1, (2 * max(v2.version)) AS"
+                        + " pgt_s1_v\n           FROM public.versions v2\n          GROUP BY v2.id)"
+                        + " pgt_s1\n"));
+  }
+
+  @Test
   void twoCorrelationsAreTwoGroupKeysAndTwoSubqueriesTwoBlocks() {
     String text =
         latestWith(
@@ -155,6 +174,9 @@ class ScalarSubqueryAsJoinTest {
         "(NOT (version = " + MAX + " WHERE (v2.id = v.id))))",
         "(version = (" + MAX + " WHERE (v2.id = v.id)) + 1))",
         "(version IS DISTINCT FROM " + MAX + " WHERE (v2.id = v.id)))",
+        "(version ~~ (" + MAX + " WHERE (v2.id = v.id)))::text)",
+        "(version = (" + MAX + " WHERE (v2.id = v.id)))::text || 'x'::text))",
+        "(version = (" + MAX + " WHERE (v2.id = v.id)))::text[0])",
         "(version = ANY " + MAX + " WHERE (v2.id = v.id)))",
         "(( SELECT max(v3.version) AS max FROM public.versions v3) = "
             + MAX
