@@ -92,11 +92,13 @@ final class ScalarSubqueryAsJoin {
     Matcher m = TAKEN.matcher(text);
     while (m.find()) {
       String digits = m.group(1);
-      taken =
-          digits.length() > 6 ? Integer.MAX_VALUE / 2 : Math.max(taken, Integer.parseInt(digits));
+      // Past any number of six digits nothing is numbered (no such name is made).
+      taken = digits.length() > 6 ? NO_NUMBER : Math.max(taken, Integer.parseInt(digits));
     }
     this.next = taken + 1;
   }
+
+  private static final int NO_NUMBER = 1_000_000_000;
 
   /** A rewritten scalar subquery: the block for FROM, the edits in WHERE. */
   private record Rewritten(String block, List<TextEdit> edits) {}
@@ -190,6 +192,9 @@ final class ScalarSubqueryAsJoin {
     }
     Optional<Inner> inner = inner(subquery, sublink);
     if (inner.isEmpty()) {
+      return Optional.empty();
+    }
+    if (next > NO_NUMBER) {
       return Optional.empty();
     }
     String name = "pgt_s" + next++;

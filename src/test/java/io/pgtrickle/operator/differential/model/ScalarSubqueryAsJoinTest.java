@@ -153,6 +153,8 @@ class ScalarSubqueryAsJoinTest {
     assertThat(ScalarSubqueryAsJoin.rewrite(text, runs).orElseThrow())
         .contains(") pgt_s8\n", "(version = pgt_s8.pgt_s8_v) AND (pgt_s8.pgt_s8_k1 = v.id)")
         .doesNotContain("pgt_s1");
+    assertThat(ScalarSubqueryAsJoin.rewrite(LATEST.replace("payload", "pgt_s10000000"), runs))
+        .isEmpty();
   }
 
   @ParameterizedTest
