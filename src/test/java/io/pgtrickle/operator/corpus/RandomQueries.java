@@ -13,9 +13,10 @@ import java.util.Random;
  * expressions, CASE, COALESCE and casts; inner joins of two or three tables, equi and non-equi,
  * self-joins; UNION ALL and UNION; DISTINCT; GROUP BY with NULL keys and the usual aggregates;
  * aggregates without GROUP BY; HAVING; a subquery in FROM or WITH, inner or LEFT joined, a WITH
- * query read twice; EXCEPT and INTERSECT); the others are made with AUTO (outer joins, also of a
- * join tree, EXISTS, IN and NOT IN subqueries, EXCEPT ALL and INTERSECT ALL, window functions,
- * LIMIT, scalar subqueries), where the engine may fall back.
+ * query read twice; EXCEPT and INTERSECT; a comparison with a scalar subquery of min or max
+ * correlated by equalities); the others are made with AUTO (outer joins, also of a join tree,
+ * EXISTS, IN and NOT IN subqueries, EXCEPT ALL and INTERSECT ALL, window functions, LIMIT, scalar
+ * subqueries), where the engine may fall back.
  *
  * <p>Every query is deterministic as a multiset, so the query itself is the oracle: numeric
  * expressions keep scale 2 (branches of other types are cast), window functions are rank or
@@ -36,6 +37,7 @@ final class RandomQueries {
     AGGREGATE(true),
     SUBQUERY(true),
     EXCEPT_INTERSECT(true),
+    EXTREME_SUBQUERY(true),
     OUTER_JOIN(false),
     OUTER_JOIN_CHAIN(false),
     EXISTS(false),
@@ -105,7 +107,8 @@ final class RandomQueries {
     Shape.AGGREGATE,
     Shape.SUBQUERY,
     Shape.SUBQUERY,
-    Shape.EXCEPT_INTERSECT
+    Shape.EXCEPT_INTERSECT,
+    Shape.EXTREME_SUBQUERY
   };
 
   private static final Shape[] OUTSIDE = {
@@ -163,6 +166,7 @@ final class RandomQueries {
       case WINDOW -> window();
       case LIMIT -> limit();
       case SCALAR_SUBQUERY -> scalarSubquery();
+      case EXTREME_SUBQUERY -> extremeSubquery();
     };
   }
 
@@ -175,6 +179,12 @@ final class RandomQueries {
   private Table table() {
     List<Table> tables = schema.tables();
     return tables.get(random.nextInt(tables.size()));
+  }
+
+  /** A table with a primary key, if the schema has one. */
+  private Table keyedTable() {
+    List<Table> keyed = schema.tables().stream().filter(Table::keyed).toList();
+    return keyed.isEmpty() ? table() : keyed.get(random.nextInt(keyed.size()));
   }
 
   private From scan() {
@@ -668,6 +678,52 @@ final class RandomQueries {
     }
     outputs.add(new Ref(subquery, aggregate.kind()));
     return select("", outputs, outer, "").sql();
+  }
+
+  /**
+   * {@code x OP (SELECT min/max(...) FROM ... WHERE inner = outer [AND ...])} as a condition of the
+   * WHERE (the subquery on either side), which the engine joins as a grouped block: over one table
+   * or a join, one or two correlations, a filter inside, arithmetic around the aggregate.
+   */
+  private String extremeSubquery() {
+    From outer = random.nextInt(3) == 0 ? join2(false) : scan();
+    // Mostly a keyed table inside: a grouped block whose changed table has no key runs FULL.
+    From inner = random.nextInt(3) == 0 ? join2(false) : scan(keyedTable());
+    List<String> conditions = new ArrayList<>();
+    int correlations = random.nextInt(4) == 0 ? 2 : 1;
+    for (int i = 0; i < correlations; i++) {
+      Ref[] pair = comparablePair(inner.refs(), outer.refs());
+      conditions.add(
+          random.nextBoolean()
+              ? pair[0].sql() + " = " + pair[1].sql()
+              : pair[1].sql() + " = " + pair[0].sql());
+    }
+    if (random.nextBoolean()) {
+      conditions.add(bool(inner.refs(), 1));
+    }
+    Ref[] compared = comparablePair(inner.refs(), outer.refs());
+    String item = (random.nextBoolean() ? "max(" : "min(") + compared[0].sql() + ")";
+    if (Ref.cat(compared[0].kind()) == Cat.NUM && random.nextInt(3) == 0) {
+      item = random.nextBoolean() ? item + " - 1" : "2 * " + item;
+    }
+    String subquery =
+        "(SELECT "
+            + item
+            + " FROM "
+            + inner.sql()
+            + " WHERE "
+            + String.join(" AND ", conditions)
+            + ")";
+    String operator =
+        List.of(" = ", " = ", " <> ", " < ", " <= ", " > ", " >= ").get(random.nextInt(7));
+    String where =
+        random.nextBoolean()
+            ? compared[1].sql() + operator + subquery
+            : subquery + operator + compared[1].sql();
+    if (random.nextBoolean()) {
+      where = "(" + bool(outer.refs(), 1) + ") AND " + where;
+    }
+    return select("", outputs(outer, 1 + random.nextInt(3)), outer, " WHERE " + where).sql();
   }
 
   private List<Ref> outputs(From from, int width) {

@@ -629,6 +629,17 @@ class RandomQueryIT {
         String reason = catalog(db, query, "last_refresh_reason");
         if (reason != null) {
           summary.fullBecause(Admission.normalize(reason));
+          if (query.shape() == RandomQueries.Shape.EXTREME_SUBQUERY) {
+            // Whether its subquery was joined as a grouped block (then not "read by a subquery
+            // of an expression") shows here.
+            String normalized = Admission.normalize(reason);
+            tally.count(
+                "EXTREME_SUBQUERY refreshed FULL: "
+                    + normalized
+                    + (normalized.contains("subquery of an expression")
+                        ? " (not joined: " + query.id() + ")"
+                        : ""));
+          }
           if (reason.startsWith("the differential refresh failed")
               || reason.startsWith("the query no longer models")) {
             // The table is right only because FULL took over: the differential path is broken.

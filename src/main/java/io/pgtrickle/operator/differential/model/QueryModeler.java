@@ -73,6 +73,16 @@ public final class QueryModeler {
       throws NotDifferentialException {
     String text = UsingJoins.asOn(deparsed, types);
     Optional<RepeatedWith.Inlined> inlined = RepeatedWith.inline(text);
+    Optional<String> joined =
+        ScalarSubqueryAsJoin.rewrite(inlined.map(RepeatedWith.Inlined::text).orElse(text), types);
+    if (joined.isPresent()) {
+      try {
+        return new QueryModeler(joined.get(), sources, isAggregate, types).model();
+      } catch (NotDifferentialException e) {
+        // Not modelled with the subqueries joined as grouped blocks (a place the engine keeps no
+        // grouped block): as written, their tables are frozen instead.
+      }
+    }
     if (inlined.isEmpty()) {
       return new QueryModeler(text, sources, isAggregate, types).model();
     }
