@@ -453,7 +453,7 @@ final class Refresher {
       try {
         facts = DifferentialStorage.read(connection, id, storageOf(record), sources, true, ahead);
         RefreshTarget target = facts.fullTarget(Placement.fromCatalog(record.placement()));
-        DifferentialTarget plan = facts.differential(connection);
+        DifferentialTarget plan = facts.differential(connection).forWindow(window, acrossNodes);
         if (overWal && Supportability.readsState(plan.model())) {
           if (fullNeedsBarrier) {
             // Not behind the barrier yet (a refresh with nothing to do never takes it): again,

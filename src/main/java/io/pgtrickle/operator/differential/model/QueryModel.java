@@ -11,15 +11,33 @@ import java.util.List;
  * @param grouping what folds the branches' rows into the result
  * @param frozen tables read only inside subqueries of expressions (IN, scalar, ...): the query is
  *     differential while they do not change; a refresh in which one changed runs FULL
+ * @param whenFrozenChange the same query with some of those subqueries joined as grouped blocks
+ *     ({@link ScalarSubqueryAsJoin}), for a refresh in which their tables changed; a refresh in
+ *     which they did not reads them as written, through the outer rows a change reaches, where the
+ *     joined block would be aggregated whole
  */
 public record QueryModel(
     String text,
     List<Branch> branches,
     Grouping grouping,
-    java.util.Set<io.pgtrickle.operator.naming.StableName> frozen) {
+    java.util.Set<io.pgtrickle.operator.naming.StableName> frozen,
+    java.util.Optional<QueryModel> whenFrozenChange) {
   public QueryModel {
     branches = List.copyOf(branches);
     frozen = java.util.Set.copyOf(frozen);
+  }
+
+  public QueryModel(
+      String text,
+      List<Branch> branches,
+      Grouping grouping,
+      java.util.Set<io.pgtrickle.operator.naming.StableName> frozen) {
+    this(text, branches, grouping, frozen, java.util.Optional.empty());
+  }
+
+  /** This model, with {@code joined} for refreshes in which its frozen tables changed. */
+  QueryModel withWhenFrozenChange(QueryModel joined) {
+    return new QueryModel(text, branches, grouping, frozen, java.util.Optional.of(joined));
   }
 
   public String slice(Span span) {

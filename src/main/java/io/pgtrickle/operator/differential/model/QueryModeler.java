@@ -73,16 +73,56 @@ public final class QueryModeler {
       throws NotDifferentialException {
     String text = UsingJoins.asOn(deparsed, types);
     Optional<RepeatedWith.Inlined> inlined = RepeatedWith.inline(text);
-    Optional<String> joined =
-        ScalarSubqueryAsJoin.rewrite(inlined.map(RepeatedWith.Inlined::text).orElse(text), types);
-    if (joined.isPresent()) {
-      try {
-        return new QueryModeler(joined.get(), sources, isAggregate, types).model();
-      } catch (NotDifferentialException e) {
-        // Not modelled with the subqueries joined as grouped blocks (a place the engine keeps no
-        // grouped block): as written, their tables are frozen instead.
+    Optional<QueryModel> joined =
+        joinedModel(
+            inlined.map(RepeatedWith.Inlined::text).orElse(text), sources, isAggregate, types);
+    QueryModel asWritten;
+    try {
+      asWritten = asWritten(text, inlined, sources, isAggregate, types);
+    } catch (NotDifferentialException e) {
+      if (joined.isPresent()) {
+        return joined.get();
       }
+      throw e;
     }
+    // The joined form serves the refreshes in which the subqueries' tables changed (as written,
+    // those run FULL); the others read the subqueries as written, per outer row a change reaches,
+    // where a joined block would be aggregated whole. Over Citus sources the caller keeps to the
+    // form as written (a grouped block there is not differential).
+    return joined.isPresent() && !asWritten.frozen().equals(joined.get().frozen())
+        ? asWritten.withWhenFrozenChange(joined.get())
+        : asWritten;
+  }
+
+  /**
+   * The model with min/max scalar subqueries joined as grouped blocks ({@link
+   * ScalarSubqueryAsJoin}), if any is and the engine models the result.
+   */
+  private static Optional<QueryModel> joinedModel(
+      String text,
+      Map<List<String>, StableName> sources,
+      Predicate<String> isAggregate,
+      DatabaseFacts types) {
+    Optional<String> joined = ScalarSubqueryAsJoin.rewrite(text, types);
+    if (joined.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new QueryModeler(joined.get(), sources, isAggregate, types).model());
+    } catch (NotDifferentialException e) {
+      // Not modelled with the subqueries joined as grouped blocks (a place the engine keeps no
+      // grouped block): as written, their tables are frozen instead.
+      return Optional.empty();
+    }
+  }
+
+  private static QueryModel asWritten(
+      String text,
+      Optional<RepeatedWith.Inlined> inlined,
+      Map<List<String>, StableName> sources,
+      Predicate<String> isAggregate,
+      DatabaseFacts types)
+      throws NotDifferentialException {
     if (inlined.isEmpty()) {
       return new QueryModeler(text, sources, isAggregate, types).model();
     }

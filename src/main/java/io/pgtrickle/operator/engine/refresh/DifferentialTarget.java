@@ -32,6 +32,29 @@ public record DifferentialTarget(
   }
 
   /**
+   * This target with the model a refresh of {@code window} runs: the one with scalar subqueries
+   * joined as grouped blocks ({@link QueryModel#whenFrozenChange}) when a table they read may have
+   * changed (as written, such a refresh would run FULL), unless the refresh reads Citus tables
+   * across nodes, where a grouped block is not differential; else the model as written.
+   */
+  public DifferentialTarget forWindow(ChangeWindow window, boolean acrossNodes) {
+    if (acrossNodes
+        || model.whenFrozenChange().isEmpty()
+        || model.frozen().stream().noneMatch(window::mayHaveChanges)) {
+      return this;
+    }
+    return new DifferentialTarget(
+        model.whenFrozenChange().get(),
+        queryColumns,
+        sourceTables,
+        changeBuffers,
+        sourceColumns,
+        sourceIndexes,
+        sourceKeys,
+        readsAcrossNodes);
+  }
+
+  /**
    * This target for a refresh that reads Citus distributed or reference tables besides the change
    * (a join, behind the write barrier): the change is computed into a temp table before it is
    * applied, as Citus takes no modification whose subquery reads distributed tables.
