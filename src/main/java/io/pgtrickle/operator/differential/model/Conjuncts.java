@@ -54,8 +54,11 @@ public final class Conjuncts {
     return parts;
   }
 
-  /** The index of the parenthesis closing the one at {@code open}, or -1. */
-  private static int matching(String text, int open) {
+  /**
+   * The index of the parenthesis closing the one at {@code open}, or -1; quoted literals and names
+   * are skipped.
+   */
+  static int matching(String text, int open) {
     int depth = 0;
     char quote = 0;
     for (int i = open; i < text.length(); i++) {

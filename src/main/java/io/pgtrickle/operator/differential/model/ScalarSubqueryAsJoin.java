@@ -488,7 +488,7 @@ final class ScalarSubqueryAsJoin {
   /** {@code written} without the parentheses around all of it. */
   private static String unparenthesized(String written) {
     String inside = written.strip();
-    while (inside.startsWith("(") && closing(inside, 0) == inside.length() - 1) {
+    while (inside.startsWith("(") && Conjuncts.matching(inside, 0) == inside.length() - 1) {
       inside = inside.substring(1, inside.length() - 1).strip();
     }
     return inside;
@@ -644,25 +644,6 @@ final class ScalarSubqueryAsJoin {
   }
 
   private int closing(int open) {
-    return closing(text, open);
-  }
-
-  /** The index of the parenthesis closing the one at {@code open}, literals and names skipped. */
-  private static int closing(String text, int open) {
-    int depth = 0;
-    char quote = 0;
-    for (int i = open; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (quote != 0) {
-        quote = c == quote ? 0 : quote;
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')' && --depth == 0) {
-        return i;
-      }
-    }
-    return -1;
+    return Conjuncts.matching(text, open);
   }
 }
