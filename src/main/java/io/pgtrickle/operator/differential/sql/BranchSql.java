@@ -79,7 +79,11 @@ final class BranchSql {
    * those after it as they were (old states split, {@link DeltaSql#splitOld}).
    */
   List<Map<TableOccurrence, TermState>> changeStates(Branch block) {
-    List<TableOccurrence> tables = block.allTables();
+    return changeStates(block.allTables());
+  }
+
+  /** The same for the linear {@code tables} of a branch (e.g. the first item of an outer chain). */
+  List<Map<TableOccurrence, TermState>> changeStates(List<TableOccurrence> tables) {
     List<Map<TableOccurrence, TermState>> terms = new ArrayList<>();
     for (int i = 0; i < tables.size(); i++) {
       if (!sources.changed(tables.get(i).source())) {

@@ -106,20 +106,8 @@ final class OuterChainSql {
    */
   private List<Reading> startChange(Branch branch, List<TableOccurrence> tables) {
     List<Reading> change = new ArrayList<>();
-    for (int i = 0; i < tables.size(); i++) {
-      if (!sources.changed(tables.get(i).source())) {
-        continue;
-      }
-      Map<TableOccurrence, TermState> states = new HashMap<>();
-      states.put(tables.get(i), TermState.DELTA);
-      for (TableOccurrence later : tables.subList(i + 1, tables.size())) {
-        if (sources.changed(later.source())) {
-          states.put(later, TermState.OLD);
-        }
-      }
-      for (Map<TableOccurrence, TermState> split : DeltaSql.splitOld(states)) {
-        change.add(new Reading(split, List.of(), branches.weight(branch, split), List.of()));
-      }
+    for (Map<TableOccurrence, TermState> split : branches.changeStates(tables)) {
+      change.add(new Reading(split, List.of(), branches.weight(branch, split), List.of()));
     }
     return change;
   }
