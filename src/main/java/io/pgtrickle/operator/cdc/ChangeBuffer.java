@@ -76,12 +76,7 @@ public final class ChangeBuffer {
       return new Bound("true", List.of());
     }
     return new Bound(
-        alias
-            + ".xid >= pg_catalog.pg_snapshot_xmin(?::pg_catalog.pg_snapshot)::text::bigint"
-            + " AND NOT pg_catalog.pg_visible_in_snapshot("
-            + alias
-            + ".xid::text::xid8, ?::pg_catalog.pg_snapshot)",
-        List.of(consumedSnapshot, consumedSnapshot));
+        outside(alias, "?::pg_catalog.pg_snapshot"), List.of(consumedSnapshot, consumedSnapshot));
   }
 
   /** A boolean SQL expression: whether the window holds any buffer row. */
@@ -181,14 +176,18 @@ public final class ChangeBuffer {
     if (!SNAPSHOT.matcher(consumedSnapshot).matches()) {
       throw new IllegalArgumentException("not a snapshot: " + consumedSnapshot);
     }
-    String literal = "'" + consumedSnapshot + "'::pg_catalog.pg_snapshot";
+    return outside(alias, "'" + consumedSnapshot + "'::pg_catalog.pg_snapshot");
+  }
+
+  /** Buffer rows of transactions that {@code snapshot} (an expression) does not see. */
+  private static String outside(String alias, String snapshot) {
     return alias
         + ".xid >= pg_catalog.pg_snapshot_xmin("
-        + literal
+        + snapshot
         + ")::text::bigint AND NOT pg_catalog.pg_visible_in_snapshot("
         + alias
         + ".xid::text::xid8, "
-        + literal
+        + snapshot
         + ")";
   }
 
@@ -203,15 +202,8 @@ public final class ChangeBuffer {
     if (!SETTING.matcher(settingName).matches()) {
       throw new IllegalArgumentException("not a setting name: " + settingName);
     }
-    String snapshot = "pg_catalog.current_setting('" + settingName + "')::pg_catalog.pg_snapshot";
-    return alias
-        + ".xid >= pg_catalog.pg_snapshot_xmin("
-        + snapshot
-        + ")::text::bigint AND NOT pg_catalog.pg_visible_in_snapshot("
-        + alias
-        + ".xid::text::xid8, "
-        + snapshot
-        + ")";
+    return outside(
+        alias, "pg_catalog.current_setting('" + settingName + "')::pg_catalog.pg_snapshot");
   }
 
   /**
