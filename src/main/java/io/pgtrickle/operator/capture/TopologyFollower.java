@@ -177,19 +177,11 @@ public final class TopologyFollower {
               + " on "
               + node.label()
               + ", which left, could not be dropped ("
-              + firstLine(e.getMessage())
+              + e.getMessage()
               + "): if that server still runs, drop the slot there by hand"
               + " (SELECT pg_drop_replication_slot('"
               + names.replicationSlot()
               + "')), it holds back WAL");
     }
-  }
-
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "no message";
-    }
-    int end = message.indexOf('\n');
-    return end < 0 ? message : message.substring(0, end);
   }
 }
