@@ -151,4 +151,21 @@ final class EngineTestSupport {
       }
     }
   }
+
+  /**
+   * As {@link #refreshEachBatchDifferentially}, over WAL-captured sources: refreshes each batch
+   * until the table equals {@code query} (its changes reach the buffer once decoded), then checks
+   * the last refresh ran DIFFERENTIAL.
+   */
+  static void refreshEachBatchUntilExactDifferentially(
+      StreamTableEngine engine, TestDatabase db, String name, String query, String[][] batches)
+      throws Exception {
+    for (String[] batch : batches) {
+      db.execute(batch);
+      refreshUntilExact(engine, db, name, query);
+      org.assertj.core.api.Assertions.assertThat(lastMode(db, name))
+          .as(lastReason(db, name))
+          .isEqualTo("DIFFERENTIAL");
+    }
+  }
 }

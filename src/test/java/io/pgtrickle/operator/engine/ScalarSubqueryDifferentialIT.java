@@ -6,7 +6,7 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.lastMode;
 import static io.pgtrickle.operator.engine.EngineTestSupport.lastReason;
 import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchDifferentially;
-import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
+import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchUntilExactDifferentially;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -207,11 +207,7 @@ class ScalarSubqueryDifferentialIT {
         {"UPDATE versions SET id = NULL WHERE vid % 11 = 0"},
         {"INSERT INTO versions (id, version) SELECT id, max(version) FROM versions GROUP BY id"}
       };
-      for (String[] batch : batches) {
-        db.execute(batch);
-        refreshUntilExact(engine, db, "walmax", query);
-        assertThat(lastMode(db, "walmax")).as(lastReason(db, "walmax")).isEqualTo("DIFFERENTIAL");
-      }
+      refreshEachBatchUntilExactDifferentially(engine, db, "walmax", query, batches);
     } finally {
       db.dropReplicationSlots();
     }

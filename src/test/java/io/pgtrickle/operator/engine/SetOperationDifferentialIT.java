@@ -6,7 +6,7 @@ import static io.pgtrickle.operator.engine.EngineTestSupport.engine;
 import static io.pgtrickle.operator.engine.EngineTestSupport.lastMode;
 import static io.pgtrickle.operator.engine.EngineTestSupport.lastReason;
 import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchDifferentially;
-import static io.pgtrickle.operator.engine.EngineTestSupport.refreshUntilExact;
+import static io.pgtrickle.operator.engine.EngineTestSupport.refreshEachBatchUntilExactDifferentially;
 import static io.pgtrickle.operator.engine.EngineTestSupport.spec;
 import static io.pgtrickle.operator.testing.StreamTableAssertions.assertMatchesQuery;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -205,11 +205,7 @@ class SetOperationDifferentialIT {
           "UPDATE customers SET vip = true WHERE id = 2"
         }
       };
-      for (String[] batch : batches) {
-        db.execute(batch);
-        refreshUntilExact(engine, db, "walset", query);
-        assertThat(lastMode(db, "walset")).as(lastReason(db, "walset")).isEqualTo("DIFFERENTIAL");
-      }
+      refreshEachBatchUntilExactDifferentially(engine, db, "walset", query, batches);
     } finally {
       db.dropReplicationSlots();
     }
